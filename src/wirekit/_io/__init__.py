@@ -1,0 +1,1 @@
+"""The only code that touches sockets: blocking (sync) and asyncio network backends."""

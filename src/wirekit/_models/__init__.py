@@ -1,0 +1,1 @@
+"""Data models shared by client and server: headers, URLs, cookies, bodies, decoders."""

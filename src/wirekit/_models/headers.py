@@ -1,0 +1,174 @@
+"""Case-insensitive, multi-valued, order-keeping HTTP header collection.
+
+Shared by client and server. Names and values are kept as ``str`` (decoded as latin-1, which
+round-trips every byte: RFC 9110 §5.5 says field values are octets); validation of what may be
+sent on the wire happens once, in the protocol layer (``_proto.http1``), not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, TypeAlias
+
+__all__ = ["Headers", "HeaderTypes"]
+
+_Str: TypeAlias = str | bytes
+HeaderTypes: TypeAlias = (
+    "Headers | Mapping[str, str | Sequence[str]] | Mapping[bytes, bytes] | "
+    "Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]] | None"
+)
+
+#: Header names whose values ``repr()`` hides, so logs and tracebacks do not leak secrets.
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+def _text(value: _Str) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+class Headers(MutableMapping[str, str]):
+    """HTTP headers: case-insensitive lookup, repeated names kept, insertion order kept.
+
+    ``headers["Accept"]`` joins repeated values with ``", "`` (RFC 9110 §5.3);
+    ``get_list()`` returns them apart, which is what ``Set-Cookie`` needs.
+
+    >>> h = Headers([("Set-Cookie", "a=1"), ("set-cookie", "b=2"), ("Host", "x")])
+    >>> h["SET-COOKIE"], h.get_list("set-cookie")
+    ('a=1, b=2', ['a=1', 'b=2'])
+    >>> h["Accept"] = ["text/html", "application/json"]
+    >>> h.multi_items()[-2:]
+    [('Accept', 'text/html'), ('Accept', 'application/json')]
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, headers: HeaderTypes | Any = None) -> None:
+        # Each entry is (name as given, lower-cased name, value): lookups compare the
+        # lower-cased name without re-lowering every entry on every call.
+        self._items: list[tuple[str, str, str]] = []
+        if headers is None:
+            return
+        if isinstance(headers, Headers):
+            self._items = list(headers._items)
+            return
+        pairs: Iterable[Any] = headers.items() if isinstance(headers, Mapping) else headers
+        items = self._items
+        for name, value in pairs:
+            name = _text(name)
+            lower = name.lower()
+            if isinstance(value, (list, tuple)):
+                items.extend((name, lower, _text(v)) for v in value)
+            else:
+                items.append((name, lower, _text(value)))
+
+    # -- reading -------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> str:
+        lower = name.lower()
+        values = [v for _, k, v in self._items if k == lower]
+        if not values:
+            raise KeyError(name)
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        lower = name.lower()
+        found: str | None = None
+        for _, k, v in self._items:
+            if k == lower:
+                if found is None:
+                    found = v
+                else:
+                    return self[name]
+        return default if found is None else found
+
+    def get_list(self, name: str) -> list[str]:
+        """Every value of ``name``, in order (no comma joining)."""
+        lower = name.lower()
+        return [v for _, k, v in self._items if k == lower]
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        lower = name.lower()
+        return any(k == lower for _, k, _v in self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for name, lower, _ in self._items:
+            if lower not in seen:
+                seen.add(lower)
+                yield name
+
+    def __len__(self) -> int:
+        return len({k for _, k, _v in self._items})
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        """All (name, value) pairs, repeated names included, in order."""
+        return [(n, v) for n, _, v in self._items]
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]:
+        """All pairs as bytes (latin-1), ready for the wire."""
+        return [(n.encode("latin-1"), v.encode("latin-1")) for n, _, v in self._items]
+
+    # -- writing -------------------------------------------------------------------------
+    def __setitem__(self, name: str, value: str | Sequence[str]) -> None:
+        """Replace every value of ``name``; a list value sets repeated headers."""
+        lower = name.lower()
+        values = [value] if isinstance(value, str) else list(value)
+        new: list[tuple[str, str, str]] = []
+        placed = False
+        for entry in self._items:
+            if entry[1] == lower:
+                if not placed:
+                    new.extend((name, lower, v) for v in values)
+                    placed = True
+            else:
+                new.append(entry)
+        if not placed:
+            new.extend((name, lower, v) for v in values)
+        self._items = new
+
+    def __delitem__(self, name: str) -> None:
+        lower = name.lower()
+        kept = [e for e in self._items if e[1] != lower]
+        if len(kept) == len(self._items):
+            raise KeyError(name)
+        self._items = kept
+
+    def add(self, name: str, value: str) -> None:
+        """Append one more ``name: value`` (keeps any earlier ones)."""
+        self._items.append((name, name.lower(), value))
+
+    def update(self, other: Any = (), /, **kwargs: str) -> None:  # type: ignore[override]
+        """Replace the names found in ``other`` (repeats in ``other`` are all kept)."""
+        incoming = Headers(other)
+        for name in {k for _, k, _v in incoming._items}:
+            self.pop(name, None)
+        self._items.extend(incoming._items)
+        for name, value in kwargs.items():
+            self[name] = value
+
+    def copy(self) -> Headers:
+        return Headers(self)
+
+    # -- comparison and display ------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            mine, theirs = self._items, other._items
+        elif isinstance(other, (Mapping, list, tuple)):
+            try:
+                theirs = Headers(other)._items
+            except (TypeError, ValueError):
+                return False
+            mine = self._items
+        else:
+            return NotImplemented
+        return sorted((k, v) for _, k, v in mine) == sorted((k, v) for _, k, v in theirs)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = [
+            (n, "[secure]" if k in SENSITIVE_HEADERS else v) for n, k, v in self._items
+        ]
+        return f"Headers({shown!r})"

@@ -1,0 +1,1 @@
+"""Sans-IO protocol state machines: bytes in, events out. Never imports socket/ssl/asyncio."""

@@ -1,0 +1,1 @@
+"""The ``wirekit`` command line: get, serve, dns, ping, bench, mac, ifaces."""

@@ -1,0 +1,1 @@
+"""The HTTP client: sans-IO flows, connection pool and connections, sync and async."""

@@ -1,0 +1,231 @@
+"""The whole wirekit exception tree, organised by phase and by blame.
+
+Every error wirekit raises is a :class:`WirekitError`. Library exceptions (``OSError``,
+``ssl.SSLError``, httptools' parser errors...) are translated only at the boundary where
+they happen, with ``raise ... from`` so the original stays on ``__cause__``::
+
+    WirekitError
+    ├── TransportError                 the network or the peer failed us
+    │   ├── NameResolutionError        DNS: the host name did not resolve
+    │   ├── ConnectError               TCP connect failed (refused, unreachable, reset)
+    │   ├── TLSError                   handshake or certificate verification failed
+    │   ├── ProxyError                 the proxy refused or broke the tunnel
+    │   ├── ReadError                  the connection broke while receiving
+    │   ├── WriteError                 the connection broke while sending
+    │   ├── RemoteProtocolError        the peer broke HTTP (garbage, truncated body...)
+    │   │   └── RemoteLimitExceeded    the peer sent more than a limit allows (also LimitExceeded)
+    │   └── TimeoutException           (also the builtin TimeoutError)
+    │       ├── ConnectTimeout
+    │       ├── ReadTimeout
+    │       ├── WriteTimeout
+    │       ├── PoolTimeout            no pooled connection became free in time
+    │       └── DeadlineExceeded       the request's total time budget ran out
+    ├── HTTPStatusError                raise_for_status() on a 4xx/5xx; carries .response
+    ├── TooManyRedirects
+    ├── DecodingError                  Content-Encoding or charset could not be decoded
+    │   └── DecompressionLimitError    decoded size or ratio over the limit (a "bomb")
+    ├── InvalidURL
+    ├── LocalProtocolError             we were asked to send something HTTP forbids
+    ├── LimitExceeded                  a configured limit (header size, body size...) was hit
+    └── StreamError                    a streamed body was used in a way it cannot be
+        ├── StreamConsumed             the body was already read
+        └── StreamClosed               the response was closed before the body was read
+
+A refused connection is a :class:`ConnectError`, never a timeout (unlike urllib3#2319).
+Timeouts are also instances of the builtin :class:`TimeoutError`, so ``except
+TimeoutError`` catches all of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wirekit._models.messages import Request, Response
+
+__all__ = [
+    "ConnectError",
+    "ConnectTimeout",
+    "DeadlineExceeded",
+    "DecodingError",
+    "DecompressionLimitError",
+    "HTTPStatusError",
+    "InvalidURL",
+    "LimitExceeded",
+    "LocalProtocolError",
+    "NameResolutionError",
+    "PoolTimeout",
+    "ProxyError",
+    "ReadError",
+    "ReadTimeout",
+    "RemoteLimitExceeded",
+    "RemoteProtocolError",
+    "StreamClosed",
+    "StreamConsumed",
+    "StreamError",
+    "TLSError",
+    "TimeoutException",
+    "TooManyRedirects",
+    "TransportError",
+    "WirekitError",
+    "WriteError",
+    "WriteTimeout",
+]
+
+
+class WirekitError(Exception):
+    """Base of every error raised by wirekit.
+
+    ``request`` is the request being handled when the error happened, where there was one.
+    """
+
+    def __init__(self, message: str, *, request: Request | None = None) -> None:
+        super().__init__(message)
+        self._request = request
+
+    @property
+    def request(self) -> Request | None:
+        return self._request
+
+    @request.setter
+    def request(self, value: Request | None) -> None:
+        self._request = value
+
+
+class LimitExceeded(WirekitError):
+    """A configured limit was exceeded. ``limit`` names the knob, ``value`` its setting."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str = "",
+        value: Any = None,
+        request: Request | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
+        self.value = value
+
+
+class TransportError(WirekitError):
+    """The network or the peer failed: the request may be worth trying again later."""
+
+
+class NameResolutionError(TransportError):
+    """A host name could not be resolved. ``host`` names it."""
+
+    def __init__(self, message: str, *, host: str = "", request: Request | None = None) -> None:
+        super().__init__(message, request=request)
+        self.host = host
+
+
+class ConnectError(TransportError):
+    """The TCP (or Unix socket) connection could not be made: refused, unreachable, reset."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed, or the peer's certificate did not verify."""
+
+
+class ProxyError(TransportError):
+    """The proxy refused the request or the tunnel (CONNECT, SOCKS) failed."""
+
+
+class ReadError(TransportError):
+    """The connection failed while receiving."""
+
+
+class WriteError(TransportError):
+    """The connection failed while sending."""
+
+
+class RemoteProtocolError(TransportError):
+    """The peer broke the protocol: malformed message, truncated body, early close."""
+
+
+class RemoteLimitExceeded(RemoteProtocolError, LimitExceeded):
+    """The peer sent more than a configured limit allows (header bytes, line, body...).
+
+    Both a :class:`RemoteProtocolError` (the peer is to blame) and a :class:`LimitExceeded`
+    (``limit`` names the knob to raise if the peer is right).
+    """
+
+
+class TimeoutException(TransportError, TimeoutError):
+    """A time limit ran out. Also a builtin :class:`TimeoutError`."""
+
+    #: Which phase ran out: "connect", "read", "write", "pool", "deadline", "dns", "tls".
+    phase: str = "unknown"
+
+
+class ConnectTimeout(TimeoutException):
+    phase = "connect"
+
+
+class ReadTimeout(TimeoutException):
+    phase = "read"
+
+
+class WriteTimeout(TimeoutException):
+    phase = "write"
+
+
+class PoolTimeout(TimeoutException):
+    phase = "pool"
+
+
+class DeadlineExceeded(TimeoutException):
+    """The request's total time budget (``Timeout(total)``) ran out, in whatever phase."""
+
+    phase = "deadline"
+
+
+class HTTPStatusError(WirekitError):
+    """Raised by ``Response.raise_for_status()`` for 4xx and 5xx answers."""
+
+    def __init__(self, message: str, *, request: Request, response: Response) -> None:
+        super().__init__(message, request=request)
+        self.response = response
+
+
+class TooManyRedirects(WirekitError):
+    """More redirects than ``max_redirects``. ``history`` holds the hops followed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: Request | None = None,
+        history: list[Response] | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.history: list[Response] = history or []
+
+
+class DecodingError(WirekitError):
+    """A body could not be decoded (Content-Encoding, charset, JSON)."""
+
+
+class DecompressionLimitError(DecodingError):
+    """A decoded body grew past ``max_decoded_bytes`` or ``max_decompression_ratio``."""
+
+
+class InvalidURL(WirekitError):
+    """A URL could not be parsed or is not usable for the request."""
+
+
+class LocalProtocolError(WirekitError):
+    """The caller asked for something the protocol forbids (bad header name, CR/LF...)."""
+
+
+class StreamError(WirekitError):
+    """A streamed body was used in a way it cannot be."""
+
+
+class StreamConsumed(StreamError):
+    """The body was already read once and cannot be read again."""
+
+
+class StreamClosed(StreamError):
+    """The response was closed before its body was read."""

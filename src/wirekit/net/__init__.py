@@ -1,0 +1,1 @@
+"""Network utilities: names and DNS, addresses, interfaces, framing, UDP, socket servers."""
