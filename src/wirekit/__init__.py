@@ -5,7 +5,18 @@ explicitly; ``tests/test_public_api.py`` pins the list.
 """
 
 from wirekit.__version__ import __version__
+from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
+from wirekit._models.messages import Request, Response
+from wirekit._models.url import URL
+from wirekit.client._async.client import AsyncClient
+from wirekit.client._async.transport import AsyncBaseTransport, AsyncHTTPTransport
+from wirekit.client._sync.client import Client
+from wirekit.client._sync.transport import BaseTransport, HTTPTransport
+from wirekit.client.api import delete, fetch, get, head, options, patch, post, put, request
+from wirekit.client.auth import Auth, BasicAuth, BearerAuth, DigestAuth, FunctionAuth, NetrcAuth
+from wirekit.client.config import Limits, Retry, Timeout
+from wirekit.client.testing import ASGITransport, MockTransport, WSGITransport
 from wirekit.errors import (
     ConnectError,
     ConnectTimeout,
@@ -36,32 +47,63 @@ from wirekit.errors import (
 )
 
 __all__ = [
+    "URL",
+    "ASGITransport",
+    "AsyncBaseTransport",
+    "AsyncClient",
+    "AsyncHTTPTransport",
+    "Auth",
+    "BaseTransport",
+    "BasicAuth",
+    "BearerAuth",
+    "Client",
     "ConnectError",
     "ConnectTimeout",
+    "Cookies",
     "DeadlineExceeded",
     "DecodingError",
     "DecompressionLimitError",
+    "DigestAuth",
+    "FunctionAuth",
     "HTTPStatusError",
+    "HTTPTransport",
     "Headers",
     "InvalidURL",
     "LimitExceeded",
+    "Limits",
     "LocalProtocolError",
+    "MockTransport",
     "NameResolutionError",
+    "NetrcAuth",
     "PoolTimeout",
     "ProxyError",
     "ReadError",
     "ReadTimeout",
     "RemoteLimitExceeded",
     "RemoteProtocolError",
+    "Request",
+    "Response",
+    "Retry",
     "StreamClosed",
     "StreamConsumed",
     "StreamError",
     "TLSError",
+    "Timeout",
     "TimeoutException",
     "TooManyRedirects",
     "TransportError",
+    "WSGITransport",
     "WirekitError",
     "WriteError",
     "WriteTimeout",
+    "delete",
+    "fetch",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
     "__version__",
 ]

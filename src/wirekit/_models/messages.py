@@ -1,0 +1,434 @@
+"""The client's Request and Response objects.
+
+A ``Response`` body is a byte stream handed over by the transport; decoding
+(Content-Encoding, then charset) happens here, once, for both the sync and the async reading
+methods, which are thin loops over the same decoder objects.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Protocol
+
+from wirekit._models import decoders
+from wirekit._models.headers import Headers, HeaderTypes
+from wirekit._models.url import URL
+from wirekit.errors import (
+    DecodingError,
+    HTTPStatusError,
+    StreamClosed,
+    StreamConsumed,
+    StreamError,
+)
+
+__all__ = ["AsyncByteStream", "ByteStream", "Request", "Response"]
+
+# RFC 9110 §15 reason phrases for when a peer sends none (HTTP/2 never does).
+_REASONS: dict[int, str] = {
+    100: "Continue", 101: "Switching Protocols", 103: "Early Hints", 200: "OK",
+    201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
+    301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+    307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request",
+    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    407: "Proxy Authentication Required", 408: "Request Timeout", 409: "Conflict",
+    413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable",
+    429: "Too Many Requests", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
+}
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class ByteStream(Protocol):
+    """A response body as the sync transport hands it over (raw, still encoded)."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
+class AsyncByteStream(Protocol):
+    """A response body as the async transport hands it over (raw, still encoded)."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+    async def aclose(self) -> None: ...
+
+
+class Request:
+    """An HTTP request: method, URL, headers and an optional body.
+
+    ``content`` is a body object from ``wirekit._models.content`` (replayable or streamed),
+    or None for no body. ``extensions`` carries per-request options for the transport
+    (``timeout``, ``trace``...).
+    """
+
+    __slots__ = ("content", "extensions", "headers", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: URL | str,
+        *,
+        headers: HeaderTypes | Any = None,
+        content: Any = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
+        self.method = method.upper() if method.islower() else method
+        self.url = url if isinstance(url, URL) else URL(url)
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.content = content
+        self.extensions: dict[str, Any] = {} if extensions is None else extensions
+
+    def __repr__(self) -> str:
+        return f"<Request [{self.method} {self.url}]>"
+
+
+class Response:
+    """An HTTP response.
+
+    The body is read into ``content`` by the client unless ``stream=True`` was asked; then
+    use ``iter_bytes()`` / ``aiter_bytes()`` (decoded), ``iter_raw()`` (as received),
+    ``iter_text()``, ``iter_lines()``, or ``read()`` / ``aread()``, and close it (it is a
+    context manager) so the connection goes back to the pool.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        headers: HeaderTypes | Any = None,
+        content: bytes | None = None,
+        stream: ByteStream | AsyncByteStream | None = None,
+        request: Request | None = None,
+        http_version: str = "HTTP/1.1",
+        reason: str | None = None,
+        extensions: dict[str, Any] | None = None,
+        max_decoded_bytes: int | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.http_version = http_version
+        self.reason = reason if reason is not None else _REASONS.get(status_code, "")
+        self._request = request
+        self.history: list[Response] = []
+        self.extensions: dict[str, Any] = {} if extensions is None else extensions
+        #: Seconds from the start of the request to each phase's end (see docs/client.md).
+        self.timings: dict[str, float] = {}
+        self.elapsed: float | None = None
+        self._stream = stream
+        self._content = content
+        self._text: str | None = None
+        self._encoding: str | None = None
+        self._consumed = content is not None
+        self._closed = content is not None
+        self._max_decoded_bytes = max_decoded_bytes
+        self.cookies: Any = None
+
+    # -- metadata ----------------------------------------------------------------------
+    @property
+    def request(self) -> Request:
+        if self._request is None:
+            raise RuntimeError("this Response has no request attached")
+        return self._request
+
+    @request.setter
+    def request(self, value: Request) -> None:
+        self._request = value
+
+    @property
+    def url(self) -> URL:
+        return self.request.url
+
+    @property
+    def stream(self) -> Any:
+        """The raw body stream handed over by the transport (None once content is set)."""
+        return self._stream
+
+    @property
+    def ok(self) -> bool:
+        """True for 1xx, 2xx and 3xx statuses (as requests does)."""
+        return self.status_code < 400
+
+    @property
+    def is_redirect(self) -> bool:
+        return self.status_code in _REDIRECT_STATUSES and "location" in self.headers
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def raise_for_status(self) -> Response:
+        """Raise :class:`HTTPStatusError` for a 4xx or 5xx answer; return self otherwise."""
+        if self.status_code < 400:
+            return self
+        kind = "client error" if self.status_code < 500 else "server error"
+        request = self.request
+        raise HTTPStatusError(
+            f"{kind} '{self.status_code} {self.reason}' for {request.method} {request.url}",
+            request=request,
+            response=self,
+        )
+
+    # -- decoded content ---------------------------------------------------------------
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            raise StreamError(
+                "the body of a streamed response was not read: call read() or aread() first"
+            )
+        return self._content
+
+    @property
+    def encoding(self) -> str:
+        """The charset: from Content-Type, else detected from the body, else utf-8."""
+        if self._encoding is None:
+            self._encoding = decoders.guess_encoding(
+                self.headers.get("content-type"), self._content or b""
+            )
+        return self._encoding
+
+    @encoding.setter
+    def encoding(self, value: str) -> None:
+        self._encoding = value
+        self._text = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            content = self.content
+            try:
+                self._text = content.decode(self.encoding, errors="replace")
+            except LookupError as exc:
+                raise DecodingError(f"unknown charset {self.encoding!r} in Content-Type") from exc
+        return self._text
+
+    def json(self, **kwargs: Any) -> Any:
+        """The body parsed as JSON (UTF-8/16/32 detected per RFC 8259 §8.1)."""
+        try:
+            return jsonlib.loads(self.content, **kwargs)
+        except ValueError as exc:
+            raise DecodingError(f"response body from {self.url} is not valid JSON: {exc}") from exc
+
+    def _decoder(self) -> decoders.ContentDecoder:
+        if self._max_decoded_bytes is None:
+            return decoders.make_decoder(self.headers.get("content-encoding"))
+        return decoders.make_decoder(
+            self.headers.get("content-encoding"), max_decoded_bytes=self._max_decoded_bytes
+        )
+
+    # -- sync reading ------------------------------------------------------------------
+    def _sync_stream(self) -> ByteStream:
+        if self._consumed:
+            raise StreamConsumed("the response body was already read")
+        if self._closed:
+            raise StreamClosed("the response was closed before its body was read")
+        stream = self._stream
+        if stream is None or not hasattr(stream, "__iter__"):
+            raise RuntimeError("this response has an async body: use aread()/aiter_bytes()")
+        self._consumed = True
+        return stream  # type: ignore[return-value]
+
+    def read(self) -> bytes:
+        """Read (and decode) the whole body, close the stream, and return it."""
+        if self._content is None:
+            self._content = b"".join(self.iter_bytes())
+        return self._content
+
+    def iter_raw(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The body as received, Content-Encoding not undone."""
+        if self._content is not None and self._stream is None:
+            yield self._content
+            return
+        stream = self._sync_stream()
+        try:
+            yield from _rechunk(stream, chunk_size)
+        finally:
+            self.close()
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The body decoded (gzip, br, zstd... undone)."""
+        if self._content is not None:
+            yield from _split(self._content, chunk_size)
+            return
+        decoder = self._decoder()
+        chunks = (decoder.decode(raw) for raw in self.iter_raw())
+        yield from _rechunk(_then(chunks, decoder.flush), chunk_size)
+
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        decoder = decoders.TextDecoder(self._stream_encoding())
+        for chunk in self.iter_bytes(chunk_size):
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        tail = decoder.flush()
+        if tail:
+            yield tail
+
+    def iter_lines(self) -> Iterator[str]:
+        lines = decoders.LineDecoder()
+        for text in self.iter_text():
+            yield from lines.decode(text)
+        yield from lines.flush()
+
+    def close(self) -> None:
+        """Release the connection (it returns to the pool if the body was fully read)."""
+        if not self._closed:
+            self._closed = True
+            stream = self._stream
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+    # -- async reading -----------------------------------------------------------------
+    def _async_stream(self) -> AsyncByteStream:
+        if self._consumed:
+            raise StreamConsumed("the response body was already read")
+        if self._closed:
+            raise StreamClosed("the response was closed before its body was read")
+        stream = self._stream
+        if stream is None or not hasattr(stream, "__aiter__"):
+            raise RuntimeError("this response has a sync body: use read()/iter_bytes()")
+        self._consumed = True
+        return stream  # type: ignore[return-value]
+
+    async def aread(self) -> bytes:
+        if self._content is None:
+            self._content = b"".join([chunk async for chunk in self.aiter_bytes()])
+        return self._content
+
+    async def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        if self._content is not None and self._stream is None:
+            yield self._content
+            return
+        stream = self._async_stream()
+        buffer = _Rechunker(chunk_size)
+        try:
+            async for raw in stream:
+                for piece in buffer.push(raw):
+                    yield piece
+            for piece in buffer.flush():
+                yield piece
+        finally:
+            await self.aclose()
+
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        if self._content is not None:
+            for piece in _split(self._content, chunk_size):
+                yield piece
+            return
+        decoder = self._decoder()
+        buffer = _Rechunker(chunk_size)
+        async for raw in self.aiter_raw():
+            for piece in buffer.push(decoder.decode(raw)):
+                yield piece
+        for piece in buffer.push(decoder.flush()):
+            yield piece
+        for piece in buffer.flush():
+            yield piece
+
+    async def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        decoder = decoders.TextDecoder(self._stream_encoding())
+        async for chunk in self.aiter_bytes(chunk_size):
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        tail = decoder.flush()
+        if tail:
+            yield tail
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        lines = decoders.LineDecoder()
+        async for text in self.aiter_text():
+            for line in lines.decode(text):
+                yield line
+        for line in lines.flush():
+            yield line
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            stream = self._stream
+            if stream is not None and hasattr(stream, "aclose"):
+                await stream.aclose()
+
+    async def __aenter__(self) -> Response:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.aclose()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _stream_encoding(self) -> str:
+        if self._encoding is not None:
+            return self._encoding
+        return decoders.guess_encoding(self.headers.get("content-type"), b"") or "utf-8"
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code} {self.reason}]>"
+
+
+def _split(content: bytes, chunk_size: int | None) -> Iterator[bytes]:
+    if not content:
+        return
+    if chunk_size is None:
+        yield content
+        return
+    for start in range(0, len(content), chunk_size):
+        yield content[start : start + chunk_size]
+
+
+def _then(chunks: Iterator[bytes], last: Any) -> Iterator[bytes]:
+    yield from chunks
+    yield last()
+
+
+class _Rechunker:
+    """Regroups a byte stream into chunks of exactly ``chunk_size`` (the last may be short)."""
+
+    __slots__ = ("_buffer", "_size")
+
+    def __init__(self, chunk_size: int | None) -> None:
+        self._size = chunk_size
+        self._buffer = bytearray()
+
+    def push(self, data: bytes) -> list[bytes]:
+        if not data:
+            return []
+        if self._size is None:
+            return [data]
+        self._buffer += data
+        out: list[bytes] = []
+        while len(self._buffer) >= self._size:
+            out.append(bytes(self._buffer[: self._size]))
+            del self._buffer[: self._size]
+        return out
+
+    def flush(self) -> list[bytes]:
+        if self._buffer:
+            out = [bytes(self._buffer)]
+            self._buffer.clear()
+            return out
+        return []
+
+
+def _rechunk(chunks: Any, chunk_size: int | None) -> Iterator[bytes]:
+    buffer = _Rechunker(chunk_size)
+    for chunk in chunks:
+        yield from buffer.push(chunk)
+    yield from buffer.flush()
+
+
+def reason_phrase(status_code: int) -> str:
+    return _REASONS.get(status_code, "")
+
+
+def merge_headers(base: Headers, extra: Mapping[str, str] | Headers | None) -> Headers:
+    merged = base.copy()
+    if extra:
+        merged.update(extra)
+    return merged

@@ -1,0 +1,391 @@
+"""``AsyncClient``: builds requests, drives the sans-IO flows, and talks to a transport.
+
+This file is the source of truth for ``wirekit.Client`` too (generated into ``_sync``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from wirekit.__version__ import __version__
+from wirekit._models import decoders
+from wirekit._models.content import encode_request
+from wirekit._models.cookies import Cookies
+from wirekit._models.headers import Headers
+from wirekit._models.messages import Request, Response
+from wirekit._models.url import URL
+from wirekit.client._primitives import async_sleep
+from wirekit.client._async.transport import AsyncBaseTransport, AsyncHTTPTransport
+from wirekit.client.auth import Auth, BasicAuth, coerce_auth
+from wirekit.client.config import (
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_RETRY,
+    UNSET,
+    Deadline,
+    Limits,
+    Retry,
+    Timeout,
+)
+from wirekit.client.flows import FlowSettings, Sleep, secret_header_names, send_flow
+from wirekit.errors import InvalidURL, TransportError, WirekitError
+
+__all__ = ["AsyncClient"]
+
+#: History responses are kept with their bodies up to this size; a longer body is not
+#: read (its connection is closed instead), so a redirect cannot make us download a file.
+MAX_DISCARD_BYTES = 1 << 20
+
+_USER_AGENT = f"wirekit/{__version__}"
+
+
+class AsyncClient:
+    """An HTTP client with pooled keep-alive connections; use it as a context manager.
+
+    >>> async def main():
+    ...     async with AsyncClient(base_url="http://127.0.0.1:8000") as client:
+    ...         response = await client.get("/json", params={"q": "x"})
+    ...         return response.json()
+
+    Options (all keyword-only): ``auth``, ``params``, ``headers``, ``cookies`` (defaults for
+    every request); ``timeout`` (a :class:`Timeout`, a number for the total deadline, or
+    None); ``follow_redirects`` (True), ``max_redirects`` (20); ``retry`` (a :class:`Retry`);
+    ``verify``, ``cert``, ``proxy``, ``limits``, ``trust_env``, ``family``,
+    ``local_address``, ``uds``, ``resolver``; ``base_url``; ``transport`` (replaces the network: mock,
+    WSGI, ASGI); ``event_hooks`` ({"request": [...], "response": [...]}, async callables);
+    ``trace`` (a callable ``trace(event, info)`` seeing every phase); ``secret_headers``
+    (header names stripped on cross-origin redirects, besides Authorization and Cookie);
+    ``max_decoded_bytes`` (decompression limit of response bodies).
+    """
+
+    is_async = True
+
+    def __init__(
+        self,
+        *,
+        auth: Any = None,
+        params: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxy: Any = None,
+        timeout: Timeout | float | None | Any = UNSET,
+        follow_redirects: bool = True,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        retry: Retry | int | None = DEFAULT_RETRY,
+        limits: Limits = DEFAULT_LIMITS,
+        base_url: str | URL = "",
+        transport: AsyncBaseTransport | None = None,
+        trust_env: bool = True,
+        family: int = 0,
+        local_address: str | None = None,
+        uds: str | None = None,
+        resolver: Any = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+        trace: Callable[[str, dict[str, Any]], None] | None = None,
+        secret_headers: Any = (),
+        max_decoded_bytes: int | None = None,
+    ) -> None:
+        self.auth = coerce_auth(auth)
+        self.params = params
+        self.headers = Headers(
+            {
+                "User-Agent": _USER_AGENT,
+                "Accept": "*/*",
+                "Accept-Encoding": decoders.accept_encoding(),
+            }
+        )
+        if headers:
+            self.headers.update(headers)
+        self.cookies = cookies if isinstance(cookies, Cookies) else Cookies(cookies)
+        self.timeout = Timeout.coerce(timeout)
+        self.base_url = URL(base_url) if base_url else None
+        self.trust_env = trust_env
+        self.trace = trace
+        self.event_hooks = {
+            "request": list((event_hooks or {}).get("request", ())),
+            "response": list((event_hooks or {}).get("response", ())),
+        }
+        self._max_decoded_bytes = max_decoded_bytes
+        if retry is None:
+            retry = Retry(0)
+        elif isinstance(retry, int):
+            retry = Retry(retry)
+        self._flows = FlowSettings(
+            follow_redirects=follow_redirects,
+            max_redirects=max_redirects,
+            retry=retry,
+            cookies=self.cookies,
+            trust_env=trust_env,
+            secret_headers=secret_header_names(secret_headers),
+            trace=trace,
+        )
+        if transport is None:
+            transport = AsyncHTTPTransport(
+                verify=verify,
+                cert=cert,
+                trust_env=trust_env,
+                proxy=proxy,
+                limits=limits,
+                family=family,
+                local_address=local_address,
+                uds=uds,
+                resolver=resolver,
+            )
+        self._transport = transport
+        self._closed = False
+
+    @property
+    def transport(self) -> AsyncBaseTransport:
+        return self._transport
+
+    @property
+    def follow_redirects(self) -> bool:
+        return self._flows.follow_redirects
+
+    # -- building --------------------------------------------------------------------------
+    def build_request(
+        self,
+        method: str,
+        url: URL | str,
+        *,
+        params: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        timeout: Any = UNSET,
+        extensions: dict[str, Any] | None = None,
+    ) -> Request:
+        """A :class:`Request` with the client's defaults merged in (not sent)."""
+        target = self._merge_url(url)
+        if self.params:
+            target = target.copy_merge_params(self.params)
+        if params:
+            target = target.copy_merge_params(params)
+        merged = self.headers.copy()
+        if headers:
+            merged.update(headers)
+        body = None
+        if content is not None or data is not None or files is not None or json is not None:
+            body_headers, body = encode_request(content=content, data=data, files=files, json=json)
+            for name, value in body_headers.items():
+                if name not in merged:
+                    merged[name] = value
+        ext: dict[str, Any] = {} if extensions is None else dict(extensions)
+        if timeout is not UNSET:
+            ext["timeout"] = Timeout.coerce(timeout)
+        if cookies:
+            # Per-request cookies go to this request's host only (not to a redirect's new
+            # origin), on top of the client's jar.
+            jar = Cookies(self.cookies)
+            items = cookies.items() if hasattr(cookies, "items") else cookies
+            for name, value in items:
+                jar.set(name, value, domain=target.host)
+            ext["cookies"] = jar
+        return Request(method, target, headers=merged, content=body, extensions=ext)
+
+    def _merge_url(self, url: URL | str) -> URL:
+        target = url if isinstance(url, URL) else URL(url)
+        if self.base_url is not None and not target.is_absolute:
+            base = self.base_url
+            if not base.raw_path.endswith("/"):
+                base = base.copy_with(path=base.path + "/")
+            target = base.join(str(target).lstrip("/"))
+        if not target.is_absolute:
+            raise InvalidURL(f"URL {str(target)!r} is relative and the client has no base_url")
+        return target
+
+    # -- sending ---------------------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        url: URL | str,
+        *,
+        params: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        auth: Any = UNSET,
+        timeout: Any = UNSET,
+        follow_redirects: bool | Any = UNSET,
+        extensions: dict[str, Any] | None = None,
+    ) -> Response:
+        """Send a request and read the whole response body."""
+        request = self.build_request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            cookies=cookies,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            timeout=timeout,
+            extensions=extensions,
+        )
+        return await self.send(request, auth=auth, follow_redirects=follow_redirects)
+
+    @asynccontextmanager
+    async def stream(self, method: str, url: URL | str, **kwargs: Any) -> AsyncIterator[Response]:
+        """Send a request; the body is read as you iterate. Closes the response at exit."""
+        auth = kwargs.pop("auth", UNSET)
+        follow_redirects = kwargs.pop("follow_redirects", UNSET)
+        request = self.build_request(method, url, **kwargs)
+        response = await self.send(
+            request, stream=True, auth=auth, follow_redirects=follow_redirects
+        )
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def send(
+        self,
+        request: Request,
+        *,
+        stream: bool = False,
+        auth: Any = UNSET,
+        follow_redirects: bool | Any = UNSET,
+    ) -> Response:
+        """Send a built request through redirects, auth and retries."""
+        if self._closed:
+            raise RuntimeError("cannot send a request: the client has been closed")
+        timeout = request.extensions.get("timeout", self.timeout)
+        deadline = Deadline(timeout)
+        request.extensions["deadline"] = deadline
+        if self.trace is not None:
+            request.extensions["trace"] = self.trace
+        chosen_auth = self._auth_for(request, auth)
+        settings = self._flows
+        if follow_redirects is not UNSET and follow_redirects != settings.follow_redirects:
+            settings = FlowSettings(
+                follow_redirects=bool(follow_redirects),
+                max_redirects=settings.max_redirects,
+                retry=settings.retry,
+                cookies=settings.cookies,
+                trust_env=settings.trust_env,
+                secret_headers=settings.secret_headers,
+                trace=settings.trace,
+            )
+        response = await self._drive(send_flow(request, chosen_auth, settings), deadline)
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        response.elapsed = time.monotonic() - deadline.started_at
+        return response
+
+    def _auth_for(self, request: Request, auth: Any) -> Auth | None:
+        chosen = self.auth if auth is UNSET else coerce_auth(auth)
+        url = request.url
+        if url.username or url.password:
+            # Credentials in the URL: Basic auth, and never sent on the wire in the URL.
+            from urllib.parse import unquote
+
+            if chosen is None:
+                chosen = BasicAuth(unquote(url.username), unquote(url.password))
+            request.url = url.copy_with(userinfo="")
+        return chosen
+
+    async def _drive(self, flow: Any, deadline: Deadline) -> Response:
+        """Run a flow: send what it asks, sleep when it asks, until it returns a response."""
+        previous: Response | None = None
+        try:
+            instruction = flow.send(None)
+            while True:
+                if previous is not None:
+                    await self._discard(previous)
+                    previous = None
+                if isinstance(instruction, Sleep):
+                    remaining = deadline.remaining()
+                    if remaining is not None and remaining <= instruction.seconds:
+                        instruction = flow.send(False)
+                        continue
+                    await self._sleep(instruction.seconds)
+                    instruction = flow.send(True)
+                    continue
+                instruction.extensions["deadline"] = deadline
+                for hook in self.event_hooks["request"]:
+                    await hook(instruction)
+                try:
+                    response = await self._transport.handle_async_request(instruction)
+                except TransportError as exc:
+                    if exc.request is None:
+                        exc.request = instruction
+                    instruction = flow.throw(exc)
+                    continue
+                response.request = instruction
+                if self._max_decoded_bytes is not None:
+                    response._max_decoded_bytes = self._max_decoded_bytes
+                for hook in self.event_hooks["response"]:
+                    await hook(response)
+                previous = response
+                instruction = flow.send(response)
+        except StopIteration as stop:
+            result: Response = stop.value
+            return result
+        except BaseException:
+            if previous is not None:
+                await previous.aclose()
+            raise
+
+    async def _discard(self, response: Response) -> None:
+        """Finish with a response the flow moved past: keep a small body, drop a big one."""
+        length = response.headers.get("content-length", "")
+        try:
+            if length.isdigit() and int(length) <= MAX_DISCARD_BYTES:
+                await response.aread()
+        except WirekitError:
+            pass
+        finally:
+            await response.aclose()
+
+    async def _sleep(self, seconds: float) -> None:
+        await async_sleep(seconds)
+
+    # -- verbs ------------------------------------------------------------------------------
+    async def get(self, url: URL | str, **kwargs: Any) -> Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def head(self, url: URL | str, **kwargs: Any) -> Response:
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: URL | str, **kwargs: Any) -> Response:
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def delete(self, url: URL | str, **kwargs: Any) -> Response:
+        return await self.request("DELETE", url, **kwargs)
+
+    async def post(self, url: URL | str, **kwargs: Any) -> Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: URL | str, **kwargs: Any) -> Response:
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: URL | str, **kwargs: Any) -> Response:
+        return await self.request("PATCH", url, **kwargs)
+
+    # -- lifetime ---------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.aclose()

@@ -1,0 +1,407 @@
+"""One HTTP/1.1 connection to one origin: connect (TCP, proxy tunnel, TLS), then send a
+request and hand its body back as a stream, driving the shared sans-IO core.
+
+Each connection is owned by its pool; the socket belongs to exactly one connection and is
+closed on every path (success, error, cancellation: DESIGN invariant 5).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from wirekit._io.base import AsyncNetworkBackend, AsyncNetworkStream, Trace
+from wirekit._models.headers import Headers
+from wirekit._models.messages import Request, Response
+from wirekit._models.url import URL, Origin
+from wirekit._proto import http1
+from wirekit.client.config import Deadline
+from wirekit.errors import (
+    ConnectTimeout,
+    DeadlineExceeded,
+    ProxyError,
+    ReadError,
+    ReadTimeout,
+    RemoteProtocolError,
+    TimeoutException,
+    TransportError,
+    WriteError,
+    WriteTimeout,
+)
+
+__all__ = ["AsyncHTTPConnection", "ProxyRoute"]
+
+logger = logging.getLogger("wirekit.http")
+
+READ_SIZE = 65536  # one recv per 64 KiB: the size where syscall cost stops mattering
+_HTTP_VERSIONS = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
+
+
+class ProxyRoute:
+    """How a connection reaches its origin through a proxy.
+
+    ``mode`` is "forward" (plain HTTP proxy: absolute-form targets) or "tunnel" (CONNECT, for
+    https origins). SOCKS is not a route but a network backend (``_io/socks.py``).
+    """
+
+    __slots__ = ("headers", "mode", "url")
+
+    def __init__(self, url: URL, mode: str, headers: list[tuple[bytes, bytes]]) -> None:
+        self.url = url
+        self.mode = mode
+        self.headers = headers
+
+
+class AsyncHTTPConnection:
+    """A single keep-alive HTTP/1.1 connection. Not shared: the pool lends it out."""
+
+    __slots__ = (
+        "_backend",
+        "_idle_since",
+        "_proto",
+        "_proxy",
+        "_socket_options",
+        "_ssl_context",
+        "_stream",
+        "_local_address",
+        "_uds",
+        "_limits",
+        "family",
+        "origin",
+        "requests_sent",
+        "reused",
+    )
+
+    def __init__(
+        self,
+        origin: Origin,
+        *,
+        backend: AsyncNetworkBackend,
+        ssl_context: ssl.SSLContext | None,
+        proxy: ProxyRoute | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+        uds: str | None = None,
+        family: int = 0,
+        limits: dict[str, Any] | None = None,
+    ) -> None:
+        self.origin = origin
+        self._backend = backend
+        self._ssl_context = ssl_context
+        self._proxy = proxy
+        self._local_address = local_address
+        self._socket_options = socket_options
+        self._uds = uds
+        self.family = family
+        self._limits = limits or {}
+        self._stream: AsyncNetworkStream | None = None
+        self._proto = http1.HTTP1Connection("client", **self._limits)
+        self._idle_since = 0.0
+        self.requests_sent = 0
+        self.reused = False
+
+    # -- pool bookkeeping ----------------------------------------------------------------
+    def mark_idle(self, now: float) -> None:
+        self._idle_since = now
+
+    def idle_since(self) -> float:
+        return self._idle_since
+
+    def is_usable(self) -> bool:
+        """Still connected, and the peer did not close or send stray bytes while idle."""
+        stream = self._stream
+        return stream is not None and not stream.is_readable()
+
+    @property
+    def is_connected(self) -> bool:
+        return self._stream is not None
+
+    async def aclose(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.aclose()
+
+    # -- connecting ----------------------------------------------------------------------
+    async def connect(self, deadline: Deadline, trace: Trace | None) -> None:
+        timeout = deadline.timeout.connect
+        proxy = self._proxy
+        host, port = self.origin.host, self.origin.port or 0
+        try:
+            if proxy is not None:
+                host, port = proxy.url.host, proxy.url.effective_port or 0
+            seconds, binding = deadline.for_phase(timeout, "connect")
+            if self._uds is not None:
+                stream = await self._backend.connect_unix_socket(
+                    self._uds, timeout=seconds, trace=trace
+                )
+            else:
+                stream = await self._backend.connect_tcp(
+                    host,
+                    port,
+                    timeout=seconds,
+                    local_address=self._local_address,
+                    socket_options=self._socket_options,
+                    family=self.family,
+                    trace=trace,
+                )
+            self._stream = stream
+            if proxy is not None and proxy.mode == "tunnel":
+                await self._tunnel(proxy, deadline)
+            if self.origin.scheme == "https":
+                assert self._ssl_context is not None
+                seconds, binding = deadline.for_phase(timeout, "TLS handshake")
+                self._stream = await self._stream.start_tls(
+                    self._ssl_context, self.origin.host, timeout=seconds
+                )
+        except ConnectTimeout as exc:
+            await self.aclose()
+            if binding:
+                raise deadline.exceeded("connect") from exc
+            raise
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _tunnel(self, proxy: ProxyRoute, deadline: Deadline) -> None:
+        """HTTP CONNECT (RFC 9110 §9.3.6) through the proxy to the origin."""
+        authority = f"{_host_for_header(self.origin.host)}:{self.origin.port}".encode()
+        headers = [(b"Host", authority), *proxy.headers]
+        proto = http1.HTTP1Connection("client", **self._limits)
+        await self._write(proto.send_request(b"CONNECT", authority, headers), deadline)
+        while True:
+            event = proto.next_event()
+            if event is http1.NEED_DATA:
+                proto.receive_data(await self._read(deadline, "proxy CONNECT"))
+                continue
+            if isinstance(event, http1.InformationalResponse):
+                continue
+            if isinstance(event, http1.Upgrade):
+                if event.data:
+                    raise ProxyError(
+                        f"proxy {proxy.url.host} sent data after accepting CONNECT"
+                    )
+                return
+            if isinstance(event, http1.Response):
+                reason = event.reason.decode("latin-1")
+                raise ProxyError(
+                    f"proxy {proxy.url.host}:{proxy.url.effective_port} refused CONNECT to "
+                    f"{authority.decode()}: {event.status_code} {reason}"
+                )
+            raise ProxyError(f"proxy {proxy.url.host} closed the connection during CONNECT")
+
+    # -- one request -----------------------------------------------------------------------
+    async def handle_async_request(
+        self, request: Request, deadline: Deadline, trace: Trace | None
+    ) -> Response:
+        """Send ``request`` and return its response with the body still to be read."""
+        proto = self._proto
+        url = request.url
+        if self._proxy is not None and self._proxy.mode == "forward":
+            target = str(url.copy_with(fragment=None)).encode("ascii")
+            extra = self._proxy.headers
+        else:
+            target = url.raw_path.encode("ascii")
+            extra = None
+        headers = _wire_headers(request.headers, url, extra)
+        method = request.method.encode("ascii")
+        content = request.content
+        started = deadline.started_at
+        timings: dict[str, float] = {}
+        if self.requests_sent:
+            self.reused = True
+        self.requests_sent += 1
+        if logger.isEnabledFor(logging.DEBUG):
+            _log_request(method, target, headers)
+
+        body = None if content is None else content.as_bytes()
+        if content is None or body is not None:
+            data = proto.send_request(method, target, headers, body=body)
+            await self._write(data, deadline)
+        else:
+            length = content.content_length
+            await self._write(
+                proto.send_request(
+                    method, target, headers, content_length=length, chunked=length is None
+                ),
+                deadline,
+            )
+            async for chunk in content:
+                if chunk:
+                    await self._write(proto.send_data(chunk), deadline)
+            await self._write(proto.send_end_of_message(), deadline)
+        sent_at = time.monotonic()
+        timings["request_sent"] = sent_at - started
+
+        while True:
+            event = proto.next_event()
+            if event is http1.NEED_DATA:
+                data = await self._read(deadline, "waiting for the response")
+                if "first_byte" not in timings:
+                    timings["first_byte"] = time.monotonic() - started
+                proto.receive_data(data)
+                continue
+            if isinstance(event, http1.Response):
+                break
+            if isinstance(event, http1.InformationalResponse):
+                continue
+            if isinstance(event, http1.Upgrade):
+                raise RemoteProtocolError(
+                    f"{url.host} switched protocols, which this request did not ask for"
+                )
+            raise RemoteProtocolError(
+                f"{url.host}:{url.effective_port} closed the connection without a response"
+            )
+        response_headers = Headers(event.headers)
+        if logger.isEnabledFor(logging.DEBUG):
+            _log_response(event)
+        response = Response(
+            event.status_code,
+            headers=response_headers,
+            stream=AsyncResponseBody(self, deadline, timings),
+            request=request,
+            http_version=_HTTP_VERSIONS.get(event.http_version) or "HTTP/1.0",
+            reason=event.reason.decode("latin-1"),
+        )
+        response.timings = timings
+        return response
+
+    async def _read(self, deadline: Deadline, phase: str) -> bytes:
+        stream = self._stream
+        if stream is None:
+            raise ReadError(f"connection to {self.origin.host} is closed")
+        seconds, binding = deadline.for_phase(deadline.timeout.read, phase)
+        try:
+            return await stream.read(READ_SIZE, seconds)
+        except ReadTimeout as exc:
+            if binding:
+                raise deadline.exceeded(phase) from exc
+            raise ReadTimeout(
+                f"no data from {self.origin.host}:{self.origin.port} for "
+                f"{seconds:g} s while {phase} (read timeout)"
+            ) from exc
+
+    async def _write(self, data: bytes, deadline: Deadline) -> None:
+        stream = self._stream
+        if stream is None:
+            raise WriteError(f"connection to {self.origin.host} is closed")
+        seconds, binding = deadline.for_phase(deadline.timeout.write, "sending the request")
+        try:
+            await stream.write(data, seconds)
+        except WriteTimeout as exc:
+            if binding:
+                raise deadline.exceeded("sending the request") from exc
+            raise
+
+    async def receive_body_event(self, deadline: Deadline) -> Any:
+        """The next body event: Data, EndOfMessage; reading from the socket as needed."""
+        proto = self._proto
+        while True:
+            event = proto.next_event()
+            if event is not http1.NEED_DATA:
+                return event
+            proto.receive_data(await self._read(deadline, "reading the response body"))
+
+    def finish_cycle(self) -> bool:
+        """After a complete response: True if the connection can serve another request."""
+        proto = self._proto
+        if not proto.keep_alive or self._stream is None:
+            return False
+        try:
+            proto.start_next_cycle()
+        except Exception:
+            return False
+        return True
+
+
+class AsyncResponseBody:
+    """The body of one response, read from its connection on demand.
+
+    When the body ends the connection goes back to the pool; when the caller closes early,
+    or anything fails, the connection is closed (its remaining bytes are unknown).
+    """
+
+    __slots__ = ("_connection", "_deadline", "_done", "_release", "_timings")
+
+    def __init__(
+        self, connection: AsyncHTTPConnection, deadline: Deadline, timings: dict[str, float]
+    ) -> None:
+        self._connection = connection
+        self._deadline = deadline
+        self._timings = timings
+        self._done = False
+        self._release: Any = None  # set by the pool: async callable(connection, reusable)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        connection = self._connection
+        try:
+            while True:
+                event = await connection.receive_body_event(self._deadline)
+                if isinstance(event, http1.Data):
+                    yield event.data
+                elif isinstance(event, http1.EndOfMessage):
+                    break
+                else:
+                    raise RemoteProtocolError(
+                        f"unexpected {type(event).__name__} from {connection.origin.host} "
+                        "while reading the response body"
+                    )
+        except BaseException:
+            await self._finish(reusable=False)
+            raise
+        self._timings["body_done"] = time.monotonic() - self._deadline.started_at
+        await self._finish(reusable=connection.finish_cycle())
+
+    async def aclose(self) -> None:
+        await self._finish(reusable=False)
+
+    async def _finish(self, *, reusable: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        release = self._release
+        if release is not None:
+            await release(self._connection, reusable)
+        elif not reusable:
+            await self._connection.aclose()
+
+
+def _host_for_header(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _wire_headers(
+    headers: Headers, url: URL, extra: list[tuple[bytes, bytes]] | None
+) -> list[tuple[bytes, bytes]]:
+    raw = headers.raw
+    if "host" not in headers:
+        host = _host_for_header(url.host)
+        if url.port is not None:
+            host = f"{host}:{url.port}"
+        raw.insert(0, (b"Host", host.encode("idna") if not host.isascii() else host.encode()))
+    if extra:
+        raw.extend(extra)
+    return raw
+
+
+def _log_request(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    from wirekit._models.headers import SENSITIVE_HEADERS
+
+    lines = [f"> {method.decode()} {target.decode('latin-1')} HTTP/1.1"]
+    for name, value in headers:
+        shown = "[secure]" if name.lower().decode() in SENSITIVE_HEADERS else value.decode("latin-1")
+        lines.append(f"> {name.decode('latin-1')}: {shown}")
+    logger.debug("\n".join(lines))
+
+
+def _log_response(event: Any) -> None:
+    from wirekit._models.headers import SENSITIVE_HEADERS
+
+    lines = [f"< HTTP/{event.http_version.decode()} {event.status_code} {event.reason.decode('latin-1')}"]
+    for name, value in event.headers:
+        shown = "[secure]" if name.lower().decode() in SENSITIVE_HEADERS else value.decode("latin-1")
+        lines.append(f"< {name.decode('latin-1')}: {shown}")
+    logger.debug("\n".join(lines))
+

@@ -1,0 +1,269 @@
+"""The connection pool: keep-alive connections per origin, within limits, shared safely.
+
+Idle connections are kept per origin in a LIFO stack (the most recently used is the most
+likely to be alive), so taking one is O(1) and never scans the pool (httpcore#1035). A
+request that finds the pool full waits for a slot up to the pool timeout; a cancelled or
+failed request always gives its slot back.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections import deque
+from typing import Any
+
+from wirekit._io.base import AsyncNetworkBackend, Trace
+from wirekit._models.messages import Request, Response
+from wirekit._models.url import Origin
+from wirekit.client._async.connection import AsyncHTTPConnection, ProxyRoute
+from wirekit.client._primitives import AsyncLock, AsyncSignal, monotonic
+from wirekit.client.config import IDEMPOTENT_METHODS, Deadline, Limits
+from wirekit.errors import PoolTimeout, ReadError, RemoteProtocolError, WriteError
+
+__all__ = ["AsyncConnectionPool"]
+
+#: Errors that, on a connection reused from the pool before any response byte arrived, mean
+#: the server closed it while idle (a race the staleness check cannot close): the request
+#: is sent once more on a fresh connection (as urllib3 and browsers do).
+_STALE_ERRORS = (ReadError, WriteError, RemoteProtocolError)
+_SWEEP_INTERVAL = 1.0
+
+
+class AsyncConnectionPool:
+    """Connections to any number of origins, over one network backend."""
+
+    def __init__(
+        self,
+        *,
+        backend: AsyncNetworkBackend,
+        ssl_context: ssl.SSLContext | None,
+        limits: Limits,
+        proxy: ProxyRoute | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+        uds: str | None = None,
+        family: int = 0,
+        protocol_limits: dict[str, Any] | None = None,
+    ) -> None:
+        self._backend = backend
+        self._ssl_context = ssl_context
+        self._limits = limits
+        self._proxy = proxy
+        self._local_address = local_address
+        self._socket_options = socket_options
+        self._uds = uds
+        self._family = family
+        self._protocol_limits = protocol_limits or {}
+        self._lock = AsyncLock()
+        self._idle: dict[Origin, list[AsyncHTTPConnection]] = {}
+        self._open_per_origin: dict[Origin, int] = {}
+        self._open = 0
+        self._idle_count = 0
+        self._waiters: deque[tuple[Origin, AsyncSignal]] = deque()
+        self._closed = False
+        self._last_sweep = monotonic()
+
+    # -- introspection (tests, the CLI) --------------------------------------------------
+    @property
+    def open_connections(self) -> int:
+        return self._open
+
+    @property
+    def idle_connections(self) -> int:
+        return self._idle_count
+
+    # -- the one call ----------------------------------------------------------------------
+    async def handle_async_request(
+        self, request: Request, deadline: Deadline, trace: Trace | None = None
+    ) -> Response:
+        origin = request.url.origin
+        for attempt in (1, 2):
+            connection = await self._acquire(origin, deadline, trace)
+            reused = connection.is_connected
+            try:
+                if not reused:
+                    await connection.connect(deadline, trace)
+                response = await connection.handle_async_request(request, deadline, trace)
+            except _STALE_ERRORS:
+                await self._release(connection, False)
+                if attempt == 1 and reused and _can_resend(request):
+                    if trace is not None:
+                        trace("connection.stale", {"origin": origin})
+                    content = request.content
+                    if content is not None:
+                        content.rewind()
+                    continue
+                raise
+            except BaseException:
+                await self._release(connection, False)
+                raise
+            response.stream._release = self._release  # type: ignore[union-attr]
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- slots -------------------------------------------------------------------------------
+    async def _acquire(
+        self, origin: Origin, deadline: Deadline, trace: Trace | None
+    ) -> AsyncHTTPConnection:
+        while True:
+            stale: list[AsyncHTTPConnection] = []
+            signal: AsyncSignal | None = None
+            found: AsyncHTTPConnection | None = None
+            async with self._lock:
+                if self._closed:
+                    raise RuntimeError("the client has been closed")
+                now = monotonic()
+                if now - self._last_sweep > _SWEEP_INTERVAL:
+                    stale.extend(self._sweep(now))
+                stack = self._idle.get(origin)
+                while stack:
+                    candidate = stack.pop()
+                    self._idle_count -= 1
+                    if candidate.is_usable() and not self._expired(candidate, now):
+                        found = candidate
+                        break
+                    self._forget(candidate)
+                    stale.append(candidate)
+                if found is None:
+                    if self._has_room(origin) or self._evict_idle(stale):
+                        found = self._new_connection(origin)
+                    else:
+                        signal = AsyncSignal()
+                        self._waiters.append((origin, signal))
+            for connection in stale:
+                await connection.aclose()
+            if found is not None:
+                return found
+            assert signal is not None
+            seconds, binding = deadline.for_phase(deadline.timeout.pool, "waiting for the pool")
+            woken = await signal.wait(seconds)
+            if not woken:
+                async with self._lock:
+                    try:
+                        self._waiters.remove((origin, signal))
+                    except ValueError:
+                        pass
+                if binding:
+                    raise deadline.exceeded("waiting for a free connection in the pool")
+                raise PoolTimeout(
+                    f"no connection to {origin.host}:{origin.port} became free within "
+                    f"{seconds:g} s (pool limits: max_connections="
+                    f"{self._limits.max_connections}, max_connections_per_host="
+                    f"{self._limits.max_connections_per_host})"
+                )
+
+    def _has_room(self, origin: Origin) -> bool:
+        limits = self._limits
+        if limits.max_connections is not None and self._open >= limits.max_connections:
+            return False
+        per_host = limits.max_connections_per_host
+        return per_host is None or self._open_per_origin.get(origin, 0) < per_host
+
+    def _evict_idle(self, closing: list[AsyncHTTPConnection]) -> bool:
+        """Pool full of idle connections to other origins: close the oldest to make room."""
+        if not self._idle_count:
+            return False
+        oldest: AsyncHTTPConnection | None = None
+        for stack in self._idle.values():
+            if stack and (oldest is None or stack[0].idle_since() < oldest.idle_since()):
+                oldest = stack[0]
+        if oldest is None:
+            return False
+        self._idle[oldest.origin].remove(oldest)
+        self._idle_count -= 1
+        self._forget(oldest)
+        closing.append(oldest)
+        return True
+
+    def _new_connection(self, origin: Origin) -> AsyncHTTPConnection:
+        self._open += 1
+        self._open_per_origin[origin] = self._open_per_origin.get(origin, 0) + 1
+        return AsyncHTTPConnection(
+            origin,
+            backend=self._backend,
+            ssl_context=self._ssl_context,
+            proxy=self._proxy,
+            local_address=self._local_address,
+            socket_options=self._socket_options,
+            uds=self._uds,
+            family=self._family,
+            limits=self._protocol_limits,
+        )
+
+    def _forget(self, connection: AsyncHTTPConnection) -> None:
+        self._open -= 1
+        origin = connection.origin
+        left = self._open_per_origin[origin] - 1
+        if left:
+            self._open_per_origin[origin] = left
+        else:
+            del self._open_per_origin[origin]
+
+    def _expired(self, connection: AsyncHTTPConnection, now: float) -> bool:
+        expiry = self._limits.keepalive_expiry
+        return expiry is not None and now - connection.idle_since() > expiry
+
+    def _sweep(self, now: float) -> list[AsyncHTTPConnection]:
+        self._last_sweep = now
+        expired: list[AsyncHTTPConnection] = []
+        for origin, stack in list(self._idle.items()):
+            keep = [c for c in stack if not self._expired(c, now)]
+            if len(keep) != len(stack):
+                expired.extend(c for c in stack if self._expired(c, now))
+                self._idle[origin] = keep
+        for connection in expired:
+            self._idle_count -= 1
+            self._forget(connection)
+        return expired
+
+    def _wake(self, origin: Origin | None) -> None:
+        """Wake one waiter: preferably one for ``origin``, else the oldest."""
+        waiters = self._waiters
+        if not waiters:
+            return
+        if origin is not None:
+            for entry in waiters:
+                if entry[0] == origin:
+                    waiters.remove(entry)
+                    entry[1].set()
+                    return
+        waiters.popleft()[1].set()
+
+    async def _release(self, connection: AsyncHTTPConnection, reusable: bool) -> None:
+        """Give a connection back: kept idle if it can serve again, else closed."""
+        close = True
+        async with self._lock:
+            if reusable and not self._closed and connection.is_connected:
+                max_idle = self._limits.max_idle_connections
+                if max_idle is None or self._idle_count < max_idle:
+                    connection.mark_idle(monotonic())
+                    self._idle.setdefault(connection.origin, []).append(connection)
+                    self._idle_count += 1
+                    close = False
+                    self._wake(connection.origin)
+            if close:
+                self._forget(connection)
+                self._wake(None)
+        if close:
+            await connection.aclose()
+
+    async def aclose(self) -> None:
+        """Close every idle connection; connections lent out close when their response does."""
+        async with self._lock:
+            self._closed = True
+            idle = [c for stack in self._idle.values() for c in stack]
+            self._idle.clear()
+            for connection in idle:
+                self._forget(connection)
+            self._idle_count = 0
+            while self._waiters:
+                self._waiters.popleft()[1].set()
+        for connection in idle:
+            await connection.aclose()
+
+
+def _can_resend(request: Request) -> bool:
+    if request.method not in IDEMPOTENT_METHODS:
+        return False
+    content = request.content
+    return content is None or bool(getattr(content, "is_replayable", False))

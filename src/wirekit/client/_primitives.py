@@ -1,0 +1,96 @@
+"""The few synchronisation primitives the client needs, in an async and a sync flavour.
+
+The async client code names ``AsyncLock`` and ``AsyncSignal``; the generated sync code names
+``Lock`` and ``Signal`` (scripts/unasync.py drops the prefix). Under asyncio a critical
+section that never awaits is already atomic, so ``AsyncLock`` costs nothing: code inside
+``async with lock:`` must not await (the sync twin really locks there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from types import TracebackType
+
+__all__ = [
+    "AsyncLock",
+    "AsyncSignal",
+    "Lock",
+    "Signal",
+    "async_sleep",
+    "monotonic",
+    "sync_sleep",
+]
+
+monotonic = time.monotonic
+async_sleep = asyncio.sleep
+sync_sleep = time.sleep
+
+
+class AsyncLock:
+    """A no-op under asyncio (see module docstring); keeps the code shape of the sync twin."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class Lock:
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
+class AsyncSignal:
+    """A one-shot wake-up for a task waiting for a pool slot."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def set(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self, timeout: float | None) -> bool:
+        """True if woken, False on timeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._future)
+        except TimeoutError:
+            return self._future.done()
+        return True
+
+
+class Signal:
+    """A one-shot wake-up for a thread waiting for a pool slot."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def wait(self, timeout: float | None) -> bool:
+        return self._event.wait(timeout)

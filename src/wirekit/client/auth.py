@@ -1,0 +1,273 @@
+"""Authentication as sans-IO flows: Basic, Digest (RFC 7616), Bearer, netrc, and custom.
+
+An auth object turns one request into a short conversation: ``auth_flow(request)`` is a
+generator that yields requests and receives their responses (Digest answers a 401
+challenge). The same flow serves the sync and the async client. Credentials are only ever
+sent to the origin they were given for: the redirect flow drops ``auth`` when the origin
+changes (see ``flows.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import netrc
+import os
+import re
+import secrets
+import threading
+import time
+from base64 import b64encode
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+from wirekit._models.messages import Request, Response
+from wirekit.errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = [
+    "Auth",
+    "AuthFlow",
+    "BasicAuth",
+    "BearerAuth",
+    "DigestAuth",
+    "FunctionAuth",
+    "NetrcAuth",
+    "coerce_auth",
+]
+
+AuthFlow = Generator[Request, Response, None]
+
+
+class Auth:
+    """Base class of authentication schemes; subclass and override ``auth_flow``.
+
+    ``auth_flow(request)`` yields a request to send and receives its response; it may yield
+    again (for a challenge). The last response received is the one the caller sees.
+
+    >>> class HeaderAuth(Auth):
+    ...     def auth_flow(self, request):
+    ...         request.headers["X-Token"] = "s3cret"
+    ...         yield request
+    """
+
+    #: Set when the flow must read the response body before deciding (the client reads it).
+    requires_response_body = False
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        yield request
+
+
+class FunctionAuth(Auth):
+    """Wraps ``fn(request) -> request``: the simplest custom hook."""
+
+    def __init__(self, fn: Callable[[Request], Request]) -> None:
+        self._fn = fn
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        yield self._fn(request)
+
+
+def _basic_value(username: str | bytes, password: str | bytes) -> str:
+    user = username.encode("utf-8") if isinstance(username, str) else username
+    pw = password.encode("utf-8") if isinstance(password, str) else password
+    if b":" in user:
+        # RFC 7617 §2: the user-id cannot contain a colon; refuse rather than mis-send.
+        raise LocalProtocolError("Basic auth user name must not contain ':'")
+    return "Basic " + b64encode(user + b":" + pw).decode("ascii")
+
+
+class BasicAuth(Auth):
+    """RFC 7617 Basic authentication (UTF-8 credentials), sent on the first request."""
+
+    def __init__(self, username: str | bytes, password: str | bytes) -> None:
+        self._value = _basic_value(username, password)
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        request.headers["Authorization"] = self._value
+        yield request
+
+
+class BearerAuth(Auth):
+    """RFC 6750 Bearer token."""
+
+    def __init__(self, token: str) -> None:
+        if any(c in token for c in "\r\n\0"):
+            raise LocalProtocolError("bearer token contains a line break or NUL")
+        self._value = f"Bearer {token}"
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        request.headers["Authorization"] = self._value
+        yield request
+
+
+class NetrcAuth(Auth):
+    """Basic credentials looked up in a netrc file for the request's host.
+
+    ``file`` defaults to ``$NETRC`` or ``~/.netrc``. A host with no entry is sent without
+    credentials.
+    """
+
+    def __init__(self, file: str | os.PathLike[str] | None = None) -> None:
+        self._file = file
+
+    def credentials_for(self, host: str) -> tuple[str, str] | None:
+        return netrc_credentials(host, self._file)
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        found = self.credentials_for(request.url.host)
+        if found is not None:
+            request.headers["Authorization"] = _basic_value(*found)
+        yield request
+
+
+def netrc_credentials(
+    host: str, file: str | os.PathLike[str] | None = None
+) -> tuple[str, str] | None:
+    """(login, password) for ``host`` from a netrc file, or None."""
+    path = Path(file) if file is not None else None
+    if path is None:
+        env = os.environ.get("NETRC")
+        path = Path(env) if env else Path.home() / ".netrc"
+    try:
+        if not path.is_file():
+            return None
+        entry = netrc.netrc(os.fspath(path)).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    if entry is None:
+        return None
+    login, _account, password = entry
+    return (login or "", password or "")
+
+
+# RFC 7616 §3.3: the challenge is a list of auth-params, values tokens or quoted strings.
+_PARAM = re.compile(r'\s*([!#$%&\'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+_HASHES: dict[str, Callable[[bytes], Any]] = {
+    "MD5": hashlib.md5,
+    "MD5-SESS": hashlib.md5,
+    "SHA-256": hashlib.sha256,
+    "SHA-256-SESS": hashlib.sha256,
+    "SHA-512-256": lambda data: hashlib.new("sha512_256", data),
+    "SHA-512-256-SESS": lambda data: hashlib.new("sha512_256", data),
+}
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """Split a ``WWW-Authenticate`` value into its scheme and (lower-cased) parameters."""
+    scheme, _, rest = header.strip().partition(" ")
+    params: dict[str, str] = {}
+    for match in _PARAM.finditer(rest):
+        key, value = match.group(1).lower(), match.group(2)
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[key] = value
+    return scheme.lower(), params
+
+
+class DigestAuth(Auth):
+    """RFC 7616 Digest authentication (qop=auth; MD5, SHA-256, SHA-512-256, -sess).
+
+    The first request goes without credentials; a 401 with a Digest challenge is answered
+    once. The nonce is remembered, so later requests through the same ``DigestAuth`` carry
+    credentials at once (with a growing nonce count), and a ``stale=true`` challenge is
+    answered again.
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        self._username = username
+        self._password = password
+        self._lock = threading.Lock()
+        self._challenge: dict[str, str] | None = None
+        self._nonce_count = 0
+
+    def auth_flow(self, request: Request) -> AuthFlow:
+        with self._lock:
+            challenge = self._challenge
+        if challenge is not None:
+            request.headers["Authorization"] = self._authorization(request, challenge)
+        response = yield request
+        if response.status_code != 401:
+            return
+        digest = next(
+            (
+                parse_challenge(value)[1]
+                for value in response.headers.get_list("www-authenticate")
+                if value.strip().lower().startswith("digest ")
+            ),
+            None,
+        )
+        if digest is None:
+            return
+        if challenge is not None and digest.get("stale", "").lower() != "true":
+            return  # our credentials were refused: do not loop
+        if "nonce" not in digest or "realm" not in digest:
+            raise RemoteProtocolError(
+                f"Digest challenge from {request.url.host} lacks realm or nonce"
+            )
+        with self._lock:
+            self._challenge = digest
+            self._nonce_count = 0
+        request.headers["Authorization"] = self._authorization(request, digest)
+        yield request
+
+    def _authorization(self, request: Request, challenge: dict[str, str]) -> str:
+        algorithm = challenge.get("algorithm", "MD5").upper()
+        hasher = _HASHES.get(algorithm)
+        if hasher is None:
+            raise RemoteProtocolError(f"unsupported Digest algorithm {algorithm!r}")
+
+        def digest(data: str) -> str:
+            return str(hasher(data.encode("utf-8")).hexdigest())
+
+        realm, nonce = challenge["realm"], challenge["nonce"]
+        qops = [q.strip() for q in challenge.get("qop", "").split(",") if q.strip()]
+        if qops and "auth" not in qops:
+            raise RemoteProtocolError(f"Digest qop {challenge['qop']!r} not supported (only auth)")
+        with self._lock:
+            self._nonce_count += 1
+            nc = f"{self._nonce_count:08x}"
+        cnonce = secrets.token_hex(16)
+        a1 = digest(f"{self._username}:{realm}:{self._password}")
+        if algorithm.endswith("-SESS"):
+            a1 = digest(f"{a1}:{nonce}:{cnonce}")
+        uri = request.url.raw_path
+        ha2 = digest(f"{request.method}:{uri}")
+        if qops:
+            response = digest(f"{a1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+        else:  # RFC 2069 compatibility
+            response = digest(f"{a1}:{nonce}:{ha2}")
+        parts = [
+            f'username="{_quote(self._username)}"',
+            f'realm="{_quote(realm)}"',
+            f'nonce="{_quote(nonce)}"',
+            f'uri="{_quote(uri)}"',
+            f'response="{response}"',
+            f"algorithm={algorithm}",
+        ]
+        if "opaque" in challenge:
+            parts.append(f'opaque="{_quote(challenge["opaque"])}"')
+        if qops:
+            parts += ["qop=auth", f"nc={nc}", f'cnonce="{cnonce}"']
+        return "Digest " + ", ".join(parts)
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+AuthTypes = Auth | tuple[str, str] | Callable[[Request], Request] | None
+
+
+def coerce_auth(auth: Any) -> Auth | None:
+    """``(user, password)`` is Basic; a callable is a :class:`FunctionAuth`."""
+    if auth is None or isinstance(auth, Auth):
+        return auth
+    if isinstance(auth, tuple) and len(auth) == 2:
+        return BasicAuth(auth[0], auth[1])
+    if callable(auth):
+        return FunctionAuth(auth)
+    raise TypeError(f"auth must be an Auth, a (user, password) tuple or a callable, not {auth!r}")
+
+
+def _now() -> float:  # pragma: no cover - patched in tests that need a clock
+    return time.time()

@@ -1,0 +1,223 @@
+"""Client configuration values: Timeout (with the total deadline), Limits and Retry.
+
+All of them are small immutable objects built once per Client; the per-request ``Deadline``
+turns a ``Timeout`` into the clock the transport checks at every phase (DESIGN invariant 4).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from wirekit.errors import DeadlineExceeded
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_MAX_REDIRECTS",
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "Deadline",
+    "Limits",
+    "Retry",
+    "Timeout",
+]
+
+
+class _Unset:
+    """Marks an option that was not passed (``None`` means "no limit")."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Final = _Unset()
+
+#: Finite defaults (README "Timeouts"): a dead server never hangs a program forever.
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+DEFAULT_READ_TIMEOUT: Final = 30.0
+DEFAULT_WRITE_TIMEOUT: Final = 30.0
+DEFAULT_POOL_TIMEOUT: Final = 10.0
+DEFAULT_TOTAL_TIMEOUT: Final = 300.0
+DEFAULT_MAX_REDIRECTS: Final = 20  # as requests, httpx and browsers (Chrome stops at 20)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Time limits for one request, in seconds. ``None`` disables one limit.
+
+    The positional value is the total deadline over the whole request: DNS, pool wait,
+    connect, TLS, send, receive, redirects and retries. Per-phase limits sit inside it.
+
+    >>> Timeout(5.0, connect=1.0)
+    Timeout(total=5.0, connect=1.0, read=30.0, write=30.0, pool=10.0)
+    """
+
+    total: float | None = DEFAULT_TOTAL_TIMEOUT
+    connect: float | None = DEFAULT_CONNECT_TIMEOUT
+    read: float | None = DEFAULT_READ_TIMEOUT
+    write: float | None = DEFAULT_WRITE_TIMEOUT
+    pool: float | None = DEFAULT_POOL_TIMEOUT
+
+    def __init__(
+        self,
+        total: float | None | _Unset = UNSET,
+        *,
+        connect: float | None | _Unset = UNSET,
+        read: float | None | _Unset = UNSET,
+        write: float | None | _Unset = UNSET,
+        pool: float | None | _Unset = UNSET,
+    ) -> None:
+        values = {
+            "total": (total, DEFAULT_TOTAL_TIMEOUT),
+            "connect": (connect, DEFAULT_CONNECT_TIMEOUT),
+            "read": (read, DEFAULT_READ_TIMEOUT),
+            "write": (write, DEFAULT_WRITE_TIMEOUT),
+            "pool": (pool, DEFAULT_POOL_TIMEOUT),
+        }
+        for name, (value, default) in values.items():
+            if isinstance(value, _Unset):
+                value = default
+            if value is not None:
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise TypeError(f"Timeout {name} must be a number of seconds or None")
+                if value <= 0:
+                    raise ValueError(f"Timeout {name} must be positive, got {value!r}")
+                value = float(value)
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def coerce(cls, value: Timeout | float | None | tuple[Any, ...] | _Unset) -> Timeout:
+        """Accept ``Timeout``, a number (total), ``None`` (no limits at all) or UNSET."""
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, _Unset):
+            return DEFAULT_TIMEOUT
+        if value is None:
+            return cls(None, connect=None, read=None, write=None, pool=None)
+        if isinstance(value, (int, float)):
+            return cls(value)
+        raise TypeError(f"timeout must be a Timeout, a number or None, not {value!r}")
+
+
+DEFAULT_TIMEOUT: Final = Timeout()
+
+
+class Deadline:
+    """The clock of one request: total budget plus per-phase limits.
+
+    ``for_phase(limit)`` returns the seconds a phase may take (the smaller of its own limit
+    and what remains of the total) and whether the total is the binding one, so a timeout
+    can be reported as :class:`DeadlineExceeded` rather than a phase timeout.
+    """
+
+    __slots__ = ("expires_at", "started_at", "timeout", "total")
+
+    def __init__(self, timeout: Timeout, *, now: float | None = None) -> None:
+        self.timeout = timeout
+        self.started_at = time.monotonic() if now is None else now
+        self.total = timeout.total
+        self.expires_at = None if self.total is None else self.started_at + self.total
+
+    def remaining(self) -> float | None:
+        if self.expires_at is None:
+            return None
+        return self.expires_at - time.monotonic()
+
+    def for_phase(self, limit: float | None, phase: str) -> tuple[float | None, bool]:
+        """Seconds allowed for ``phase`` and whether the total deadline is what binds."""
+        if self.expires_at is None:
+            return limit, False
+        remaining = self.expires_at - time.monotonic()
+        if remaining <= 0:
+            raise self.exceeded(phase)
+        if limit is None or remaining < limit:
+            return remaining, True
+        return limit, False
+
+    def exceeded(self, phase: str) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            f"the request's total deadline of {self.total:g} s ran out during {phase}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Connection pool limits.
+
+    ``max_connections``: open connections in all (default 100); ``max_connections_per_host``:
+    per origin (default None: only the total applies); ``max_idle_connections``: kept-alive
+    idle connections (default 32); ``keepalive_expiry``: seconds an idle connection is kept
+    (default 5.0: below the 5-15 s idle timeouts of common servers, so we close first).
+    """
+
+    max_connections: int | None = 100
+    max_connections_per_host: int | None = None
+    max_idle_connections: int | None = 32
+    keepalive_expiry: float | None = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_connections", "max_connections_per_host", "max_idle_connections"):
+            value = getattr(self, name)
+            if value is not None and value < 1 and name != "max_idle_connections":
+                raise ValueError(f"Limits {name} must be at least 1, got {value!r}")
+
+
+DEFAULT_LIMITS: Final = Limits()
+
+#: RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """When and how to try a request again.
+
+    By default only idempotent methods, and only failures where nothing was sent (connect
+    errors, DNS failures) or where the status says so (429, and 503 with ``Retry-After``),
+    up to ``total`` extra attempts. ``backoff`` is the base of exponential waits
+    (``backoff * 2**n``, capped at ``max_backoff``), with full ``jitter``.
+    ``respect_retry_after`` honours the server's ``Retry-After`` up to ``max_retry_after``.
+    ``Retry(0)`` turns retries off.
+
+    >>> Retry(3, backoff=0.5, jitter=False).wait_for(3, retry_after=None)
+    2.0
+    """
+
+    total: int = 2
+    backoff: float = 0.5
+    jitter: bool = True
+    statuses: Collection[int] = field(default_factory=lambda: frozenset({429, 503}))
+    methods: Collection[str] = IDEMPOTENT_METHODS
+    respect_retry_after: bool = True
+    max_backoff: float = 30.0
+    max_retry_after: float = 60.0
+    #: Retry 503 only when it carries Retry-After (the server says when to come back).
+    require_retry_after_for: Collection[int] = field(default_factory=lambda: frozenset({503}))
+
+    def allows_method(self, method: str) -> bool:
+        return method.upper() in self.methods
+
+    def wait_for(
+        self, attempt: int, *, retry_after: float | None, rng: Any = random.random
+    ) -> float:
+        """Seconds to wait before attempt number ``attempt`` (1 = the first retry)."""
+        if retry_after is not None and self.respect_retry_after:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        wait = min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
+        return wait * rng() if self.jitter else wait
+
+
+DEFAULT_RETRY: Final = Retry()

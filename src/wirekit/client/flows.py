@@ -1,0 +1,299 @@
+"""Redirects, retries, auth challenges and cookies, written once as sans-IO generators.
+
+A flow yields what the driver must do next (a :class:`Request` to send, or a
+:class:`Sleep`), receives the outcome (a :class:`Response`, or a transport error thrown in),
+and finally returns the response the caller sees. The async client and the generated sync
+client drive the same flow (DESIGN invariant 2), so these rules exist exactly once.
+
+Layers, outermost first: redirects (one hop per iteration) > auth conversation > retries >
+cookies (applied to every request actually sent, extracted from every response).
+
+The driver's contract: when the flow yields again after receiving a response, that response
+is finished with (the driver reads a small body, or closes it) before the next step.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Collection, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from wirekit._models.headers import Headers
+from wirekit._models.messages import Request, Response
+from wirekit._models.url import URL
+from wirekit.client.auth import Auth, netrc_credentials
+from wirekit.client.config import Retry
+from wirekit.errors import (
+    ConnectError,
+    ConnectTimeout,
+    InvalidURL,
+    NameResolutionError,
+    PoolTimeout,
+    RemoteProtocolError,
+    StreamConsumed,
+    TooManyRedirects,
+    TransportError,
+)
+
+__all__ = ["FlowSettings", "Sleep", "send_flow"]
+
+logger = logging.getLogger("wirekit.client")
+
+Trace = Callable[[str, dict[str, Any]], None]
+
+#: Headers that carry credentials: never sent to an origin other than the one they were
+#: given for (requests#5127-style leaks), nor after an HTTPS to HTTP downgrade.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+#: Failures where the request never left this machine, so any idempotent request may be
+#: sent again safely.
+_NOTHING_SENT = (ConnectError, ConnectTimeout, NameResolutionError, PoolTimeout)
+
+
+@dataclass(slots=True)
+class Sleep:
+    """Instruction: wait ``seconds`` before the next attempt. The driver sends back True
+    if it slept, False if the request's deadline leaves no time for it."""
+
+    seconds: float
+    reason: str
+
+
+@dataclass(slots=True)
+class FlowSettings:
+    """Per-client flow options, built once."""
+
+    follow_redirects: bool
+    max_redirects: int
+    retry: Retry
+    cookies: Any  # wirekit._models.cookies.Cookies | None
+    trust_env: bool
+    secret_headers: frozenset[str]
+    trace: Trace | None = None
+
+
+Instruction = Request | Sleep
+Flow = Generator[Instruction, Any, Response]
+
+
+def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Flow:
+    """The whole life of one ``client.send()``: every hop, attempt and challenge."""
+    history: list[Response] = []
+    original = request.url
+    hop_auth = auth
+    while True:
+        response = yield from _auth_flow(request, hop_auth, settings)
+        response.history = list(history)
+        if not (settings.follow_redirects and response.is_redirect):
+            return response
+        if len(history) >= settings.max_redirects:
+            raise TooManyRedirects(
+                f"more than {settings.max_redirects} redirects (max_redirects) "
+                f"starting from {original}",
+                request=request,
+                history=history + [response],
+            )
+        next_request = redirect_request(request, response, settings)
+        history.append(response)
+        if settings.trace is not None:
+            settings.trace(
+                "redirect",
+                {"status_code": response.status_code, "url": str(next_request.url)},
+            )
+        if not same_origin(next_request.url, original):
+            # Credentials given for the first origin stay there; netrc may know the new one.
+            hop_auth = None
+        request = next_request
+
+
+def _auth_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Flow:
+    if auth is None:
+        if settings.trust_env and "authorization" not in request.headers:
+            found = netrc_credentials(request.url.host) if request.url.host else None
+            if found is not None:
+                from wirekit.client.auth import BasicAuth
+
+                auth = BasicAuth(*found)
+        if auth is None:
+            return (yield from _retry_flow(request, settings))
+    flow = auth.auth_flow(request)
+    next_request = next(flow)
+    while True:
+        response = yield from _retry_flow(next_request, settings)
+        try:
+            next_request = flow.send(response)
+        except StopIteration:
+            return response
+        _rewind_body(next_request)
+
+
+def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
+    retry = settings.retry
+    attempt = 0
+    method_ok = retry.total > 0 and retry.allows_method(request.method)
+    while True:
+        _apply_cookies(request, settings)
+        try:
+            response: Response = yield request
+        except TransportError as exc:
+            if not (method_ok and attempt < retry.total and isinstance(exc, _NOTHING_SENT)):
+                raise
+            if not _can_resend(request):
+                raise
+            attempt += 1
+            wait = retry.wait_for(attempt, retry_after=None)
+            if not (yield from _pause(request, settings, attempt, wait, type(exc).__name__)):
+                raise
+            continue
+        if settings.cookies is not None:
+            settings.cookies.extract_cookies(request.url, response.headers)
+        status = response.status_code
+        if not (method_ok and status in retry.statuses and attempt < retry.total):
+            return response
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status in retry.require_retry_after_for and retry_after is None:
+            return response
+        if not _can_resend(request):
+            return response
+        attempt += 1
+        wait = retry.wait_for(attempt, retry_after=retry_after)
+        if not (yield from _pause(request, settings, attempt, wait, f"status {status}")):
+            return response
+
+
+def _pause(
+    request: Request, settings: FlowSettings, attempt: int, wait: float, reason: str
+) -> Generator[Instruction, Any, bool]:
+    logger.info(
+        "retrying %s %s (attempt %d of %d) after %s, waiting %.2f s",
+        request.method,
+        request.url,
+        attempt + 1,
+        settings.retry.total + 1,
+        reason,
+        wait,
+    )
+    attempts = request.extensions.setdefault("retries", [])
+    attempts.append({"attempt": attempt, "reason": reason, "wait": wait})
+    if settings.trace is not None:
+        settings.trace("retry", {"attempt": attempt, "reason": reason, "wait": wait})
+    slept: bool = yield Sleep(wait, reason)
+    if slept:
+        _rewind_body(request)
+    return slept
+
+
+def _can_resend(request: Request) -> bool:
+    content = request.content
+    return content is None or bool(getattr(content, "is_replayable", False))
+
+
+def _rewind_body(request: Request) -> None:
+    content = request.content
+    if content is not None and getattr(content, "is_replayable", False):
+        content.rewind()
+
+
+def _apply_cookies(request: Request, settings: FlowSettings) -> None:
+    jar = request.extensions.get("cookies", settings.cookies)
+    if jar is None:
+        return
+    if request.extensions.get("cookie_from_jar"):
+        request.headers.pop("cookie", None)
+    elif "cookie" in request.headers:
+        return  # the caller set Cookie by hand: theirs wins
+    value = jar.cookie_header(request.url)
+    if value:
+        request.headers["Cookie"] = value
+        request.extensions["cookie_from_jar"] = True
+
+
+def same_origin(a: URL, b: URL) -> bool:
+    return a.scheme == b.scheme and a.host == b.host and a.effective_port == b.effective_port
+
+
+def _is_https_upgrade(old: URL, new: URL) -> bool:
+    """http://h/ -> https://h/ on default ports: the one origin change that keeps secrets
+    (the new origin is the secure twin of the old, as requests allows)."""
+    return (
+        old.scheme == "http"
+        and new.scheme == "https"
+        and old.host == new.host
+        and old.effective_port == 80
+        and new.effective_port == 443
+    )
+
+
+def redirect_request(request: Request, response: Response, settings: FlowSettings) -> Request:
+    """Build the next hop's request per RFC 9110 §15.4 and the secret-stripping rules."""
+    location = response.headers["location"]
+    try:
+        url = request.url.join(location)
+    except InvalidURL as exc:
+        raise RemoteProtocolError(
+            f"redirect from {request.url} has an invalid Location {location!r}: {exc}"
+        ) from exc
+    if url.scheme not in ("http", "https"):
+        raise RemoteProtocolError(
+            f"redirect from {request.url} to unsupported scheme {url.scheme!r} ({location})"
+        )
+    if not url.fragment and request.url.fragment:
+        url = url.copy_with(fragment=request.url.fragment)  # RFC 9110 §10.2.2
+
+    status = response.status_code
+    method = request.method
+    content = request.content
+    headers = request.headers.copy()
+    # 303: GET for everything but HEAD; 301/302: POST becomes GET, as every browser does
+    # (RFC 9110 §15.4.2-3 allows it); 307/308 keep method and body.
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method = "GET"
+        content = None
+        for name in ("content-length", "content-type", "transfer-encoding"):
+            headers.pop(name, None)
+    elif content is not None:
+        if not getattr(content, "is_replayable", False):
+            raise StreamConsumed(
+                f"cannot follow the {status} redirect to {url}: the request body was "
+                "streamed and cannot be sent again"
+            )
+        content.rewind()
+
+    if not same_origin(url, request.url):
+        headers.pop("host", None)
+        if not _is_https_upgrade(request.url, url):
+            for name in SECRET_HEADERS | settings.secret_headers:
+                headers.pop(name, None)
+    extensions = dict(request.extensions)
+    extensions.pop("retries", None)
+    if extensions.pop("cookie_from_jar", None):
+        headers.pop("cookie", None)
+    return Request(method, url, headers=headers, content=content, extensions=extensions)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` value (delta-seconds or an HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def secret_header_names(names: Collection[str] | None) -> frozenset[str]:
+    return frozenset(n.lower() for n in names or ())
+
+
+def merge_headers(base: Headers, extra: Any) -> Headers:
+    merged = base.copy()
+    if extra:
+        merged.update(extra)
+    return merged

@@ -1,0 +1,40 @@
+"""The public surface of ``wirekit`` is what ``__all__`` says, and every name resolves."""
+
+import wirekit
+
+EXPECTED = {
+    # client
+    "AsyncClient", "Client", "Request", "Response", "Headers", "URL", "Cookies",
+    "Timeout", "Retry", "Limits",
+    "get", "post", "put", "patch", "delete", "head", "options", "request", "fetch",
+    "Auth", "BasicAuth", "BearerAuth", "DigestAuth", "FunctionAuth", "NetrcAuth",
+    "BaseTransport", "AsyncBaseTransport", "HTTPTransport", "AsyncHTTPTransport",
+    "MockTransport", "WSGITransport", "ASGITransport",
+    # errors
+    "WirekitError", "TransportError", "NameResolutionError", "ConnectError", "TLSError",
+    "ProxyError", "ReadError", "WriteError", "RemoteProtocolError", "RemoteLimitExceeded",
+    "TimeoutException", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout",
+    "DeadlineExceeded", "HTTPStatusError", "TooManyRedirects", "DecodingError",
+    "DecompressionLimitError", "InvalidURL", "LocalProtocolError", "LimitExceeded",
+    "StreamError", "StreamConsumed", "StreamClosed",
+    "__version__",
+}
+
+
+def test_all_is_exactly_the_public_surface() -> None:
+    assert set(wirekit.__all__) == EXPECTED
+    for name in wirekit.__all__:
+        assert getattr(wirekit, name) is not None
+
+
+def test_timeouts_are_builtin_timeout_errors_and_refusal_is_not() -> None:
+    for cls in (
+        wirekit.ConnectTimeout,
+        wirekit.ReadTimeout,
+        wirekit.WriteTimeout,
+        wirekit.PoolTimeout,
+        wirekit.DeadlineExceeded,
+    ):
+        assert issubclass(cls, TimeoutError)
+        assert issubclass(cls, wirekit.TransportError)
+    assert not issubclass(wirekit.ConnectError, TimeoutError)
