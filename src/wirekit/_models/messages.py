@@ -231,7 +231,14 @@ class Response:
     def read(self) -> bytes:
         """Read (and decode) the whole body, close the stream, and return it."""
         if self._content is None:
-            self._content = b"".join(self.iter_bytes())
+            encoding = self.headers.get("content-encoding")
+            if not encoding or encoding == "identity":
+                chunks = list(self.iter_raw())
+            else:
+                decoder = self._decoder()
+                chunks = [decoder.decode(raw) for raw in self.iter_raw()]
+                chunks.append(decoder.flush())
+            self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._content
 
     def iter_raw(self, chunk_size: int | None = None) -> Iterator[bytes]:
@@ -241,7 +248,10 @@ class Response:
             return
         stream = self._sync_stream()
         try:
-            yield from _rechunk(stream, chunk_size)
+            if chunk_size is None:
+                yield from stream
+            else:
+                yield from _rechunk(stream, chunk_size)
         finally:
             self.close()
 
@@ -297,8 +307,16 @@ class Response:
         return stream  # type: ignore[return-value]
 
     async def aread(self) -> bytes:
+        """Read (and decode) the whole body, close the stream, and return it."""
         if self._content is None:
-            self._content = b"".join([chunk async for chunk in self.aiter_bytes()])
+            encoding = self.headers.get("content-encoding")
+            if not encoding or encoding == "identity":
+                chunks = [raw async for raw in self.aiter_raw()]
+            else:
+                decoder = self._decoder()
+                chunks = [decoder.decode(raw) async for raw in self.aiter_raw()]
+                chunks.append(decoder.flush())
+            self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._content
 
     async def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:

@@ -32,7 +32,10 @@ __all__ = [
     "DigestAuth",
     "FunctionAuth",
     "NetrcAuth",
+    "NetrcLookup",
     "coerce_auth",
+    "netrc_credentials",
+    "netrc_path",
 ]
 
 AuthFlow = Generator[Request, Response, None]
@@ -120,24 +123,62 @@ class NetrcAuth(Auth):
         yield request
 
 
+def netrc_path(file: str | os.PathLike[str] | None = None) -> str:
+    """The netrc file to read: ``file``, else ``$NETRC``, else ``~/.netrc``."""
+    if file is not None:
+        return os.fspath(file)
+    return os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
+
+
+class NetrcLookup:
+    """Credentials from one netrc file, parsed once and re-read only when it changes.
+
+    The client asks on every request, so the file's modification time is checked at most
+    once a second (a stat per request cost more than the rest of a keep-alive GET).
+    """
+
+    __slots__ = ("_checked_at", "_entries", "_mtime", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._checked_at = -1.0
+        self._mtime: int | None = None
+        self._entries: netrc.netrc | None = None
+
+    def credentials_for(self, host: str) -> tuple[str, str] | None:
+        now = time.monotonic()
+        if now - self._checked_at >= 1.0:
+            self._checked_at = now
+            self._refresh()
+        entries = self._entries
+        if entries is None:
+            return None
+        found = entries.authenticators(host)
+        if found is None:
+            return None
+        login, _account, password = found
+        return (login or "", password or "")
+
+    def _refresh(self) -> None:
+        try:
+            mtime = os.stat(self.path).st_mtime_ns
+        except OSError:
+            self._mtime, self._entries = None, None
+            return
+        if mtime == self._mtime:
+            return
+        self._mtime = mtime
+        try:
+            self._entries = netrc.netrc(self.path)
+        except (OSError, netrc.NetrcParseError):
+            self._entries = None
+
+
 def netrc_credentials(
     host: str, file: str | os.PathLike[str] | None = None
 ) -> tuple[str, str] | None:
     """(login, password) for ``host`` from a netrc file, or None."""
-    path = Path(file) if file is not None else None
-    if path is None:
-        env = os.environ.get("NETRC")
-        path = Path(env) if env else Path.home() / ".netrc"
-    try:
-        if not path.is_file():
-            return None
-        entry = netrc.netrc(os.fspath(path)).authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    if entry is None:
-        return None
-    login, _account, password = entry
-    return (login or "", password or "")
+    return NetrcLookup(netrc_path(file)).credentials_for(host)
 
 
 # RFC 7616 §3.3: the challenge is a list of auth-params, values tokens or quoted strings.
@@ -269,5 +310,3 @@ def coerce_auth(auth: Any) -> Auth | None:
     raise TypeError(f"auth must be an Auth, a (user, password) tuple or a callable, not {auth!r}")
 
 
-def _now() -> float:  # pragma: no cover - patched in tests that need a clock
-    return time.time()

@@ -24,7 +24,7 @@ from typing import Any
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
-from wirekit.client.auth import Auth, netrc_credentials
+from wirekit.client.auth import Auth, BasicAuth, NetrcLookup
 from wirekit.client.config import Retry
 from wirekit.errors import (
     ConnectError,
@@ -73,6 +73,7 @@ class FlowSettings:
     trust_env: bool
     secret_headers: frozenset[str]
     trace: Trace | None = None
+    netrc: NetrcLookup | None = None  # set when trust_env: credentials by host
 
 
 Instruction = Request | Sleep
@@ -111,11 +112,9 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
 
 def _auth_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Flow:
     if auth is None:
-        if settings.trust_env and "authorization" not in request.headers:
-            found = netrc_credentials(request.url.host) if request.url.host else None
+        if settings.netrc is not None and "authorization" not in request.headers:
+            found = settings.netrc.credentials_for(request.url.host)
             if found is not None:
-                from wirekit.client.auth import BasicAuth
-
                 auth = BasicAuth(*found)
         if auth is None:
             return (yield from _retry_flow(request, settings))
@@ -199,7 +198,9 @@ def _rewind_body(request: Request) -> None:
 
 def _apply_cookies(request: Request, settings: FlowSettings) -> None:
     jar = request.extensions.get("cookies", settings.cookies)
-    if jar is None:
+    if not jar:  # None or empty: nothing to send (the common case costs one len())
+        if request.extensions.get("cookie_from_jar"):
+            request.headers.pop("cookie", None)
         return
     if request.extensions.get("cookie_from_jar"):
         request.headers.pop("cookie", None)

@@ -20,7 +20,7 @@ from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
 from wirekit.client._primitives import sync_sleep
 from wirekit.client._sync.transport import BaseTransport, HTTPTransport
-from wirekit.client.auth import Auth, BasicAuth, coerce_auth
+from wirekit.client.auth import Auth, BasicAuth, NetrcLookup, coerce_auth, netrc_path
 from wirekit.client.config import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_REDIRECTS,
@@ -41,6 +41,7 @@ __all__ = ["Client"]
 MAX_DISCARD_BYTES = 1 << 20
 
 _USER_AGENT = f"wirekit/{__version__}"
+URL_CACHE_SIZE = 256
 
 
 class Client:
@@ -124,6 +125,7 @@ class Client:
             trust_env=trust_env,
             secret_headers=secret_header_names(secret_headers),
             trace=trace,
+            netrc=NetrcLookup(netrc_path()) if trust_env else None,
         )
         if transport is None:
             transport = HTTPTransport(
@@ -139,6 +141,7 @@ class Client:
             )
         self._transport = transport
         self._closed = False
+        self._url_cache: dict[str, URL] = {}
 
     @property
     def transport(self) -> BaseTransport:
@@ -193,7 +196,18 @@ class Client:
         return Request(method, target, headers=merged, content=body, extensions=ext)
 
     def _merge_url(self, url: URL | str) -> URL:
-        target = url if isinstance(url, URL) else URL(url)
+        if isinstance(url, str):
+            # URLs are immutable, so a client that calls the same few URLs (the usual case)
+            # parses each once; the cache is small and simply emptied when full.
+            cached = self._url_cache.get(url)
+            if cached is not None:
+                return cached
+            target = self._merge_url(URL(url))
+            if len(self._url_cache) >= URL_CACHE_SIZE:
+                self._url_cache.clear()
+            self._url_cache[url] = target
+            return target
+        target = url
         if self.base_url is not None and not target.is_absolute:
             base = self.base_url
             if not base.raw_path.endswith("/"):
@@ -276,6 +290,7 @@ class Client:
                 trust_env=settings.trust_env,
                 secret_headers=settings.secret_headers,
                 trace=settings.trace,
+                netrc=settings.netrc,
             )
         response = self._drive(send_flow(request, chosen_auth, settings), deadline)
         if not stream:
