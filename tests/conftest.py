@@ -10,10 +10,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+pytest_plugins = ["tests.support.fixtures"]
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -35,7 +36,9 @@ def _check_address(address: Any) -> None:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        raise AssertionError(f"test tried to connect to a name, not an address: {address!r}")
+        raise AssertionError(
+            f"test tried to connect to a name, not an address: {address!r}"
+        ) from None
     if ip.is_loopback or host in _ALLOWED_UNROUTABLE:
         return
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped and ip.ipv4_mapped.is_loopback:
@@ -70,12 +73,11 @@ _SCRUBBED = (
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No proxy or TLS variables from the developer's shell leak into a test."""
     for name in _SCRUBBED:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NETRC", os.devnull)
-    yield
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import threading
 import time
 from base64 import b64encode
 from collections.abc import Callable, Generator
-from pathlib import Path
 from typing import Any
 
 from wirekit._models.messages import Request, Response
@@ -308,5 +307,3 @@ def coerce_auth(auth: Any) -> Auth | None:
     if callable(auth):
         return FunctionAuth(auth)
     raise TypeError(f"auth must be an Auth, a (user, password) tuple or a callable, not {auth!r}")
-
-

@@ -73,12 +73,12 @@ class Timeout:
 
     def __init__(
         self,
-        total: float | None | _Unset = UNSET,
+        total: float | _Unset | None = UNSET,
         *,
-        connect: float | None | _Unset = UNSET,
-        read: float | None | _Unset = UNSET,
-        write: float | None | _Unset = UNSET,
-        pool: float | None | _Unset = UNSET,
+        connect: float | _Unset | None = UNSET,
+        read: float | _Unset | None = UNSET,
+        write: float | _Unset | None = UNSET,
+        pool: float | _Unset | None = UNSET,
     ) -> None:
         values = {
             "total": (total, DEFAULT_TOTAL_TIMEOUT),
@@ -99,7 +99,7 @@ class Timeout:
             object.__setattr__(self, name, value)
 
     @classmethod
-    def coerce(cls, value: Timeout | float | None | tuple[Any, ...] | _Unset) -> Timeout:
+    def coerce(cls, value: Timeout | float | tuple[Any, ...] | _Unset | None) -> Timeout:
         """Accept ``Timeout``, a number (total), ``None`` (no limits at all) or UNSET."""
         if isinstance(value, Timeout):
             return value
@@ -216,8 +216,8 @@ class Retry:
         """Seconds to wait before attempt number ``attempt`` (1 = the first retry)."""
         if retry_after is not None and self.respect_retry_after:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        wait = min(self.backoff * (2 ** (attempt - 1)), self.max_backoff)
-        return wait * rng() if self.jitter else wait
+        wait = min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
+        return wait * float(rng()) if self.jitter else wait
 
 
 DEFAULT_RETRY: Final = Retry()

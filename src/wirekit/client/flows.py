@@ -95,7 +95,7 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
                 f"more than {settings.max_redirects} redirects (max_redirects) "
                 f"starting from {original}",
                 request=request,
-                history=history + [response],
+                history=[*history, response],
             )
         next_request = redirect_request(request, response, settings)
         history.append(response)

@@ -28,7 +28,8 @@ def test_get_json_headers_and_metadata(httpbin_server) -> None:
     assert body["args"] == {"a": ["1", "2"], "b": "x y"}
     assert body["headers"]["User-Agent"].startswith("wirekit/")
     assert str(response.url).endswith("/get?a=1&a=2&b=x%20y")
-    assert response.elapsed is not None and response.elapsed > 0
+    assert response.elapsed is not None
+    assert response.elapsed > 0
     assert {"request_sent", "first_byte", "body_done"} <= set(response.timings)
 
 

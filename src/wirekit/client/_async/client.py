@@ -17,8 +17,8 @@ from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
-from wirekit.client._primitives import async_sleep
 from wirekit.client._async.transport import AsyncBaseTransport, AsyncHTTPTransport
+from wirekit.client._primitives import async_sleep
 from wirekit.client.auth import Auth, BasicAuth, NetrcLookup, coerce_auth, netrc_path
 from wirekit.client.config import (
     DEFAULT_LIMITS,
@@ -74,7 +74,7 @@ class AsyncClient:
         verify: Any = True,
         cert: Any = None,
         proxy: Any = None,
-        timeout: Timeout | float | None | Any = UNSET,
+        timeout: Timeout | float | Any | None = UNSET,
         follow_redirects: bool = True,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         retry: Retry | int | None = DEFAULT_RETRY,

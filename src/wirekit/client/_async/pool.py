@@ -97,7 +97,7 @@ class AsyncConnectionPool:
             except BaseException:
                 await self._release(connection, False)
                 raise
-            response.stream._release = self._release  # type: ignore[union-attr]
+            response.stream._release = self._release
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 

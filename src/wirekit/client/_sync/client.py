@@ -75,7 +75,7 @@ class Client:
         verify: Any = True,
         cert: Any = None,
         proxy: Any = None,
-        timeout: Timeout | float | None | Any = UNSET,
+        timeout: Timeout | float | Any | None = UNSET,
         follow_redirects: bool = True,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         retry: Retry | int | None = DEFAULT_RETRY,

@@ -22,13 +22,10 @@ from wirekit._proto import http1
 from wirekit.client.config import Deadline
 from wirekit.errors import (
     ConnectTimeout,
-    DeadlineExceeded,
     ProxyError,
     ReadError,
     ReadTimeout,
     RemoteProtocolError,
-    TimeoutException,
-    TransportError,
     WriteError,
     WriteTimeout,
 )
@@ -61,15 +58,17 @@ class HTTPConnection:
 
     __slots__ = (
         "_backend",
+        "_broken",
+        "_connect_timings",
         "_idle_since",
+        "_limits",
+        "_local_address",
         "_proto",
         "_proxy",
         "_socket_options",
         "_ssl_context",
         "_stream",
-        "_local_address",
         "_uds",
-        "_limits",
         "family",
         "origin",
         "requests_sent",
@@ -103,6 +102,8 @@ class HTTPConnection:
         self._idle_since = 0.0
         self.requests_sent = 0
         self.reused = False
+        self._connect_timings: dict[str, float] | None = None
+        self._broken = False  # the request was not fully sent: never reuse
 
     # -- pool bookkeeping ----------------------------------------------------------------
     def mark_idle(self, now: float) -> None:
@@ -127,8 +128,12 @@ class HTTPConnection:
 
     # -- connecting ----------------------------------------------------------------------
     def connect(self, deadline: Deadline, trace: Trace | None) -> None:
+        """Open the socket (and tunnel, and TLS). Phase durations go to the first response's
+        ``timings`` ("dns", "connect", "tls"), measured from the network layer's events."""
         timeout = deadline.timeout.connect
         proxy = self._proxy
+        phases = self._connect_timings = {}
+        trace = _PhaseClock(phases, trace)
         host, port = self.origin.host, self.origin.port or 0
         try:
             if proxy is not None:
@@ -205,6 +210,9 @@ class HTTPConnection:
         content = request.content
         started = deadline.started_at
         timings: dict[str, float] = {}
+        if self._connect_timings:
+            timings.update(self._connect_timings)
+            self._connect_timings = None
         if self.requests_sent:
             self.reused = True
         self.requests_sent += 1
@@ -212,43 +220,33 @@ class HTTPConnection:
             _log_request(method, target, headers)
 
         body = None if content is None else content.as_bytes()
-        if content is None or body is not None:
-            data = proto.send_request(method, target, headers, body=body)
-            self._write(data, deadline)
-        else:
-            length = content.content_length
-            self._write(
-                proto.send_request(
-                    method, target, headers, content_length=length, chunked=length is None
-                ),
-                deadline,
-            )
-            for chunk in content:
-                if chunk:
-                    self._write(proto.send_data(chunk), deadline)
-            self._write(proto.send_end_of_message(), deadline)
-        sent_at = time.monotonic()
-        timings["request_sent"] = sent_at - started
-
-        while True:
-            event = proto.next_event()
-            if event is http1.NEED_DATA:
-                data = self._read(deadline, "waiting for the response")
-                if "first_byte" not in timings:
-                    timings["first_byte"] = time.monotonic() - started
-                proto.receive_data(data)
-                continue
-            if isinstance(event, http1.Response):
-                break
-            if isinstance(event, http1.InformationalResponse):
-                continue
-            if isinstance(event, http1.Upgrade):
-                raise RemoteProtocolError(
-                    f"{url.host} switched protocols, which this request did not ask for"
+        try:
+            if content is None or body is not None:
+                data = proto.send_request(method, target, headers, body=body)
+                self._write(data, deadline)
+            else:
+                length = content.content_length
+                self._write(
+                    proto.send_request(
+                        method, target, headers, content_length=length, chunked=length is None
+                    ),
+                    deadline,
                 )
-            raise RemoteProtocolError(
-                f"{url.host}:{url.effective_port} closed the connection without a response"
-            )
+                for chunk in content:
+                    if chunk:
+                        self._write(proto.send_data(chunk), deadline)
+                self._write(proto.send_end_of_message(), deadline)
+        except WriteError as write_error:
+            # A server may answer early (413, 401, 400) and close before reading the whole
+            # body (RFC 9112 §9.6): that answer is what the caller needs, not a broken pipe.
+            self._broken = True
+            try:
+                event = self._receive_head(url, deadline, timings, started)
+            except Exception:
+                raise write_error from None
+        else:
+            timings["request_sent"] = time.monotonic() - started
+            event = self._receive_head(url, deadline, timings, started)
         response_headers = Headers(event.headers)
         if logger.isEnabledFor(logging.DEBUG):
             _log_response(event)
@@ -262,6 +260,30 @@ class HTTPConnection:
         )
         response.timings = timings
         return response
+
+    def _receive_head(
+        self, url: URL, deadline: Deadline, timings: dict[str, float], started: float
+    ) -> http1.Response:
+        proto = self._proto
+        while True:
+            event = proto.next_event()
+            if event is http1.NEED_DATA:
+                data = self._read(deadline, "waiting for the response")
+                if "first_byte" not in timings:
+                    timings["first_byte"] = time.monotonic() - started
+                proto.receive_data(data)
+                continue
+            if isinstance(event, http1.Response):
+                return event
+            if isinstance(event, http1.InformationalResponse):
+                continue
+            if isinstance(event, http1.Upgrade):
+                raise RemoteProtocolError(
+                    f"{url.host} switched protocols, which this request did not ask for"
+                )
+            raise RemoteProtocolError(
+                f"{url.host}:{url.effective_port} closed the connection without a response"
+            )
 
     def _read(self, deadline: Deadline, phase: str) -> bytes:
         stream = self._stream
@@ -302,13 +324,33 @@ class HTTPConnection:
     def finish_cycle(self) -> bool:
         """After a complete response: True if the connection can serve another request."""
         proto = self._proto
-        if not proto.keep_alive or self._stream is None:
+        if self._broken or not proto.keep_alive or self._stream is None:
             return False
         try:
             proto.start_next_cycle()
         except Exception:
             return False
         return True
+
+
+class _PhaseClock:
+    """Wraps the caller's trace to time the connect phases (dns, connect, tls)."""
+
+    __slots__ = ("_inner", "_phases", "_started")
+
+    def __init__(self, phases: dict[str, float], inner: Trace | None) -> None:
+        self._phases = phases
+        self._inner = inner
+        self._started: dict[str, float] = {}
+
+    def __call__(self, event: str, info: dict[str, Any]) -> None:
+        phase, _, step = event.partition(".")
+        if step == "start":
+            self._started.setdefault(phase, time.monotonic())
+        elif step == "done" and phase in self._started:
+            self._phases[phase] = time.monotonic() - self._started[phase]
+        if self._inner is not None:
+            self._inner(event, info)
 
 
 class ResponseBody:

@@ -98,7 +98,7 @@ class ConnectionPool:
             except BaseException:
                 self._release(connection, False)
                 raise
-            response.stream._release = self._release  # type: ignore[union-attr]
+            response.stream._release = self._release
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
