@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, TypeAlias
 
-__all__ = ["Headers", "HeaderTypes"]
+__all__ = ["HeaderTypes", "Headers"]
 
 _Str: TypeAlias = str | bytes
 HeaderTypes: TypeAlias = (
@@ -69,7 +69,7 @@ class Headers(MutableMapping[str, str]):
             raise KeyError(name)
         return values[0] if len(values) == 1 else ", ".join(values)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         lower = name.lower()
         found: str | None = None
         for _, k, v in self._items:
@@ -139,7 +139,7 @@ class Headers(MutableMapping[str, str]):
         """Append one more ``name: value`` (keeps any earlier ones)."""
         self._items.append((name, name.lower(), value))
 
-    def update(self, other: Any = (), /, **kwargs: str) -> None:  # type: ignore[override]
+    def update(self, other: Any = (), /, **kwargs: str) -> None:
         """Replace the names found in ``other`` (repeats in ``other`` are all kept)."""
         incoming = Headers(other)
         for name in {k for _, k, _v in incoming._items}:

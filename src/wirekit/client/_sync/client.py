@@ -210,8 +210,9 @@ class Client:
         target = url
         if self.base_url is not None and not target.is_absolute:
             base = self.base_url
-            if not base.raw_path.endswith("/"):
-                base = base.copy_with(path=base.path + "/")
+            raw_path = base.raw_path.split("?", 1)[0]
+            if not raw_path.endswith("/"):
+                base = base.copy_with(raw_path=raw_path + "/")
             target = base.join(str(target).lstrip("/"))
         if not target.is_absolute:
             raise InvalidURL(f"URL {str(target)!r} is relative and the client has no base_url")

@@ -1,0 +1,175 @@
+"""Text from bytes: pick a body's charset, decode it incrementally, split it into lines.
+
+Used by ``Response.text``/``iter_text``/``iter_lines`` on the client and by request parsing on
+the server. Pure functions and small state objects; no I/O.
+"""
+
+from __future__ import annotations
+
+import codecs
+from email.message import Message
+
+from wirekit.errors import DecodingError, LimitExceeded
+
+try:  # optional: better guesses for legacy, label-less pages
+    import charset_normalizer  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # pragma: no cover - only where the package is absent
+    charset_normalizer = None  # type: ignore[assignment, unused-ignore]
+
+__all__ = [
+    "DEFAULT_MAX_LINE_LENGTH",
+    "LineDecoder",
+    "TextDecoder",
+    "charset_from_content_type",
+    "guess_encoding",
+]
+
+#: Longest line ``LineDecoder`` holds before raising: 1 MiB of text. Server-sent events and
+#: NDJSON lines are far shorter; a peer that never sends a newline must not grow us forever.
+DEFAULT_MAX_LINE_LENGTH = 1 << 20
+
+#: Bytes handed to charset detection: enough for a reliable guess, bounded in cost.
+_DETECT_BYTES = 64 * 1024
+#: Shortest body worth a statistical guess: below it charset-normalizer's answers are noise
+#: (measured: the Latin-1 bytes of "naïve café" came back as cp1006).
+_MIN_DETECT_BYTES = 64
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type value, if it names a known codec."""
+    if not content_type:
+        return None
+    message = Message()
+    message["content-type"] = content_type
+    charset = message.get_param("charset")
+    if not isinstance(charset, str) or not charset:
+        return None
+    charset = charset.strip().strip('"').lower()
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
+
+
+def guess_encoding(content_type: str | None, body: bytes) -> str:
+    """The encoding to decode ``body`` with, in this order:
+
+    1. the ``charset`` of the Content-Type header, when it names a known codec;
+    2. a byte-order mark (UTF-8, UTF-16, UTF-32): it is explicit about itself;
+    3. ``utf-8`` when the (first 64 KiB of the) body is valid UTF-8;
+    4. ``charset-normalizer``'s best guess, when that package is installed and the body
+       has at least 64 bytes to judge from;
+    5. ``latin-1``, which decodes any bytes at all (never raises).
+    """
+    declared = charset_from_content_type(content_type)
+    if declared is not None:
+        return declared
+    if body.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if body.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = body[:_DETECT_BYTES]
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the 64 KiB sample end is still valid UTF-8.
+        if len(body) > _DETECT_BYTES and exc.start >= len(sample) - 3:
+            return "utf-8"
+    if charset_normalizer is not None and len(sample) >= _MIN_DETECT_BYTES:
+        best = charset_normalizer.from_bytes(sample).best()
+        if best is not None:
+            return str(best.encoding)
+    return "latin-1"
+
+
+class TextDecoder:
+    """Incremental bytes-to-str decoding: characters split across chunks are kept whole.
+
+    ``errors="replace"`` by default, as browsers do; pass ``"strict"`` to get a
+    :class:`DecodingError` naming the encoding instead.
+    """
+
+    def __init__(self, encoding: str = "utf-8", *, errors: str = "replace") -> None:
+        try:
+            factory = codecs.getincrementaldecoder(encoding)
+        except LookupError as exc:
+            raise DecodingError(f"unknown text encoding {encoding!r}") from exc
+        self.encoding = encoding
+        self._decoder = factory(errors=errors)
+
+    def decode(self, data: bytes) -> str:
+        try:
+            return self._decoder.decode(data)
+        except UnicodeDecodeError as exc:
+            raise DecodingError(f"body is not valid {self.encoding}: {exc}") from exc
+
+    def flush(self) -> str:
+        try:
+            return self._decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise DecodingError(f"body is not valid {self.encoding}: {exc}") from exc
+
+
+class LineDecoder:
+    """Split text chunks into lines on ``\\n``, ``\\r\\n`` or ``\\r``, across chunk borders.
+
+    Lines are returned without their ending. A ``\\r`` at the end of a chunk is held back
+    until the next chunk shows whether a ``\\n`` follows, so ``\\r\\n`` split across two
+    chunks is one line break, not two.
+    """
+
+    def __init__(self, *, max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> None:
+        self.max_line_length = max_line_length
+        self._buffer: list[str] = []
+        self._buffered = 0
+        self._trailing_cr = False
+
+    def decode(self, text: str) -> list[str]:
+        if self._trailing_cr:
+            text = "\r" + text
+            self._trailing_cr = False
+        if text.endswith("\r"):
+            self._trailing_cr = True
+            text = text[:-1]
+        if not text:
+            return []
+        # str.splitlines also splits on \x0b, \x0c, \x1c-\x1e, \x85, \u2028...; HTTP text
+        # streams (SSE, NDJSON) only know \r, \n and \r\n, so normalise and split on \n.
+        pieces = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if len(pieces) == 1:
+            self._hold(pieces[0])
+            return []
+        lines = ["".join([*self._buffer, pieces[0]]), *pieces[1:-1]]
+        self._buffer = []
+        self._buffered = 0
+        for line in lines:
+            self._check(len(line))
+        self._hold(pieces[-1])
+        return lines
+
+    def _hold(self, text: str) -> None:
+        if text:
+            self._buffer.append(text)
+            self._buffered += len(text)
+            self._check(self._buffered)
+
+    def _check(self, length: int) -> None:
+        if length > self.max_line_length:
+            raise LimitExceeded(
+                f"line of over {self.max_line_length} characters without a line break "
+                f"(max_line_length)",
+                limit="max_line_length",
+                value=self.max_line_length,
+            )
+
+    def flush(self) -> list[str]:
+        lines: list[str] = []
+        if self._buffer or self._trailing_cr:
+            lines.append("".join(self._buffer))
+        self._buffer = []
+        self._buffered = 0
+        self._trailing_cr = False
+        return lines

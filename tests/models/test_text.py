@@ -1,0 +1,143 @@
+"""Charset guessing, incremental text decoding and line splitting across chunk borders."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wirekit._models import text as text_module
+from wirekit._models.decoders import LineDecoder, TextDecoder, guess_encoding
+from wirekit._models.text import DEFAULT_MAX_LINE_LENGTH, charset_from_content_type
+from wirekit.errors import DecodingError, LimitExceeded
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        ("text/html; charset=ISO-8859-1", "é".encode(), "iso8859-1"),
+        ('text/plain; charset="utf-8"', b"", "utf-8"),
+        ("text/plain; charset=shift_jis", b"", "shift_jis"),
+        ("text/plain; charset=no-such-codec", b"plain", "utf-8"),
+        ("text/plain", codecs.BOM_UTF8 + b"x", "utf-8-sig"),
+        (None, codecs.BOM_UTF16_LE + "x".encode("utf-16-le"), "utf-16"),
+        (None, codecs.BOM_UTF32_BE + "x".encode("utf-32-be"), "utf-32"),
+        (None, "naïve café".encode(), "utf-8"),
+        (None, b"", "utf-8"),
+    ],
+)
+def test_guess_encoding_order(content_type: str | None, body: bytes, expected: str) -> None:
+    assert guess_encoding(content_type, body) == expected
+
+
+def test_latin1_is_the_last_resort(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_module, "charset_normalizer", None)
+    assert guess_encoding(None, "naïve café".encode("latin-1")) == "latin-1"
+
+
+def test_charset_normalizer_is_asked_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Guess:
+        encoding = "cp1252"
+
+    class Results:
+        def best(self) -> Guess:
+            return Guess()
+
+    class FakeDetector:
+        @staticmethod
+        def from_bytes(sample: bytes) -> Results:
+            assert sample == b"caf\xe9" * 16
+            return Results()
+
+    monkeypatch.setattr(text_module, "charset_normalizer", FakeDetector)
+    assert guess_encoding(None, b"caf\xe9" * 16) == "cp1252"
+    # too short to judge: not asked, latin-1 fallback
+    assert guess_encoding(None, b"caf\xe9") == "latin-1"
+
+
+def test_utf8_cut_at_the_sample_end_is_still_utf8() -> None:
+    body = b"a" * (64 * 1024 - 1) + "é".encode() + b"tail"
+    assert guess_encoding(None, body) == "utf-8"
+
+
+def test_charset_from_content_type() -> None:
+    assert charset_from_content_type("application/json") is None
+    assert charset_from_content_type(None) is None
+    assert charset_from_content_type("text/html;charset=UTF-8") == "utf-8"
+
+
+def test_text_decoder_keeps_split_characters_whole() -> None:
+    data = "héllo wörld €".encode()
+    decoder = TextDecoder("utf-8")
+    text = "".join(decoder.decode(data[i : i + 1]) for i in range(len(data))) + decoder.flush()
+    assert text == "héllo wörld €"
+
+
+def test_text_decoder_replaces_by_default_and_strict_names_the_encoding() -> None:
+    assert TextDecoder("utf-8").decode(b"a\xffb") == "a\ufffdb"
+    strict = TextDecoder("utf-8", errors="strict")
+    with pytest.raises(DecodingError, match="utf-8"):
+        strict.decode(b"a\xffb")
+    truncated = TextDecoder("utf-8", errors="strict")
+    truncated.decode(b"\xe2\x82")
+    with pytest.raises(DecodingError, match="utf-8"):
+        truncated.flush()
+    with pytest.raises(DecodingError, match="unknown text encoding 'klingon'"):
+        TextDecoder("klingon")
+
+
+@pytest.mark.parametrize(
+    ("chunks", "lines"),
+    [
+        (["a\nb\n"], ["a", "b"]),
+        (["a\r\nb\r\n"], ["a", "b"]),
+        (["a\rb\r"], ["a", "b"]),
+        (["a\r", "\nb"], ["a", "b"]),  # CRLF split across chunks is one break
+        (["a\r", "b"], ["a", "b"]),
+        (["par", "tial", " line\n", "next"], ["partial line", "next"]),
+        (["\n\n"], ["", ""]),
+        (["x\r"], ["x"]),
+        (["", "a", ""], ["a"]),
+        (["a\x0bb\n"], ["a\x0bb"]),  # only \r, \n and \r\n break lines
+    ],
+)
+def test_line_decoder(chunks: list[str], lines: list[str]) -> None:
+    decoder = LineDecoder()
+    got: list[str] = []
+    for chunk in chunks:
+        got.extend(decoder.decode(chunk))
+    got.extend(decoder.flush())
+    assert got == lines
+
+
+def test_line_decoder_max_line_length() -> None:
+    assert DEFAULT_MAX_LINE_LENGTH == 1 << 20
+    decoder = LineDecoder(max_line_length=10)
+    assert decoder.decode("0123456789\n") == ["0123456789"]
+    decoder.decode("01234")
+    with pytest.raises(LimitExceeded) as info:
+        decoder.decode("567890")
+    assert info.value.limit == "max_line_length"
+    with pytest.raises(LimitExceeded, match="max_line_length"):
+        LineDecoder(max_line_length=3).decode("abcd\n")
+
+
+@settings(deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=8)),
+    ending=st.sampled_from(["\n", "\r\n", "\r"]),
+    cuts=st.lists(st.integers(0, 40), max_size=6),
+)
+def test_any_chunking_gives_the_same_lines(lines: list[str], ending: str, cuts: list[int]) -> None:
+    text = "".join(line + ending for line in lines)
+    decoder = LineDecoder()
+    got: list[str] = []
+    position = 0
+    for cut in cuts:
+        got.extend(decoder.decode(text[position : position + cut]))
+        position += cut
+    got.extend(decoder.decode(text[position:]))
+    got.extend(decoder.flush())
+    assert got == lines
