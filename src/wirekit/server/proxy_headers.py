@@ -1,0 +1,286 @@
+"""Recover the real client, scheme and host from headers set by trusted reverse proxies.
+
+Reads ``Forwarded`` (RFC 7239) or, when absent, ``X-Forwarded-For/-Proto/-Host``, but only
+when the directly connected peer is a trusted proxy: anyone else could forge them.
+Garbage never raises; it stops the walk and the last address known to be good is kept.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+__all__ = ["DEFAULT_TRUSTED", "MAX_FORWARDED_HOPS", "ProxyHeadersPolicy"]
+
+#: Trust only a proxy on the same machine unless told otherwise (as uvicorn and gunicorn do).
+DEFAULT_TRUSTED: Final = ("127.0.0.1", "::1")
+#: Hops examined per header; longer chains are cut to their rightmost (closest) hops, so a
+#: client cannot make every request cost a long parse by sending a huge list.
+MAX_FORWARDED_HOPS: Final = 32
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# RFC 7230 §3.2.6 token (RFC 7239 §4 reuses it for parameter names and unquoted values).
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_PAIR = re.compile(rf"\s*({_TOKEN})=({_TOKEN}|{_QUOTED})\s*")
+# RFC 7239 §6.3: obfuscated identifiers start with "_"; §6.2: "unknown".
+_OBFUSCATED = re.compile(r"_[A-Za-z0-9._\-]+")
+# Host names as DNS uses them (RFC 1123 letters, digits, "-", "."; "_" seen in practice)
+# or a bracketed IPv6 literal, with an optional port. Stricter than RFC 3986 reg-name on
+# purpose: commas, quotes or spaces in a forwarded host are never legitimate.
+_HOST = re.compile(r"(?:[A-Za-z0-9\-._]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+_SCHEMES = frozenset({"http", "https", "ws", "wss"})
+
+
+class ProxyHeadersPolicy:
+    """Which peers may speak for the client, and how to read what they say.
+
+    ``trusted`` holds addresses (``"10.0.0.1"``), networks (``"10.0.0.0/8"``), ``"*"``
+    (trust every peer: only behind a proxy that always overwrites these headers), and
+    ``"unix"`` (trust peers on a Unix socket, where ``peer`` is ``None``).
+
+    ``Forwarded`` wins when present; ``X-Forwarded-*`` is read only without it, so a
+    client cannot mix the two to slip a forged value past a proxy that sets just one.
+    """
+
+    __slots__ = ("_networks", "_trust_all", "_trust_unix")
+
+    def __init__(self, trusted: Iterable[str] = DEFAULT_TRUSTED) -> None:
+        networks: list[_Network] = []
+        self._trust_all = False
+        self._trust_unix = False
+        for entry in [trusted] if isinstance(trusted, str) else trusted:
+            entry = entry.strip()
+            if entry == "*":
+                self._trust_all = True
+            elif entry == "unix":
+                self._trust_unix = True
+            else:
+                try:
+                    networks.append(ipaddress.ip_network(entry, strict=False))
+                except ValueError:
+                    raise ValueError(
+                        f"trusted proxy {entry!r} is not an address, a network, '*' or 'unix'"
+                    ) from None
+        self._networks = tuple(networks)
+
+    def is_trusted(self, host: str | None) -> bool:
+        """Whether ``host`` (an address as text; ``None`` for a Unix socket) is trusted."""
+        if host is None:
+            return self._trust_unix or self._trust_all
+        address = _parse_ip(host)
+        if address is None:
+            return False
+        if self._trust_all:
+            return True
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self._networks)
+
+    def resolve(
+        self,
+        peer: tuple[str, int] | None,
+        scheme: str,
+        headers: Sequence[tuple[bytes, bytes]],
+    ) -> tuple[tuple[str, int] | None, str, str | None]:
+        """Return ``(client, scheme, host)`` for a request from ``peer``.
+
+        ``host`` is the forwarded Host, or ``None`` when no trusted proxy set one (keep the
+        request's own ``Host``). An untrusted peer gets back exactly what it passed in.
+        """
+        if not self.is_trusted(peer[0] if peer is not None else None):
+            return peer, scheme, None
+        forwarded: list[bytes] = []
+        for_values: list[bytes] = []
+        proto_values: list[bytes] = []
+        host_values: list[bytes] = []
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"forwarded":
+                forwarded.append(value)
+            elif lower == b"x-forwarded-for":
+                for_values.append(value)
+            elif lower == b"x-forwarded-proto":
+                proto_values.append(value)
+            elif lower == b"x-forwarded-host":
+                host_values.append(value)
+        if forwarded:
+            return self._from_forwarded(peer, scheme, forwarded)
+        return self._from_x_forwarded(peer, scheme, for_values, proto_values, host_values)
+
+    # -- RFC 7239 --------------------------------------------------------------------------
+    def _from_forwarded(
+        self, peer: tuple[str, int] | None, scheme: str, values: list[bytes]
+    ) -> tuple[tuple[str, int] | None, str, str | None]:
+        elements = _split_elements(values)
+        client, chosen = peer, None
+        # Walk from the proxy closest to us towards the client; the first hop we do not
+        # trust is the client (anything left of it may be forged by that client).
+        for element in reversed(elements):
+            if element is None:
+                break
+            node = element.get("for")
+            if node is None:
+                # A proxy that states proto/host but not who connected: keep its values and
+                # the client found so far; nothing further left can be attributed.
+                chosen = element
+                break
+            address = _parse_node(node)
+            if address is None:
+                break
+            client, chosen = address, element
+            if not self.is_trusted(address[0]):
+                break
+        if chosen is None:
+            return peer, scheme, None
+        proto = chosen.get("proto", "").lower()
+        host = chosen.get("host")
+        return (
+            client,
+            proto if proto in _SCHEMES else scheme,
+            host if host is not None and _HOST.fullmatch(host) else None,
+        )
+
+    # -- X-Forwarded-* --------------------------------------------------------------------
+    def _from_x_forwarded(
+        self,
+        peer: tuple[str, int] | None,
+        scheme: str,
+        for_values: list[bytes],
+        proto_values: list[bytes],
+        host_values: list[bytes],
+    ) -> tuple[tuple[str, int] | None, str, str | None]:
+        hops = _split_list(for_values)
+        client = peer
+        chosen_index: int | None = None
+        for index in range(len(hops) - 1, -1, -1):
+            address = _parse_node(hops[index], allow_bare_ipv6=True)
+            if address is None:
+                break
+            client, chosen_index = address, index
+            if not self.is_trusted(address[0]):
+                break
+        protos = _split_list(proto_values)
+        hosts = _split_list(host_values)
+        proto = _pick(protos, chosen_index, len(hops)).lower()
+        host = _pick(hosts, chosen_index, len(hops))
+        return (
+            client,
+            proto if proto in _SCHEMES else scheme,
+            host if host and _HOST.fullmatch(host) else None,
+        )
+
+
+def _pick(values: list[str], index: int | None, hop_count: int) -> str:
+    """The value matching the chosen hop when each proxy appended one, else the last."""
+    if not values:
+        return ""
+    if index is not None and len(values) == hop_count:
+        return values[index]
+    return values[-1]
+
+
+def _split_list(values: list[bytes]) -> list[str]:
+    items = [
+        item.strip()
+        for value in values
+        for item in value.decode("latin-1").split(",")
+        if item.strip()
+    ]
+    return items[-MAX_FORWARDED_HOPS:]
+
+
+def _split_elements(values: list[bytes]) -> list[dict[str, str] | None]:
+    """RFC 7239 §4 elements as dicts of lower-cased parameter names; ``None`` for garbage."""
+    elements: list[dict[str, str] | None] = []
+    for raw in values:
+        text = raw.decode("latin-1")
+        for element_text in _split_outside_quotes(text, ","):
+            if not element_text.strip():
+                continue
+            element: dict[str, str] | None = {}
+            for pair_text in _split_outside_quotes(element_text, ";"):
+                match = _PAIR.fullmatch(pair_text)
+                if match is None or element is None:
+                    element = None
+                    continue
+                name, value = match.group(1).lower(), match.group(2)
+                if value.startswith('"'):
+                    value = re.sub(r"\\(.)", r"\1", value[1:-1])
+                if name in element:  # §4: each parameter at most once per element
+                    element = None
+                    continue
+                element[name] = value
+            elements.append(element)
+    return elements[-MAX_FORWARDED_HOPS:]
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for character in text:
+        if escaped:
+            escaped = False
+        elif quoted and character == "\\":
+            escaped = True
+        elif character == '"':
+            quoted = not quoted
+        elif character == separator and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(character)
+    parts.append("".join(current))
+    return parts
+
+
+def _parse_ip(text: str) -> _Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _parse_node(text: str, *, allow_bare_ipv6: bool = False) -> tuple[str, int] | None:
+    """A node (RFC 7239 §6) as (host, port): IPv4, "[IPv6]", "unknown" or "_obfuscated",
+    each optionally with ":port" (port 0 when absent or obfuscated). ``None`` for garbage."""
+    text = text.strip()
+    port_text = ""
+    if text.startswith("["):
+        close = text.find("]")
+        if close < 0:
+            return None
+        host, rest = text[1:close], text[close + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                return None
+            port_text = rest[1:]
+        address = _parse_ip(host)
+        if not isinstance(address, ipaddress.IPv6Address):
+            return None
+        return _with_port(str(address), port_text)
+    if allow_bare_ipv6 and text.count(":") > 1:
+        address = _parse_ip(text)
+        return (str(address), 0) if isinstance(address, ipaddress.IPv6Address) else None
+    host, _, port_text = text.partition(":")
+    if host == "unknown" or _OBFUSCATED.fullmatch(host):
+        return _with_port(host, port_text)
+    address = _parse_ip(host)
+    if not isinstance(address, ipaddress.IPv4Address):
+        return None
+    return _with_port(str(address), port_text)
+
+
+def _with_port(host: str, port_text: str) -> tuple[str, int] | None:
+    if not port_text or _OBFUSCATED.fullmatch(port_text):
+        return host, 0
+    if port_text.isascii() and port_text.isdigit() and len(port_text) <= 5:
+        port = int(port_text)
+        if port <= 65535:
+            return host, port
+    return None
