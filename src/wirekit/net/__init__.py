@@ -1,1 +1,115 @@
-"""Network utilities: names and DNS, addresses, interfaces, framing, UDP, socket servers."""
+"""Network utilities: names and DNS, addresses, interfaces, framing, UDP, socket servers.
+
+Everything public is re-exported here; the submodules (``wirekit.net.dns``...) hold the
+constants and record types too.
+"""
+
+from wirekit.net.addresses import (
+    AddressKind,
+    HostPort,
+    InvalidAddress,
+    classify,
+    in_network,
+    parse_hostport,
+    service_port,
+)
+from wirekit.net.dns import (
+    DNSTimeout,
+    MailExchanger,
+    Record,
+    amail_exchangers,
+    aquery,
+    mail_exchangers,
+    query,
+)
+from wirekit.net.dnscache import CachingResolver
+from wirekit.net.framing import (
+    LineReader,
+    aread_exactly,
+    aread_frame,
+    aread_line,
+    aread_record,
+    awrite_frame,
+    encode_frame,
+    recv_exactly,
+    recv_frame,
+    recv_record,
+    send_all,
+    send_frame,
+)
+from wirekit.net.interfaces import Interface, InterfaceAddress, MacAddress, interfaces, mac_address
+from wirekit.net.names import (
+    LocalNames,
+    ReverseCheck,
+    aforward_confirmed,
+    alocal_names,
+    alookup,
+    alookup_one,
+    areverse,
+    forward_confirmed,
+    local_names,
+    lookup,
+    lookup_one,
+    reverse,
+)
+from wirekit.net.ports import PortCheck, acheck_port, check_port
+from wirekit.net.servers import AsyncServer, TCPServer, UnixServer
+from wirekit.net.udp import UDPServer, UDPTimeout, audp_request, serve_udp, udp_request
+
+__all__ = [
+    "AddressKind",
+    "AsyncServer",
+    "CachingResolver",
+    "DNSTimeout",
+    "HostPort",
+    "Interface",
+    "InterfaceAddress",
+    "InvalidAddress",
+    "LineReader",
+    "LocalNames",
+    "MacAddress",
+    "MailExchanger",
+    "PortCheck",
+    "Record",
+    "ReverseCheck",
+    "TCPServer",
+    "UDPServer",
+    "UDPTimeout",
+    "UnixServer",
+    "acheck_port",
+    "aforward_confirmed",
+    "alocal_names",
+    "alookup",
+    "alookup_one",
+    "amail_exchangers",
+    "aquery",
+    "aread_exactly",
+    "aread_frame",
+    "aread_line",
+    "aread_record",
+    "areverse",
+    "audp_request",
+    "awrite_frame",
+    "check_port",
+    "classify",
+    "encode_frame",
+    "forward_confirmed",
+    "in_network",
+    "interfaces",
+    "local_names",
+    "lookup",
+    "lookup_one",
+    "mac_address",
+    "mail_exchangers",
+    "parse_hostport",
+    "query",
+    "recv_exactly",
+    "recv_frame",
+    "recv_record",
+    "reverse",
+    "send_all",
+    "send_frame",
+    "serve_udp",
+    "service_port",
+    "udp_request",
+]

@@ -1,0 +1,81 @@
+"""The ``wirekit`` command: an argparse dispatcher over one module per subcommand.
+
+To add a command (``get``, ``post``, ``serve``, ``bench``...), write ``wirekit/cli/NAME.py``
+with two functions and add its module path to :data:`COMMAND_MODULES`:
+
+* ``add_parser(subparsers) -> None``: call ``subparsers.add_parser(NAME, help=..., epilog=...,
+  formatter_class=argparse.RawDescriptionHelpFormatter)``, add its arguments, call
+  ``_output.add_common_options(parser)`` (for ``--json``) and
+  ``parser.set_defaults(handler=run)``. One module may add several commands (see ifaces.py).
+* ``run(args) -> int``: do the work, print through ``_output.Output(json_mode=args.json)``,
+  return an exit code.
+  Let wirekit errors escape: :func:`run` turns them into the shared exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from wirekit.__version__ import __version__
+from wirekit.cli._output import EXIT_INTERRUPTED, EXIT_USAGE, Output, exit_code_for
+from wirekit.errors import WirekitError
+
+__all__ = ["COMMAND_MODULES", "build_parser", "run"]
+
+#: Modules that each add one or more subcommands, in the order ``--help`` lists them.
+COMMAND_MODULES: list[str] = [
+    "wirekit.cli.dns",
+    "wirekit.cli.ping",
+    "wirekit.cli.ifaces",
+]
+
+_EPILOG = """\
+examples:
+  wirekit dns localhost                 addresses from the system resolver
+  wirekit dns example.org MX --server 127.0.0.1 --port 5353
+  wirekit ping 127.0.0.1:8080 -c 3      TCP connect checks with timing
+  wirekit mac                           this machine's hardware address
+  wirekit ifaces --json                 network interfaces as JSON
+
+exit codes: 0 ok, 1 failure, 2 usage, 4 HTTP 4xx, 5 HTTP 5xx, 6 DNS failure,
+7 connection refused, 8 timeout, 9 TLS failure, 10 other network error
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, every registered command included."""
+    parser = argparse.ArgumentParser(
+        prog="wirekit",
+        description="Network tools: resolve names, check ports, list interfaces.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"wirekit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def run(argv: Sequence[str]) -> int:
+    """Parse ``argv``, run the command, and return the process exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exit_:
+        # argparse exits 0 for --help/--version and 2 for usage errors.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    output = Output(json_mode=getattr(args, "json", False))
+    try:
+        code: int = args.handler(args)
+    except WirekitError as exc:
+        code, message = exit_code_for(exc)
+        return output.error(message, code=code)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    sys.stdout.flush()
+    return code
