@@ -13,9 +13,10 @@ from tests.support.scripted import ScriptedServer, expect, send
 
 
 def _redirect(location: str, status: int = 302, extra: bytes = b"") -> bytes:
-    return (
-        b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n%s\r\n"
-        % (status, location.encode(), extra)
+    return b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n%s\r\n" % (
+        status,
+        location.encode(),
+        extra,
     )
 
 

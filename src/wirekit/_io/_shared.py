@@ -1,0 +1,176 @@
+"""Code both backends share: socket set-up, IP-literal parsing and error translation.
+
+Library exceptions (``OSError``, ``ssl.SSLError``) become wirekit errors here, once, with
+messages that name the host, the address and the phase (DESIGN.md invariant 7).
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+from collections.abc import Iterable, Sequence
+
+from wirekit._io.base import Address, SocketOption
+from wirekit._io.happy_eyeballs import format_address
+from wirekit.errors import (
+    ConnectError,
+    ConnectTimeout,
+    NameResolutionError,
+    ReadError,
+    ReadTimeout,
+    TLSError,
+    WriteError,
+    WriteTimeout,
+)
+
+_REASONS = {
+    errno.ECONNREFUSED: "connection refused by",
+    errno.ECONNRESET: "connection reset by",
+    errno.ECONNABORTED: "connection aborted by",
+    errno.EHOSTUNREACH: "host unreachable:",
+    errno.ENETUNREACH: "network unreachable for",
+    errno.ETIMEDOUT: "connection timed out (by the kernel) to",
+    errno.EADDRNOTAVAIL: "local address not available to reach",
+    errno.EPIPE: "connection closed (broken pipe) by",
+}
+
+
+def literal_addresses(host: str, port: int, family: int) -> list[Address] | None:
+    """The address itself when ``host`` is an IP literal (no DNS needed), else None."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if family in (0, socket.AF_INET):
+        try:
+            socket.inet_pton(socket.AF_INET, bare)
+        except OSError:
+            pass
+        else:
+            return [(socket.AF_INET, (bare, port))]
+    if family in (0, socket.AF_INET6) and ":" in bare:
+        try:
+            socket.inet_pton(socket.AF_INET6, bare.split("%", 1)[0])
+        except OSError:
+            pass
+        else:
+            return [(socket.AF_INET6, (bare, port, 0, 0))]
+    return None
+
+
+def keep_family(host: str, addresses: Sequence[Address], family: int) -> list[Address]:
+    """Addresses of the forced family; a resolver may have ignored the hint."""
+    kept = [a for a in addresses if not family or a[0] == family]
+    if not kept:
+        wanted = {int(socket.AF_INET): " IPv4", int(socket.AF_INET6): " IPv6"}.get(family, "")
+        raise NameResolutionError(f"cannot resolve {host!r}: no{wanted} address", host=host)
+    return kept
+
+
+def new_socket(
+    family: int, *, local_address: str | None, socket_options: Sequence[SocketOption]
+) -> socket.socket:
+    """A TCP socket with Nagle off (requests are written in one or two sends) and options set."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for level, option, value in socket_options:
+            sock.setsockopt(level, option, value)
+        if local_address is not None:
+            sock.bind((local_address, 0))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def unix_socket(socket_options: Iterable[SocketOption] | None) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        for level, option, value in socket_options or ():
+            sock.setsockopt(level, option, value)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def describe(exc: OSError, where: str) -> str:
+    """``connection refused by 127.0.0.1:8080`` and the like."""
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error {exc.reason or exc} from {where}"
+    reason = _REASONS.get(exc.errno or -1)
+    if reason is not None:
+        return f"{reason} {where}"
+    return f"{exc.strerror or exc} ({where})"
+
+
+def connect_failure(
+    host: str, port: int, errors: Sequence[tuple[Address, OSError]]
+) -> ConnectError:
+    """One ConnectError for every failed attempt of a ``connect_tcp`` call."""
+    parts = [describe(error, format_address(address)) for address, error in errors]
+    target = host_port(host, port)
+    if len(parts) == 1 and parts[0].endswith(target):
+        return ConnectError(parts[0])
+    return ConnectError(f"cannot connect to {target}: " + "; ".join(parts))
+
+
+def host_port(host: str, port: int) -> str:
+    """``example.com:80``, ``[::1]:80``."""
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+def connect_timeout(target: str, timeout: float | None, phase: str = "connect") -> ConnectTimeout:
+    return ConnectTimeout(f"{phase} to {target} timed out after {timeout} s")
+
+
+def tls_failure(host: str | None, exc: BaseException) -> TLSError:
+    """TLSError naming the host and the reason (hostname mismatch, self-signed...)."""
+    who = host or "the peer"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or str(exc)
+        return TLSError(f"TLS certificate verification failed for {who}: {reason}")
+    if isinstance(exc, ssl.SSLError):
+        return TLSError(f"TLS handshake with {who} failed: {exc.reason or exc}")
+    if isinstance(exc, OSError):
+        return TLSError(f"TLS handshake with {who} failed: {describe(exc, who)}")
+    return TLSError(f"TLS handshake with {who} failed: {exc}")
+
+
+def tls_timeout(host: str | None, timeout: float | None) -> ConnectTimeout:
+    return ConnectTimeout(f"TLS handshake with {host or 'the peer'} timed out after {timeout} s")
+
+
+def read_timeout(peer: str, timeout: float | None) -> ReadTimeout:
+    return ReadTimeout(f"read from {peer} timed out after {timeout} s")
+
+
+def write_timeout(peer: str, timeout: float | None) -> WriteTimeout:
+    return WriteTimeout(f"write to {peer} timed out after {timeout} s")
+
+
+def read_failure(peer: str, exc: BaseException) -> ReadError:
+    if isinstance(exc, OSError):
+        return ReadError(f"receiving from {peer} failed: {describe(exc, peer)}")
+    return ReadError(f"receiving from {peer} failed: {exc}")
+
+
+def write_failure(peer: str, exc: BaseException | None) -> WriteError:
+    if exc is None:
+        return WriteError(f"sending to {peer} failed: the connection is closed")
+    if isinstance(exc, OSError):
+        return WriteError(f"sending to {peer} failed: {describe(exc, peer)}")
+    return WriteError(f"sending to {peer} failed: {exc}")
+
+
+def tls_details(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> dict[str, object]:
+    """The "tls.done" trace payload."""
+    if ssl_object is None:
+        return {"version": None, "cipher": None, "alpn": None}
+    cipher = ssl_object.cipher()
+    return {
+        "version": ssl_object.version(),
+        "cipher": cipher[0] if cipher else None,
+        "alpn": ssl_object.selected_alpn_protocol(),
+    }

@@ -1,0 +1,389 @@
+"""The blocking network backend: plain sockets with per-call timeouts, TLS via ``ssl``.
+
+``SyncBackend.connect_tcp`` races addresses with Happy Eyeballs (RFC 8305) using
+non-blocking sockets and ``selectors``; streams then block with ``settimeout`` deadlines.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import selectors
+import socket
+import ssl
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from wirekit._io._shared import (
+    connect_failure,
+    connect_timeout,
+    describe,
+    host_port,
+    keep_family,
+    literal_addresses,
+    new_socket,
+    read_failure,
+    read_timeout,
+    tls_details,
+    tls_failure,
+    tls_timeout,
+    unix_socket,
+    write_failure,
+    write_timeout,
+)
+from wirekit._io.base import Address, NetworkStream, Resolver, SocketOption, Trace
+from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
+from wirekit.errors import ConnectError, NameResolutionError
+
+__all__ = ["SyncBackend", "SyncStream", "SystemResolver"]
+
+_IN_PROGRESS = frozenset({errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN})
+
+
+class SystemResolver:
+    """``socket.getaddrinfo``, in the order the system prefers (RFC 6724 via gai.conf).
+
+    ``AI_ADDRCONFIG`` is not passed: glibc then ignores loopback when deciding which families
+    are "configured", so ``localhost`` stops resolving in a container that only has ``lo``.
+    Happy Eyeballs already makes an unusable family cheap (its attempt fails fast).
+    The call cannot be interrupted, so a connect timeout is only checked after it returns.
+    """
+
+    def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
+        try:
+            infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        except socket.gaierror as exc:
+            raise NameResolutionError(
+                f"cannot resolve {host!r}: {exc.strerror or exc}", host=host
+            ) from exc
+        except (UnicodeError, OSError) as exc:
+            raise NameResolutionError(f"cannot resolve {host!r}: {exc}", host=host) from exc
+        return [(info[0], info[4]) for info in infos]
+
+
+class SyncStream:
+    """A connected blocking socket (plain or TLS). One owner; ``close()`` is idempotent."""
+
+    __slots__ = ("_closed", "_peer", "_sock", "_timeout", "_trace")
+
+    def __init__(self, sock: socket.socket, peer: str, trace: Trace | None = None) -> None:
+        self._sock = sock
+        self._peer = peer
+        self._trace = trace
+        self._timeout = sock.gettimeout()
+        self._closed = False
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        # settimeout is a system call pair (fcntl): only when the value changes (hot path).
+        if timeout != self._timeout:
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
+        try:
+            return self._sock.recv(max_bytes)
+        except (TimeoutError, BlockingIOError) as exc:
+            raise read_timeout(self._peer, timeout) from exc
+        except OSError as exc:
+            raise read_failure(self._peer, exc) from exc
+
+    def write(self, data: bytes, timeout: float | None = None) -> None:
+        if not data:
+            return
+        if timeout != self._timeout:
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
+        try:
+            # Since Python 3.5 the timeout bounds the whole sendall, not each send.
+            self._sock.sendall(data)
+        except (TimeoutError, BlockingIOError) as exc:
+            raise write_timeout(self._peer, timeout) from exc
+        except OSError as exc:
+            raise write_failure(self._peer, exc) from exc
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None,
+        timeout: float | None = None,
+    ) -> NetworkStream:
+        """Upgrade to TLS. On failure the connection is closed (it is unusable anyway)."""
+        if self._trace is not None:
+            self._trace("tls.start", {"server_hostname": server_hostname})
+        if isinstance(self._sock, ssl.SSLSocket):
+            # Already TLS (an HTTPS proxy tunnel): SSLSocket cannot nest, SSLObject can.
+            from wirekit._io.tls_in_tls import TLSOverStream
+
+            return TLSOverStream.wrap(
+                self,
+                ssl_context,
+                server_hostname,
+                peer=self._peer,
+                timeout=timeout,
+                trace=self._trace,
+            )
+        if timeout != self._timeout:
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
+        try:
+            tls = ssl_context.wrap_socket(
+                self._sock, server_hostname=server_hostname, do_handshake_on_connect=False
+            )
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise tls_failure(server_hostname, exc) from exc
+        # wrap_socket detached our socket: the TLS socket owns the file descriptor now.
+        self._closed = True
+        try:
+            tls.do_handshake()
+        except (TimeoutError, BlockingIOError) as exc:
+            tls.close()
+            raise tls_timeout(server_hostname, timeout) from exc
+        except OSError as exc:
+            tls.close()
+            raise tls_failure(server_hostname, exc) from exc
+        except BaseException:
+            tls.close()
+            raise
+        if self._trace is not None:
+            self._trace("tls.done", tls_details(tls))
+        return SyncStream(tls, self._peer, self._trace)
+
+    def get_extra_info(self, name: str) -> Any:
+        sock = self._sock
+        if name == "ssl_object":
+            return sock if isinstance(sock, ssl.SSLSocket) else None
+        if name == "alpn_protocol":
+            return sock.selected_alpn_protocol() if isinstance(sock, ssl.SSLSocket) else None
+        if name == "socket":
+            return sock
+        try:
+            if name == "peername":
+                return sock.getpeername()
+            if name == "sockname":
+                return sock.getsockname()
+        except OSError:
+            return None
+        return None
+
+    def is_readable(self) -> bool:
+        """Data or EOF is waiting: on an idle keep-alive connection it means "stale"."""
+        if self._closed:
+            return True
+        sock = self._sock
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        try:
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return True
+
+
+class SyncBackend:
+    """Opens blocking streams. ``resolver`` replaces DNS (tests inject fakes)."""
+
+    def __init__(
+        self,
+        *,
+        resolver: Resolver | None = None,
+        attempt_delay: float = CONNECTION_ATTEMPT_DELAY,
+    ) -> None:
+        self.resolver: Resolver = resolver if resolver is not None else SystemResolver()
+        self.attempt_delay = attempt_delay
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+        family: int = 0,
+        trace: Trace | None = None,
+    ) -> SyncStream:
+        """Connect to ``host:port``; ``timeout`` bounds DNS plus every attempt together."""
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
+        options = list(socket_options or ())
+        addresses = literal_addresses(host, port, family)
+        if addresses is None:
+            if trace is not None:
+                trace("dns.start", {"host": host})
+            addresses = keep_family(host, self.resolver.resolve(host, port, family=family), family)
+            if trace is not None:
+                trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
+            if deadline is not None and time.monotonic() >= deadline:
+                raise connect_timeout(host_port(host, port), timeout, "resolving and connecting")
+        if len(addresses) == 1:
+            sock = self._connect_one(
+                host, port, addresses[0], deadline, timeout, local_address, options, trace
+            )
+        else:
+            sock = self._race(
+                host, port, addresses, deadline, timeout, local_address, options, trace
+            )
+        return SyncStream(sock, host_port(host, port), trace)
+
+    def _connect_one(
+        self,
+        host: str,
+        port: int,
+        address: Address,
+        deadline: float | None,
+        timeout: float | None,
+        local_address: str | None,
+        options: list[SocketOption],
+        trace: Trace | None,
+    ) -> socket.socket:
+        if trace is not None:
+            trace("connect.start", {"address": address[1]})
+        try:
+            sock = new_socket(address[0], local_address=local_address, socket_options=options)
+        except OSError as exc:
+            raise connect_failure(host, port, [(address, exc)]) from exc
+        try:
+            sock.settimeout(None if deadline is None else max(deadline - time.monotonic(), 1e-6))
+            sock.connect(address[1])
+        except TimeoutError as exc:
+            sock.close()
+            if trace is not None:
+                trace("connect.failed", {"address": address[1], "error": exc})
+            raise connect_timeout(host_port(host, port), timeout) from exc
+        except OSError as exc:
+            sock.close()
+            if trace is not None:
+                trace("connect.failed", {"address": address[1], "error": exc})
+            raise connect_failure(host, port, [(address, exc)]) from exc
+        except BaseException:
+            sock.close()
+            raise
+        if trace is not None:
+            trace("connect.done", {"address": address[1]})
+        return sock
+
+    def _race(
+        self,
+        host: str,
+        port: int,
+        addresses: list[Address],
+        deadline: float | None,
+        timeout: float | None,
+        local_address: str | None,
+        options: list[SocketOption],
+        trace: Trace | None,
+    ) -> socket.socket:
+        """RFC 8305 §5: staggered non-blocking connects; the first to finish wins."""
+        plan = AttemptPlan(addresses, attempt_delay=self.attempt_delay)
+        selector = selectors.DefaultSelector()
+        pending: dict[socket.socket, Address] = {}
+        winner: socket.socket | None = None
+
+        def failed(address: Address, exc: OSError) -> None:
+            plan.attempt_failed(address, exc, time.monotonic())
+            if trace is not None:
+                trace("connect.failed", {"address": address[1], "error": exc})
+
+        try:
+            while winner is None:
+                now = time.monotonic()
+                due = plan.next_start_time(now)
+                while winner is None and due is not None and due <= now:
+                    address = plan.start_next(now)
+                    if trace is not None:
+                        trace("connect.start", {"address": address[1]})
+                    try:
+                        sock = new_socket(
+                            address[0], local_address=local_address, socket_options=options
+                        )
+                    except OSError as exc:
+                        failed(address, exc)
+                    else:
+                        sock.setblocking(False)
+                        code = sock.connect_ex(address[1])
+                        if code == 0:
+                            winner = sock
+                            if trace is not None:
+                                trace("connect.done", {"address": address[1]})
+                        elif code in _IN_PROGRESS:
+                            pending[sock] = address
+                            selector.register(sock, selectors.EVENT_WRITE, address)
+                        else:
+                            sock.close()
+                            failed(address, OSError(code, os.strerror(code)))
+                    due = plan.next_start_time(now)
+                if winner is not None:
+                    break
+                if not pending and plan.exhausted:
+                    raise connect_failure(host, port, plan.errors) from plan.errors[-1][1]
+                wait = None if due is None else max(due - now, 0.0)
+                if deadline is not None:
+                    left = deadline - now
+                    if left <= 0:
+                        raise connect_timeout(host_port(host, port), timeout)
+                    wait = left if wait is None else min(wait, left)
+                for key, _ in selector.select(wait):
+                    sock = key.fileobj  # type: ignore[assignment]
+                    address = key.data
+                    selector.unregister(sock)
+                    del pending[sock]
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if code == 0 and winner is None:
+                        winner = sock
+                        if trace is not None:
+                            trace("connect.done", {"address": address[1]})
+                    elif code == 0:
+                        sock.close()  # a second success in the same wake-up: keep one
+                    else:
+                        sock.close()
+                        failed(address, OSError(code, os.strerror(code)))
+        finally:
+            for sock in pending:
+                sock.close()
+            selector.close()
+        winner.setblocking(True)
+        return winner
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        *,
+        timeout: float | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+        trace: Trace | None = None,
+    ) -> SyncStream:
+        if trace is not None:
+            trace("connect.start", {"address": path})
+        try:
+            sock = unix_socket(socket_options)
+        except OSError as exc:
+            raise ConnectError(f"cannot open a Unix socket for {path}: {exc}") from exc
+        try:
+            sock.settimeout(timeout)
+            sock.connect(path)
+        except TimeoutError as exc:
+            sock.close()
+            raise connect_timeout(f"Unix socket {path}", timeout) from exc
+        except OSError as exc:
+            sock.close()
+            raise ConnectError(describe(exc, f"Unix socket {path}")) from exc
+        except BaseException:
+            sock.close()
+            raise
+        if trace is not None:
+            trace("connect.done", {"address": path})
+        return SyncStream(sock, path, trace)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)

@@ -1,0 +1,235 @@
+"""Loopback peers the I/O tests need beyond tests/support: a TLS echo server, an address
+whose connects never complete, and fake resolvers."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+from types import TracebackType
+from typing import Any
+
+from wirekit._io.base import Address
+from wirekit.errors import NameResolutionError
+
+
+class TLSEchoServer:
+    """Accepts on 127.0.0.1:0, does the TLS handshake, echoes bytes until EOF.
+
+    ``peer_certificates`` records the client certificate of each connection (None without);
+    ``errors`` the handshake failures the server saw.
+    """
+
+    def __init__(self, context: ssl.SSLContext, *, host: str = "127.0.0.1") -> None:
+        self.context = context
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.socket(family, socket.SOCK_STREAM)
+        self._listener.bind((host, 0))
+        self._listener.listen(16)
+        self.port: int = self._listener.getsockname()[1]
+        self._listener.settimeout(0.1)  # the accept loop checks for stop() this often
+        self.peer_certificates: list[dict[str, Any] | None] = []
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def __enter__(self) -> TLSEchoServer:
+        self._acceptor.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._listener.close()
+        self._acceptor.join(5)
+        for thread in self._threads:
+            thread.join(5)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        sock.settimeout(10)
+        try:
+            tls = self.context.wrap_socket(sock, server_side=True)
+        except (OSError, ssl.SSLError) as exc:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            sock.close()
+            return
+        with tls:
+            self.peer_certificates.append(tls.getpeercert() or None)
+            try:
+                while not self._stop.is_set():
+                    try:
+                        data = tls.recv(65536)
+                    except TimeoutError:
+                        continue
+                    if not data:
+                        return
+                    tls.sendall(data)
+            except (OSError, ssl.SSLError) as exc:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+
+
+class Blackhole:
+    """A 127.0.0.1 port whose new connections never complete.
+
+    A listener with backlog 0 and one un-accepted connection: Linux then drops further
+    SYNs (the accept queue is full), so connects hang until their timeout. Local only.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        self.port: int = self._listener.getsockname()[1]
+        self._fillers: list[socket.socket] = []
+        filler = socket.socket()
+        filler.settimeout(5)
+        filler.connect(("127.0.0.1", self.port))
+        self._fillers.append(filler)
+
+    def close(self) -> None:
+        for sock in self._fillers:
+            sock.close()
+        self._listener.close()
+
+
+def refused_port() -> int:
+    """A 127.0.0.1 port nothing listens on (connects are refused with RST)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class FakeResolver:
+    """Returns fixed addresses (each may carry its own port) and records the questions."""
+
+    def __init__(self, addresses: list[Address] | None = None, *, fail: bool = False) -> None:
+        self.addresses = addresses or []
+        self.fail = fail
+        self.questions: list[tuple[str, int, int]] = []
+
+    def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
+        self.questions.append((host, port, family))
+        if self.fail:
+            raise NameResolutionError(f"cannot resolve {host!r}: fake failure", host=host)
+        return list(self.addresses)
+
+
+class AsyncFakeResolver(FakeResolver):
+    async def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:  # type: ignore[override]
+        return FakeResolver.resolve(self, host, port, family=family)
+
+
+def v4(port: int) -> Address:
+    return (socket.AF_INET, ("127.0.0.1", port))
+
+
+def v6(port: int) -> Address:
+    return (socket.AF_INET6, ("::1", port, 0, 0))
+
+
+@contextlib.contextmanager
+def listener(host: str) -> Any:
+    """A bare listening socket on ``host`` port 0 (accepts happen in the kernel backlog)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.bind((host, 0))
+    sock.listen(16)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+class TLSTunnel:
+    """A TLS-terminating relay on 127.0.0.1:0, as an HTTPS proxy's CONNECT tunnel is: it
+    decrypts the outer TLS and pipes the bytes to ``target_port`` (which may speak TLS too)."""
+
+    def __init__(self, context: ssl.SSLContext, target_port: int) -> None:
+        self.context = context
+        self.target_port = target_port
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self.port: int = self._listener.getsockname()[1]
+        self._listener.settimeout(0.1)  # the accept loop checks for stop() this often
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def __enter__(self) -> TLSTunnel:
+        self._acceptor.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._listener.close()
+        self._acceptor.join(5)
+        for thread in self._threads:
+            thread.join(5)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            thread = threading.Thread(target=self._relay, args=(sock,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _relay(self, sock: socket.socket) -> None:
+        import selectors
+
+        sock.settimeout(10)
+        try:
+            outer = self.context.wrap_socket(sock, server_side=True)
+        except (OSError, ssl.SSLError):
+            sock.close()
+            return
+        target = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+        selector = selectors.DefaultSelector()
+        selector.register(outer, selectors.EVENT_READ)
+        selector.register(target, selectors.EVENT_READ)
+        try:
+            # One thread per side would share the SSL object between threads: not safe.
+            while not self._stop.is_set():
+                ready = [key.fileobj for key, _ in selector.select(0.1)]
+                if outer.pending() and outer not in ready:
+                    ready.append(outer)
+                for source in ready:
+                    data = source.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    (target if source is outer else outer).sendall(data)
+        except (OSError, ssl.SSLError):
+            return
+        finally:
+            selector.close()
+            target.close()
+            outer.close()

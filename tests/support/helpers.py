@@ -1,0 +1,91 @@
+"""Small helpers every test suite uses: free ports, open file descriptor counts, waiting.
+
+Everything here is bounded in time: waiting loops take a deadline and fail loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+__all__ = ["free_port", "log_tail", "open_fds", "stop_process", "wait_for_port"]
+
+#: How long an external program (nginx, squid, microsocks) may take to start listening.
+STARTUP_TIMEOUT = 20.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (for programs that cannot bind port 0)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def open_fds() -> int:
+    """How many file descriptors this process has open (Linux /proc/self/fd)."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_for_port(
+    port: int,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = STARTUP_TIMEOUT,
+    process: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+    what: str = "server",
+) -> None:
+    """Return once ``host:port`` accepts a connection; fail with the log if it never does."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"{what} exited with status {process.returncode} before listening on "
+                f"{host}:{port}\n{log_tail(log) if log else ''}"
+            )
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{what} did not listen on {host}:{port} within {timeout} s\n"
+                f"{log_tail(log) if log else ''}"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+def stop_process(
+    process: subprocess.Popen[bytes], *, timeout: float = 10.0, graceful: bool = True
+) -> None:
+    """Terminate (or kill at once if not ``graceful``), kill after ``timeout``; always reaps."""
+    if process.poll() is None:
+        if graceful:
+            process.terminate()
+        else:
+            process.kill()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
