@@ -352,3 +352,11 @@ def test_repeated_construction_gives_equal_independent_urls() -> None:
     assert again == first
     with pytest.raises(LimitExceeded):
         URL("http://cache.test/p?a=1", max_length=10)  # a cached URL still obeys the limit
+
+
+def test_copy_with_fragment_none_removes_the_fragment() -> None:
+    from wirekit import URL
+
+    url = URL("http://h/p?q=1#frag")
+    assert str(url.copy_with(fragment=None)) == "http://h/p?q=1"
+    assert str(url.copy_with(fragment="x y")) == "http://h/p?q=1#x%20y"

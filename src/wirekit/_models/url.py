@@ -438,7 +438,9 @@ class URL:
             query = str(QueryParams(parts["params"])) or None
         fragment = self._fragment
         if "fragment" in parts:
-            fragment = quote(parts["fragment"], safe=_QUERY_SAFE.replace("%", ""))
+            # None removes the fragment (as "" would leave a bare "#").
+            given = parts["fragment"]
+            fragment = None if given is None else quote(given, safe=_QUERY_SAFE.replace("%", ""))
         has_authority = self._has_authority or bool(host)
         if has_authority and path and not path.startswith("/"):
             path = "/" + path

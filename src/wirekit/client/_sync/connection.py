@@ -187,6 +187,8 @@ class HTTPConnection:
                     raise ProxyError(f"proxy {proxy.url.host} sent data after accepting CONNECT")
                 return
             if isinstance(event, http1.Response):
+                if 200 <= event.status_code < 300:
+                    continue  # tunnel accepted: the Upgrade event that follows hands it over
                 reason = event.reason.decode("latin-1")
                 raise ProxyError(
                     f"proxy {proxy.url.host}:{proxy.url.effective_port} refused CONNECT to "
@@ -200,7 +202,9 @@ class HTTPConnection:
         proto = self._proto
         url = request.url
         if self._proxy is not None and self._proxy.mode == "forward":
-            target = str(url.copy_with(fragment=None)).encode("ascii")
+            # Absolute form (RFC 9112 §3.2.2) without the fragment, which is never sent;
+            # "#" cannot appear unescaped before the fragment, so cutting there is exact.
+            target = str(url).partition("#")[0].encode("ascii")
             extra = self._proxy.headers
         else:
             target = url.raw_path.encode("ascii")
@@ -250,6 +254,15 @@ class HTTPConnection:
         response_headers = Headers(event.headers)
         if logger.isEnabledFor(logging.DEBUG):
             _log_response(event)
+        if event.status_code == 407 and self._proxy is not None and self._proxy.mode == "forward":
+            # The proxy refused, not the origin: the same error as a refused CONNECT tunnel,
+            # so a caller never mistakes the proxy's 407 for the origin's answer.
+            proxy_url = self._proxy.url
+            raise ProxyError(
+                f"proxy {proxy_url.host}:{proxy_url.effective_port} refused to forward the "
+                f"request to {url.host}: 407 {event.reason.decode('latin-1')} (check the "
+                "proxy credentials)"
+            )
         response = Response(
             event.status_code,
             headers=response_headers,
@@ -266,7 +279,7 @@ class HTTPConnection:
     ) -> http1.Response:
         proto = self._proto
         while True:
-            event = proto.next_event()
+            event = self._next_event(proto)
             if event is http1.NEED_DATA:
                 data = self._read(deadline, "waiting for the response")
                 if "first_byte" not in timings:
@@ -316,10 +329,23 @@ class HTTPConnection:
         """The next body event: Data, EndOfMessage; reading from the socket as needed."""
         proto = self._proto
         while True:
-            event = proto.next_event()
+            event = self._next_event(proto)
             if event is not http1.NEED_DATA:
                 return event
             proto.receive_data(self._read(deadline, "reading the response body"))
+
+    def _next_event(self, proto: http1.HTTP1Connection) -> Any:
+        """The core's next event; its protocol errors are given the peer's name here, since
+        the sans-IO core does not know which host it is parsing (every error names what
+        failed)."""
+        try:
+            return proto.next_event()
+        except RemoteProtocolError as exc:
+            prefix = f"{_host_for_header(self.origin.host)}:{self.origin.port}: "
+            message = str(exc.args[0]) if exc.args else ""
+            if not message.startswith(prefix):
+                exc.args = (prefix + message, *exc.args[1:])
+            raise
 
     def finish_cycle(self) -> bool:
         """After a complete response: True if the connection can serve another request."""
