@@ -37,6 +37,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NETWORK_ERROR",
     "EXIT_OK",
+    "EXIT_REMOTE_TARGET",
     "EXIT_TIMEOUT",
     "EXIT_TLS_FAILURE",
     "EXIT_USAGE",
@@ -52,6 +53,8 @@ EXIT_FAILURE = 1
 #: The command line was wrong (argparse's own code).
 EXIT_USAGE = 2
 #: The server answered with a 4xx status.
+#: ``wirekit bench`` refuses a target outside loopback unless --allow-remote.
+EXIT_REMOTE_TARGET = 3
 EXIT_HTTP_CLIENT_ERROR = 4
 #: The server answered with a 5xx status.
 EXIT_HTTP_SERVER_ERROR = 5

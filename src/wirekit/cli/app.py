@@ -30,18 +30,28 @@ COMMAND_MODULES: list[str] = [
     "wirekit.cli.dns",
     "wirekit.cli.ping",
     "wirekit.cli.ifaces",
+    "wirekit.cli.get",
+    "wirekit.cli.bench",
 ]
 
 _EPILOG = """\
 examples:
+  wirekit get :8000/json q==1 X-Trace:on   GET with a query item and a header
+  wirekit post :8000/items name=widget n:=3   POST a JSON body
+  wirekit get :8000/big.iso -o big.iso --continue   download, resuming
+  wirekit get https://127.0.0.1:8443/ --timing   phase waterfall
+  wirekit serve examples.app:app --port 8000   serve a WSGI or ASGI app
+  wirekit serve --static ./public       serve a directory
+  wirekit bench http://127.0.0.1:8000/ -n 10000 -c 64   load test (loopback only)
   wirekit dns localhost                 addresses from the system resolver
   wirekit dns example.org MX --server 127.0.0.1 --port 5353
   wirekit ping 127.0.0.1:8080 -c 3      TCP connect checks with timing
   wirekit mac                           this machine's hardware address
   wirekit ifaces --json                 network interfaces as JSON
 
-exit codes: 0 ok, 1 failure, 2 usage, 4 HTTP 4xx, 5 HTTP 5xx, 6 DNS failure,
-7 connection refused, 8 timeout, 9 TLS failure, 10 other network error
+exit codes: 0 ok, 1 failure, 2 usage, 3 remote target refused (bench), 4 HTTP 4xx,
+5 HTTP 5xx, 6 DNS failure, 7 connection refused, 8 timeout, 9 TLS failure,
+10 other network error
 """
 
 
@@ -49,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser, every registered command included."""
     parser = argparse.ArgumentParser(
         prog="wirekit",
-        description="Network tools: resolve names, check ports, list interfaces.",
+        description="Network tools: fetch URLs, serve HTTP, load-test, resolve names, "
+        "check ports, list interfaces.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

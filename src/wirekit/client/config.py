@@ -123,13 +123,15 @@ class Deadline:
     can be reported as :class:`DeadlineExceeded` rather than a phase timeout.
     """
 
-    __slots__ = ("expires_at", "started_at", "timeout", "total")
+    __slots__ = ("expires_at", "started_at", "timeout", "total", "url")
 
     def __init__(self, timeout: Timeout, *, now: float | None = None) -> None:
         self.timeout = timeout
         self.started_at = time.monotonic() if now is None else now
         self.total = timeout.total
         self.expires_at = None if self.total is None else self.started_at + self.total
+        #: The URL being fetched (set per hop by the client), named when the deadline runs out.
+        self.url: Any = None
 
     def remaining(self) -> float | None:
         if self.expires_at is None:
@@ -148,8 +150,10 @@ class Deadline:
         return limit, False
 
     def exceeded(self, phase: str) -> DeadlineExceeded:
+        url = self.url
+        where = "" if url is None else f" ({url.host}:{url.effective_port})"
         return DeadlineExceeded(
-            f"the request's total deadline of {self.total:g} s ran out during {phase}"
+            f"the request's total deadline of {self.total:g} s ran out during {phase}{where}"
         )
 
 

@@ -334,6 +334,7 @@ class AsyncClient:
                     instruction = flow.send(True)
                     continue
                 instruction.extensions["deadline"] = deadline
+                deadline.url = instruction.url
                 for hook in self.event_hooks["request"]:
                     await hook(instruction)
                 try:

@@ -333,6 +333,7 @@ class Client:
                     instruction = flow.send(True)
                     continue
                 instruction.extensions["deadline"] = deadline
+                deadline.url = instruction.url
                 for hook in self.event_hooks["request"]:
                     hook(instruction)
                 try:

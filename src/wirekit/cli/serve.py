@@ -1,0 +1,349 @@
+"""``wirekit serve MODULE:APP``: run a WSGI or ASGI app on wirekit's HTTP/1.1 server.
+
+Imports the app from the current directory (or ``--app-dir``), turns the options into a
+``ServerConfig`` and runs ``Server`` (or several worker processes with ``--workers``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+from wirekit.server.config import (
+    DEFAULT_BACKLOG,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_PENDING_REQUESTS,
+    DEFAULT_MIN_BODY_RATE,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_THREADS,
+    ServerConfig,
+)
+
+__all__ = ["AppImportError", "add_parser", "config_from_args", "import_app", "main", "run"]
+
+logger = logging.getLogger("wirekit.server")
+
+
+class AppImportError(Exception):
+    """``MODULE:APP`` could not be imported; the message says which part and why."""
+
+
+def import_app(spec: str, *, app_dir: str = ".") -> Any:
+    """Import ``module.path:attribute.path`` with ``app_dir`` first on ``sys.path``."""
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise AppImportError(
+            f"app must look like MODULE:APP (e.g. myproject.web:app), not {spec!r}"
+        )
+    directory = os.path.abspath(app_dir)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name or module_name.startswith(f"{exc.name}."):
+            raise AppImportError(
+                f"could not import module {module_name!r} from {directory}"
+            ) from exc
+        raise
+    found: Any = module
+    for part in attribute.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise AppImportError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    return found
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``serve`` on an ``argparse`` subparsers object."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run a WSGI or ASGI app on the wirekit HTTP server",
+        description="Serve a WSGI (PEP 3333) or ASGI 3 app over HTTP/1.1.",
+    )
+    parser.add_argument(
+        "app", metavar="MODULE:APP", help="the app to import, e.g. mysite.wsgi:application"
+    )
+    parser.add_argument(
+        "--app-dir", default=".", help="directory to import the app from (default: .)"
+    )
+    bind = parser.add_argument_group("binding")
+    bind.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind; '::' for dual-stack IPv6+IPv4 (default: 127.0.0.1)",
+    )
+    bind.add_argument(
+        "--port", type=int, default=8000, help="TCP port, 0 for any free one (default: 8000)"
+    )
+    bind.add_argument("--uds", help="listen on this Unix socket path instead of TCP")
+    bind.add_argument("--fd", type=int, help="listen on this inherited, already-bound socket")
+    bind.add_argument(
+        "--backlog",
+        type=int,
+        default=DEFAULT_BACKLOG,
+        help=f"listen() backlog (default: {DEFAULT_BACKLOG})",
+    )
+    app = parser.add_argument_group("application")
+    app.add_argument(
+        "--interface",
+        choices=["auto", "asgi3", "wsgi"],
+        default="auto",
+        help="app interface (default: detect)",
+    )
+    app.add_argument(
+        "--lifespan",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="ASGI lifespan events (default: auto)",
+    )
+    app.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"WSGI worker threads (default: {DEFAULT_THREADS})",
+    )
+    app.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the socket (default: 1)"
+    )
+    app.add_argument(
+        "--root-path", default="", help="URL prefix the app is mounted at behind a proxy"
+    )
+    app.add_argument(
+        "--debug", action="store_true", help="show tracebacks in 500 answers (never in production)"
+    )
+    app.add_argument(
+        "--health-path", help="answer 200 'ok' on this path without calling the app, e.g. /healthz"
+    )
+    app.add_argument("--static", metavar="DIR", help="serve the files in DIR under --static-path")
+    app.add_argument(
+        "--static-path", default="/static", help="URL prefix for --static (default: /static)"
+    )
+    app.add_argument(
+        "--reload", action="store_true", help="restart when Python files change (development)"
+    )
+    limits = parser.add_argument_group("limits and timeouts")
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help=f"open connections before 503 (default: {DEFAULT_MAX_CONNECTIONS})",
+    )
+    limits.add_argument(
+        "--max-pending-requests",
+        type=int,
+        default=DEFAULT_MAX_PENDING_REQUESTS,
+        help=f"queued requests before 503 (default: {DEFAULT_MAX_PENDING_REQUESTS})",
+    )
+    limits.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="request body limit, 413 beyond (default: 100 MiB)",
+    )
+    limits.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT,
+        help=f"seconds of silence before and between requests (default: {DEFAULT_IDLE_TIMEOUT})",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        help=f"seconds for a whole request head (default: {DEFAULT_HEADER_TIMEOUT})",
+    )
+    limits.add_argument(
+        "--min-body-rate",
+        type=int,
+        default=DEFAULT_MIN_BODY_RATE,
+        help=f"minimum upload bytes/s (default: {DEFAULT_MIN_BODY_RATE})",
+    )
+    limits.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=DEFAULT_SHUTDOWN_TIMEOUT,
+        help=f"seconds in-flight requests get at shutdown (default: {DEFAULT_SHUTDOWN_TIMEOUT})",
+    )
+    tls = parser.add_argument_group("TLS")
+    tls.add_argument("--ssl-certfile", help="certificate chain (PEM)")
+    tls.add_argument("--ssl-keyfile", help="private key (PEM)")
+    tls.add_argument("--ssl-ca-certs", help="CA bundle to require client certificates (mutual TLS)")
+    tls.add_argument(
+        "--ssl-dev",
+        action="store_true",
+        help="serve HTTPS with a throwaway self-signed certificate",
+    )
+    proxy = parser.add_argument_group("behind a proxy")
+    proxy.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust Forwarded / X-Forwarded-* from --forwarded-allow-ips",
+    )
+    proxy.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1,::1",
+        help="comma-separated proxy addresses to trust (default: 127.0.0.1,::1)",
+    )
+    proxy.add_argument(
+        "--proxy-protocol",
+        action="store_true",
+        help="expect a PROXY protocol v1/v2 header on each connection",
+    )
+    logs = parser.add_argument_group("logging")
+    logs.add_argument(
+        "--access-log",
+        metavar="FORMAT",
+        choices=["common", "combined", "json"],
+        help="log each request (common, combined, json)",
+    )
+    logs.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="server log level (default: info)",
+    )
+    logs.add_argument(
+        "--no-server-header", action="store_true", help="do not send 'Server: wirekit'"
+    )
+    logs.add_argument(
+        "--no-uvloop",
+        action="store_true",
+        help="use the standard asyncio loop even if uvloop is installed",
+    )
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    """The ``ServerConfig`` the command-line options describe."""
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        uds=args.uds,
+        fd=args.fd,
+        backlog=args.backlog,
+        interface=args.interface,
+        lifespan=args.lifespan,
+        threads=args.threads,
+        workers=args.workers,
+        root_path=args.root_path,
+        debug=args.debug,
+        health_path=args.health_path,
+        static_dir=args.static,
+        static_path=args.static_path,
+        max_connections=args.max_connections,
+        max_pending_requests=args.max_pending_requests,
+        max_body_bytes=args.max_body_bytes,
+        idle_timeout=args.idle_timeout,
+        header_timeout=args.header_timeout,
+        min_body_rate=args.min_body_rate,
+        shutdown_timeout=args.shutdown_timeout,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        ssl_ca_certs=args.ssl_ca_certs,
+        ssl_dev=args.ssl_dev,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=tuple(
+            address.strip() for address in args.forwarded_allow_ips.split(",") if address.strip()
+        ),
+        proxy_protocol=args.proxy_protocol,
+        access_log=args.access_log,
+        server_header=None if args.no_server_header else "wirekit",
+        use_uvloop=not args.no_uvloop,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the server; the exit status is 0 after a clean shutdown, 1 on a startup error."""
+    from wirekit.server.main import Server
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = config_from_args(args)
+        app = import_app(args.app, app_dir=args.app_dir)
+    except (AppImportError, ValueError) as exc:
+        print(f"wirekit serve: {exc}", file=sys.stderr)
+        return 1
+    if args.reload:
+        return _run_with_reload(args)
+    try:
+        if config.workers > 1:
+            return _run_workers(args.app, args.app_dir, config)
+        Server(app, config).run()
+    except OSError as exc:
+        print(f"wirekit serve: could not serve on {_where(config)}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m wirekit.cli.serve MODULE:APP ...``: the same command without the
+    dispatcher (what ``--reload`` restarts)."""
+    parser = argparse.ArgumentParser(prog="wirekit")
+    add_parser(parser.add_subparsers())
+    return run(parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)]))
+
+
+def _run_with_reload(args: argparse.Namespace) -> int:
+    """Development: run the server as a child process, restarted when a .py file changes."""
+    from wirekit.server.reload import run_with_reload
+
+    arguments = sys.argv[sys.argv.index("serve") + 1 :] if "serve" in sys.argv else [args.app]
+    arguments = [argument for argument in arguments if argument != "--reload"]
+    command = [sys.executable, "-m", "wirekit.cli.serve", *arguments]
+    return run_with_reload(command, paths=[os.path.abspath(args.app_dir)])
+
+
+def _run_workers(app_spec: str, app_dir: str, config: ServerConfig) -> int:
+    """Bind once here, then let N spawned worker processes serve the shared socket."""
+    from wirekit.server.main import Server
+    from wirekit.server.workers import Supervisor
+
+    binder = Server(_no_app, config)
+    sockets = binder.bind()
+    target = functools.partial(_serve_in_worker, app_spec, app_dir, config)
+    try:
+        Supervisor(target, sockets, config.workers, graceful_timeout=config.shutdown_timeout).run()
+    finally:
+        binder._close_sockets()
+    return 0
+
+
+def _no_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:  # pragma: no cover
+    raise RuntimeError("placeholder app used only to bind sockets")
+
+
+def _serve_in_worker(app_spec: str, app_dir: str, config: ServerConfig, sock: Any) -> None:
+    """Runs in each worker process (module level, so ``spawn`` can pickle it)."""
+    from wirekit.server.main import Server
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = import_app(app_spec, app_dir=app_dir)
+    Server(app, config).run([sock])
+
+
+def _where(config: ServerConfig) -> str:
+    if config.uds:
+        return f"unix socket {config.uds}"
+    if config.fd is not None:
+        return f"fd {config.fd}"
+    return f"{config.host}:{config.port}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
