@@ -34,6 +34,10 @@ EXPECTED = {
     "HTTPTransport",
     "AsyncHTTPTransport",
     "MockTransport",
+    # server
+    "Server",
+    "ServerConfig",
+    "serve",
     "WSGITransport",
     "ASGITransport",
     # errors

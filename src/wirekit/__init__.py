@@ -17,6 +17,7 @@ from wirekit.client.api import delete, fetch, get, head, options, patch, post, p
 from wirekit.client.auth import Auth, BasicAuth, BearerAuth, DigestAuth, FunctionAuth, NetrcAuth
 from wirekit.client.config import Limits, Retry, Timeout
 from wirekit.client.testing import ASGITransport, MockTransport, WSGITransport
+from wirekit.server import Server, ServerConfig, serve
 from wirekit.errors import (
     ConnectError,
     ConnectTimeout,
@@ -84,6 +85,8 @@ __all__ = [
     "Request",
     "Response",
     "Retry",
+    "Server",
+    "ServerConfig",
     "StreamClosed",
     "StreamConsumed",
     "StreamError",
@@ -105,5 +108,6 @@ __all__ = [
     "post",
     "put",
     "request",
+    "serve",
     "__version__",
 ]

@@ -27,6 +27,7 @@ __all__ = ["COMMAND_MODULES", "build_parser", "run"]
 
 #: Modules that each add one or more subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: list[str] = [
+    "wirekit.cli.serve",
     "wirekit.cli.dns",
     "wirekit.cli.ping",
     "wirekit.cli.ifaces",

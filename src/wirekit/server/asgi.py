@@ -1,0 +1,321 @@
+"""ASGI 3 bridge for HTTP requests: builds the ``http`` scope and runs one request cycle.
+
+``ASGICycle`` turns the app's ``send`` messages into writes on the connection (head and first
+body in one write) and serves ``receive`` from the request body the connection feeds it, with
+back-pressure both ways. Protocol mistakes by the app are logged plainly and answered 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+from urllib.parse import unquote
+
+from wirekit.server.protocol import ClientDisconnected
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wirekit._proto.http1 import Request
+    from wirekit.server.protocol import HTTPServerProtocol
+
+__all__ = ["ASGIApp", "ASGICycle", "build_scope", "error_body", "split_target"]
+
+logger = logging.getLogger("wirekit.server")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+_DISCONNECT: dict[str, Any] = {"type": "http.disconnect"}
+_VERSIONS = {b"1.1": "1.1", b"1.0": "1.0"}
+
+
+def split_target(target: bytes) -> tuple[bytes, bytes]:
+    """Split a request target into (path, query). Absolute-form targets (RFC 9112 §3.2.2,
+    sent to proxies) keep only their path, so routing sees what origin-form would give."""
+    if target[:1] == b"/":
+        if b"?" not in target:
+            return target, b""
+    elif b"://" in target[:10]:
+        rest = target.split(b"://", 1)[1]
+        slash = rest.find(b"/")
+        query_mark = rest.find(b"?")
+        if slash == -1 or (query_mark != -1 and query_mark < slash):
+            target = b"/" + (rest[query_mark:] if query_mark != -1 else b"")
+        else:
+            target = rest[slash:]
+    path, _, query = target.partition(b"?")
+    return path, query
+
+
+def build_scope(
+    protocol: HTTPServerProtocol,
+    request: Request,
+    *,
+    root_path: str,
+    state: dict[str, Any] | None,
+    kind: str = "http",
+) -> dict[str, Any]:
+    """The ASGI connection scope for one request (``http`` or ``websocket``)."""
+    raw_path, query = split_target(request.target)
+    scheme = protocol.scheme
+    if kind == "websocket":
+        scheme = "wss" if scheme == "https" else "ws"
+    scope: dict[str, Any] = {
+        "type": kind,
+        "asgi": _ASGI_VERSION,
+        "http_version": _VERSIONS.get(request.http_version) or request.http_version.decode(),
+        "server": protocol.server,
+        "client": protocol.client,
+        "scheme": scheme,
+        "method": request.method.decode("ascii"),
+        "root_path": root_path,
+        # ASGI: path is percent-decoded and UTF-8 decoded; raw_path keeps the exact bytes.
+        "path": unquote(path) if "%" in (path := raw_path.decode("latin-1")) else path,
+        "raw_path": raw_path,
+        "query_string": query,
+        # ASGI wants lower-cased names; the parser keeps the client's spelling.
+        "headers": [(name.lower(), value) for name, value in request.headers],
+    }
+    if state is not None:
+        # Lifespan state is shallow-copied per request (ASGI lifespan spec, "state").
+        scope["state"] = state.copy()
+    return scope
+
+
+def error_body(exc: BaseException | None, *, debug: bool) -> bytes:
+    """The 500 body: a traceback only when ``debug`` is on (never leak internals otherwise)."""
+    if debug and exc is not None:
+        text = "".join(traceback.format_exception(exc))
+        return ("Internal Server Error\n\n" + text).encode("utf-8", "replace")
+    return b"Internal Server Error\n"
+
+
+class ASGICycle:
+    """One HTTP request handled by an ASGI app."""
+
+    __slots__ = (
+        "_body",
+        "_buffered",
+        "_drain",
+        "_final_given",
+        "_high_water",
+        "_waiter",
+        "app",
+        "body_done",
+        "client_gone",
+        "continue_sent",
+        "debug",
+        "expect_continue",
+        "headers",
+        "headers_pending",
+        "protocol",
+        "response_complete",
+        "response_started",
+        "scope",
+        "status",
+        "task",
+    )
+
+    def __init__(
+        self,
+        protocol: HTTPServerProtocol,
+        request: Request,
+        app: ASGIApp,
+        scope: dict[str, Any],
+        *,
+        debug: bool,
+    ) -> None:
+        self.protocol = protocol
+        self.app = app
+        self.scope = scope
+        self.debug = debug
+        self.expect_continue = request.expect_continue
+        self.continue_sent = False
+        self._body: deque[bytes] = deque()
+        self._buffered = 0
+        self._high_water = protocol.state.config.write_high_water
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain: asyncio.Future[None] | None = None
+        self.body_done = False
+        self._final_given = False
+        self.headers_pending = False
+        self.client_gone = False
+        self.response_started = False
+        self.response_complete = False
+        self.status = 200
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        # The app's own coroutine is the task (no wrapper coroutine): one frame less per
+        # request on the hot path; _done() does what a try/finally around it would.
+        state = self.protocol.state
+        coroutine = cast("Coroutine[Any, Any, None]", self.app(self.scope, self.receive, self.send))
+        task = self.protocol.loop.create_task(coroutine)
+        self.task = task
+        state.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    # -- from the connection ---------------------------------------------------------------
+    def feed_body(self, data: bytes) -> None:
+        self._body.append(data)
+        self._buffered += len(data)
+        if self._buffered > self._high_water:
+            self.protocol.pause_body()
+        self._wake()
+
+    def end_body(self) -> None:
+        self.body_done = True
+        self._wake()
+
+    def connection_lost(self) -> None:
+        self.client_gone = True
+        self._wake()
+        self.resume_writing()
+
+    def resume_writing(self) -> None:
+        drain = self._drain
+        if drain is not None:
+            self._drain = None
+            if not drain.done():
+                drain.set_result(None)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- the app's side --------------------------------------------------------------------
+    def _done(self, task: asyncio.Task[None]) -> None:
+        state = self.protocol.state
+        state.tasks.discard(task)
+        state.in_flight -= 1
+        error: BaseException | None
+        if task.cancelled():
+            error = asyncio.CancelledError()
+        else:
+            error = task.exception()
+            if isinstance(error, ClientDisconnected):
+                error = None
+            elif error is not None:
+                logger.error(
+                    "exception in ASGI app for %s %s",
+                    self.scope["method"],
+                    self.scope["path"],
+                    exc_info=error,
+                )
+        if not self.response_complete and not self.client_gone:
+            self._finish_broken(error)
+
+    def _finish_broken(self, error: BaseException | None) -> None:
+        protocol = self.protocol
+        if error is None:
+            logger.error(
+                "ASGI protocol error: app returned without completing the response to %s %s",
+                self.scope["method"],
+                self.scope["path"],
+            )
+        if self.response_started:
+            # Headers are gone: the only honest signal left is to cut the connection.
+            protocol.abort()
+            return
+        self.response_complete = True
+        # A plain 500 on a connection that stays open: one app bug must not cost the
+        # client its keep-alive connection (and its pipelined requests).
+        protocol.send_head_and_body(
+            500,
+            [(b"content-type", b"text/plain; charset=utf-8")],
+            error_body(error, debug=self.debug),
+            final=True,
+        )
+
+    async def receive(self) -> Message:
+        while True:
+            if self.client_gone:
+                return _DISCONNECT
+            if self._body or (self.body_done and not self._final_given):
+                if len(self._body) == 1:
+                    chunk = self._body.popleft()
+                else:
+                    chunk = b"".join(self._body)
+                    self._body.clear()
+                self._buffered = 0
+                self.protocol.resume_body()
+                if self.body_done:
+                    self._final_given = True
+                return {"type": "http.request", "body": chunk, "more_body": not self.body_done}
+            if self.response_complete:
+                return _DISCONNECT
+            if self.expect_continue and not self.continue_sent and not self.headers_pending:
+                # The app wants the body: only now ask the client for it (RFC 9110 §10.1.1).
+                self.continue_sent = True
+                self.protocol.send_continue()
+            # Once the body is all read, receive() waits for the disconnect (or the end of
+            # the response): Starlette's streaming listener relies on it not returning early.
+            waiter = self.protocol.loop.create_future()
+            self._waiter = waiter
+            await waiter
+
+    async def send(self, message: Message) -> None:
+        if self.client_gone:
+            raise ClientDisconnected("client disconnected before the response was sent")
+        kind = message.get("type")
+        if kind == "http.response.body":
+            if not self.headers_pending and not self.response_started:
+                self._protocol_error("http.response.body before http.response.start")
+            if self.response_complete:
+                self._protocol_error("http.response.body after the response was complete")
+            body = message.get("body", b"")
+            more = message.get("more_body", False)
+            if not isinstance(body, (bytes, bytearray, memoryview)):
+                self._protocol_error(f"body must be bytes, got {type(body).__name__}")
+            if not more:
+                self.response_complete = True
+            self._write(bytes(body), final=not more)
+            if more and self.protocol.write_paused and not self.client_gone:
+                drain = self.protocol.loop.create_future()
+                self._drain = drain
+                await drain
+        elif kind == "http.response.start":
+            if self.response_started or self.headers_pending:
+                self._protocol_error("http.response.start sent twice")
+            status = message.get("status")
+            if not isinstance(status, int) or not 100 <= status <= 999:
+                self._protocol_error(f"status must be an int 100-999, got {status!r}")
+            self.status = status
+            # Checked by the protocol layer when written (bad types or CR/LF: a clear error).
+            self.headers = list(message.get("headers", ()))
+            self.headers_pending = True
+        else:
+            self._protocol_error(f"unexpected message type {kind!r} on the http scope")
+
+    def _write(self, body: bytes, *, final: bool) -> None:
+        protocol = self.protocol
+        if self.headers_pending:
+            self.headers_pending = False
+            try:
+                protocol.send_head_and_body(self.status, self.headers, body, final=final)
+            except Exception as exc:
+                self.response_complete = False
+                self._protocol_error(f"the response could not be sent: {exc}")
+            self.response_started = True
+        else:
+            protocol.send_body(body, final=final)
+
+    def _protocol_error(self, text: str) -> NoReturn:
+        logger.error(
+            "ASGI protocol error in %s %s: %s",
+            self.scope["method"],
+            self.scope["path"],
+            text,
+        )
+        raise RuntimeError(f"ASGI protocol error: {text}")

@@ -1,0 +1,421 @@
+"""``Server``: bind sockets, run the app on an event loop, and shut down gracefully.
+
+``Server(app, ...).run()`` blocks (installs SIGTERM/SIGINT handlers, uses uvloop when
+installed); ``await Server(app, ...).serve()`` runs inside an existing loop; ``serve()`` is the
+one-call form. Shutdown stops accepting, lets in-flight requests finish within
+``shutdown_timeout``, closes idle keep-alive connections, then runs ASGI lifespan shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import signal
+import socket
+import stat
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from wirekit.server.accesslog import AccessLogger
+from wirekit.server.asgi import ASGIApp, ASGICycle, build_scope
+from wirekit.server.config import Interface, ServerConfig
+from wirekit.server.lifespan import LifespanRunner
+from wirekit.server.protocol import Cycle, HTTPServerProtocol, ServerState
+from wirekit.server.proxy_headers import ProxyHeadersPolicy
+from wirekit.server.wsgi import WorkerPool, WSGICycle
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ssl
+
+    from wirekit._proto.http1 import Request
+
+__all__ = ["RejectRequest", "Server", "detect_interface", "serve"]
+
+logger = logging.getLogger("wirekit.server")
+
+#: How often a graceful shutdown checks whether in-flight requests are done.
+_SHUTDOWN_POLL = 0.05
+
+
+class RejectRequest(Exception):
+    """Raised while starting a cycle to answer ``status`` with ``text`` instead."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+def detect_interface(app: Any) -> Interface:
+    """``asgi3`` for ``async def app(scope, receive, send)`` (function or object), else ``wsgi``."""
+    if inspect.iscoroutinefunction(app):
+        return "asgi3"
+    call = getattr(app, "__call__", None)  # noqa: B004 - we need the bound method
+    if call is not None and inspect.iscoroutinefunction(call):
+        return "asgi3"
+    return "wsgi"
+
+
+class Server:
+    """An HTTP/1.1 server for one WSGI or ASGI app.
+
+    Options are the fields of :class:`ServerConfig`, given as ``config=`` or as keywords.
+    """
+
+    def __init__(self, app: Any, config: ServerConfig | None = None, **options: Any) -> None:
+        base = config if config is not None else ServerConfig()
+        self.config = base.replace(**options) if options else base
+        self.interface: Interface = (
+            detect_interface(app) if self.config.interface == "auto" else self.config.interface
+        )
+        self.app = app
+        # Static files are dispatched by path before the app (for WSGI apps too), so
+        # ``--static`` works whatever the app's interface is.
+        self.static_app = self._static_app()
+        self.proxy_policy: ProxyHeadersPolicy | None = (
+            ProxyHeadersPolicy(self.config.forwarded_allow_ips)
+            if self.config.proxy_headers
+            else None
+        )
+        prefix = self.config.static_path.rstrip("/")
+        self._static_prefix = prefix.encode("latin-1")
+        #: Set once the sockets listen (from any thread: ``started.wait()``).
+        self.started = threading.Event()
+        #: The bound addresses (``(host, port)`` tuples, or Unix socket paths).
+        self.addresses: list[Any] = []
+        self.sockets: list[socket.socket] = []
+        self.state: ServerState | None = None
+        self.lifespan: LifespanRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stop_requested = False
+        self._pool: WorkerPool | None = None
+        self._uds_path: str | None = None
+
+    # -- app wiring -----------------------------------------------------------------------
+    def _static_app(self) -> ASGIApp | None:
+        if self.config.static_dir is None:
+            return None
+        from wirekit.server.static import StaticFiles
+
+        return StaticFiles(self.config.static_dir)
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        config = self.config
+        if config.ssl_dev:
+            from wirekit.server.tls import dev_certificate, server_ssl_context
+
+            certificate = dev_certificate()
+            logger.warning("serving with a throwaway development certificate")
+            return server_ssl_context(certificate.certfile, certificate.keyfile)
+        if config.ssl_certfile:
+            from wirekit.server.tls import server_ssl_context
+
+            return server_ssl_context(
+                config.ssl_certfile,
+                config.ssl_keyfile or config.ssl_certfile,
+                ca_certs=config.ssl_ca_certs,
+                require_client_cert=config.ssl_ca_certs is not None,
+            )
+        return None
+
+    # -- binding ----------------------------------------------------------------------------
+    def bind(self) -> list[socket.socket]:
+        """Create the listening sockets (called by ``serve`` unless sockets are given)."""
+        config = self.config
+        if config.fd is not None:
+            sock = socket.socket(fileno=config.fd)
+            return [sock]
+        if config.uds is not None:
+            path = config.uds
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISSOCK(os.stat(path).st_mode):
+                    os.unlink(path)  # a stale socket from an earlier run
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(path)
+            self._uds_path = path
+            sock.listen(config.backlog)
+            return [sock]
+        host = config.host
+        if host in ("", "::", "[::]"):
+            # Dual-stack: one IPv6 socket that also takes IPv4 (RFC 3493 §5.3, V6ONLY off).
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(("::", config.port))
+        else:
+            host = host.strip("[]")
+            family, kind, proto, _, address = socket.getaddrinfo(
+                host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )[0]
+            sock = socket.socket(family, kind, proto)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+        sock.listen(config.backlog)
+        return [sock]
+
+    # -- request dispatch ---------------------------------------------------------------------
+    def _start_cycle(self, protocol: HTTPServerProtocol, request: Request) -> Cycle:
+        config = self.config
+        static = self.static_app
+        if static is not None:
+            prefix = self._static_prefix
+            target = request.target
+            if target.startswith(prefix) and target[len(prefix) : len(prefix) + 1] in (
+                b"/",
+                b"?",
+                b"",
+            ):
+                scope = build_scope(protocol, request, root_path=config.root_path, state=None)
+                scope["path"] = scope["path"][len(prefix) :] or "/"
+                scope["root_path"] = config.root_path + prefix.decode("latin-1")
+                cycle = ASGICycle(protocol, request, static, scope, debug=config.debug)
+                cycle.start()
+                return cycle
+        if self.interface == "wsgi":
+            assert self._pool is not None
+            return WSGICycle(
+                protocol,
+                request,
+                self.app,
+                pool=self._pool,
+                root_path=config.root_path,
+                multiprocess=config.workers > 1,
+                debug=config.debug,
+                forwarded=(
+                    self.proxy_policy.resolve(protocol.client, protocol.scheme, request.headers)
+                    if self.proxy_policy is not None
+                    else None
+                ),
+            )
+        state = self.lifespan.state if self.lifespan is not None else None
+        app: ASGIApp = self.app
+        forwarded = (
+            self.proxy_policy.resolve(protocol.client, protocol.scheme, request.headers)
+            if self.proxy_policy is not None
+            else None
+        )
+        if request.upgrade and request.upgrade.strip().lower() == b"websocket":
+            try:
+                # Imported on first use: wsproto is needed only by apps that use WebSockets.
+                from wirekit.server.websocket import WebSocketSession, handshake_problem
+            except ImportError:
+                raise RejectRequest(501, "WebSocket support needs the wsproto package\n") from None
+            problem = handshake_problem(request)
+            if problem is not None:
+                raise RejectRequest(400, problem + "\n")
+            scope = build_scope(
+                protocol, request, root_path=config.root_path, state=state, kind="websocket"
+            )
+            if forwarded is not None:
+                _apply_forwarded(scope, *forwarded)
+            return WebSocketSession(
+                protocol, request, app, scope, max_message_bytes=config.ws_max_message_bytes
+            )
+        scope = build_scope(protocol, request, root_path=config.root_path, state=state)
+        if forwarded is not None:
+            _apply_forwarded(scope, *forwarded)
+        cycle = ASGICycle(protocol, request, app, scope, debug=config.debug)
+        cycle.start()
+        return cycle
+
+    # -- running --------------------------------------------------------------------------------
+    async def serve(
+        self,
+        sockets: list[socket.socket] | None = None,
+        *,
+        install_signal_handlers: bool = False,
+    ) -> None:
+        """Serve until :meth:`shutdown` (or a signal, if handlers are installed)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stop = asyncio.Event()
+        if self._stop_requested:
+            self._stop.set()
+        config = self.config
+        self.sockets = sockets if sockets is not None else self.bind()
+        for sock in self.sockets:
+            sock.setblocking(False)
+        if self.interface == "asgi3":
+            self.lifespan = LifespanRunner(self.app, mode=config.lifespan)
+            try:
+                await self.lifespan.startup()
+            except BaseException:
+                self._close_sockets()
+                raise
+        else:
+            self._pool = WorkerPool(config.threads)
+        access_logger = (
+            AccessLogger(config.access_log, stream=sys.stderr) if config.access_log else None
+        )
+        state = ServerState(
+            config,
+            start_cycle=self._start_cycle_checked,
+            ssl_context=self._ssl_context(),
+            access_logger=access_logger,
+        )
+        if self.interface == "wsgi":
+            state.max_in_flight = config.max_pending_requests + config.threads
+        self.state = state
+        servers: list[asyncio.Server] = []
+        try:
+            for sock in self.sockets:
+                if sock.family == socket.AF_UNIX:
+                    server = await loop.create_unix_server(
+                        lambda: HTTPServerProtocol(state),
+                        sock=sock,
+                        ssl=state.ssl_context,
+                        backlog=config.backlog,
+                    )
+                else:
+                    server = await loop.create_server(
+                        lambda: HTTPServerProtocol(state),
+                        sock=sock,
+                        ssl=state.ssl_context,
+                        backlog=config.backlog,
+                    )
+                servers.append(server)
+                self.addresses.append(sock.getsockname())
+            if install_signal_handlers:
+                self._install_signal_handlers(loop)
+            state.start_sweeping(loop)
+            self.started.set()
+            for address in self.addresses:
+                logger.info("serving %s (%s) on %s", _describe(self.app), self.interface, address)
+            await self._stop.wait()
+        finally:
+            await self._graceful_shutdown(servers, state)
+
+    def _start_cycle_checked(self, protocol: HTTPServerProtocol, request: Request) -> Cycle:
+        try:
+            return self._start_cycle(protocol, request)
+        except RejectRequest as reject:
+            protocol.state.in_flight -= 1
+            from wirekit.server.protocol import _Fixed
+
+            protocol.cycle = _Fixed(protocol)
+            protocol.send_error(reject.status, reject.text)
+            return protocol.cycle if protocol.cycle is not None else _Fixed(protocol)
+
+    def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self.shutdown)
+
+    def shutdown(self) -> None:
+        """Ask the server to stop gracefully. Safe from any thread, and before ``serve``."""
+        self._stop_requested = True
+        loop, stop = self._loop, self._stop
+        if loop is None or stop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            stop.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(stop.set)
+
+    async def _graceful_shutdown(self, servers: list[asyncio.Server], state: ServerState) -> None:
+        config = self.config
+        state.shutting_down = True
+        for server in servers:
+            server.close()
+        for connection in list(state.connections):
+            session = connection.cycle
+            server_shutdown = getattr(session, "server_shutdown", None)
+            if server_shutdown is not None:  # a WebSocket session: say "going away" (1001)
+                server_shutdown()
+            else:
+                connection.close_if_idle()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.shutdown_timeout
+        # Requests in flight finish (their connections close after the answer); the rest
+        # of the connections are idle and were closed above.
+        while (state.connections or state.in_flight > 0) and loop.time() < deadline:
+            for connection in list(state.connections):
+                connection.close_if_idle()
+            await asyncio.sleep(_SHUTDOWN_POLL)
+        if state.connections or state.in_flight > 0:
+            logger.warning(
+                "shutdown_timeout=%ss passed with %d connections open: closing them",
+                config.shutdown_timeout,
+                len(state.connections),
+            )
+            for connection in list(state.connections):
+                connection.abort()
+            for task in list(state.tasks):
+                task.cancel()
+            if state.tasks:
+                await asyncio.wait(list(state.tasks), timeout=1.0)
+        state.stop_sweeping()
+        for server in servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), timeout=1.0)
+        if self.lifespan is not None:
+            await self.lifespan.shutdown()
+        if self._pool is not None:
+            pool = self._pool
+            await loop.run_in_executor(None, lambda: pool.shutdown(timeout=1.0))
+        self._close_sockets()
+        if state.access_logger is not None:
+            state.access_logger.close()
+        logger.info("server stopped")
+
+    def _close_sockets(self) -> None:
+        if self._uds_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._uds_path)
+        for sock in self.sockets:
+            sock.close()
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve in this thread until SIGTERM/SIGINT or :meth:`shutdown` (blocking)."""
+        runner = _new_runner(self.config.use_uvloop)
+        with runner:
+            runner.run(self.serve(sockets, install_signal_handlers=True))
+
+
+def _apply_forwarded(
+    scope: dict[str, Any], client: tuple[str, int] | None, scheme: str, host: str | None
+) -> None:
+    """Put what a trusted proxy said (--proxy-headers) in place of the socket's view."""
+    scope["client"] = client
+    if scope["type"] == "websocket":
+        scheme = {"https": "wss", "http": "ws"}.get(scheme, scheme)
+    scope["scheme"] = scheme
+    if host:
+        encoded = host.encode("latin-1")
+        scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"]
+        scope["headers"].append((b"host", encoded))
+
+
+def _new_runner(use_uvloop: bool) -> asyncio.Runner:
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    return asyncio.Runner()
+
+
+def _describe(app: Any) -> str:
+    name = getattr(app, "__qualname__", None) or type(app).__qualname__
+    return f"{getattr(app, '__module__', '?')}:{name}"
+
+
+def serve(app: Any, *, config: ServerConfig | None = None, **options: Any) -> None:
+    """Serve ``app`` (WSGI or ASGI) until SIGTERM/SIGINT; options as in :class:`ServerConfig`."""
+    Server(app, config, **options).run()

@@ -1,0 +1,711 @@
+"""The asyncio Protocol that drives one HTTP/1.1 server connection.
+
+Bytes go into the sans-IO ``HTTP1Connection``; its events start one request cycle at a time
+(pipelined requests wait their turn, so answers leave in order). The cycle (ASGI, WSGI or
+WebSocket) calls back into this protocol to write. ``ServerState`` is what all connections of
+one server share: config, app, cached Date header, deadlines sweep and overload counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from wirekit._proto.http1 import (
+    NEED_DATA,
+    PAUSED,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    HTTP1Connection,
+    ProtocolViolation,
+    Request,
+    State,
+    Upgrade,
+)
+from wirekit.errors import LocalProtocolError, ReadError, RemoteProtocolError
+from wirekit.server.accesslog import AccessLogger, AccessLogRecord
+from wirekit.server.config import ServerConfig
+from wirekit.server.proxy_protocol import NEED_MORE, ProxyInfo, parse_proxy_header
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ssl
+
+__all__ = ["ClientDisconnected", "Cycle", "HTTPServerProtocol", "ServerState", "plain_response"]
+
+logger = logging.getLogger("wirekit.server")
+
+#: How often the sweep runs: deadlines are enforced to within this many seconds.
+SWEEP_INTERVAL = 0.5
+
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+    500: b"Internal Server Error",
+    501: b"Not Implemented",
+    503: b"Service Unavailable",
+    505: b"HTTP Version Not Supported",
+}
+
+
+class ClientDisconnected(ReadError, OSError):
+    """The client went away while the app was still reading or answering.
+
+    Also an ``OSError``: ASGI (spec 2.4) and WSGI apps expect an ``IOError`` subclass here.
+    """
+
+
+def plain_response(status: int, text: str, *, extra: bytes = b"") -> bytes:
+    """A complete ``Connection: close`` answer, for errors sent outside the parser's state
+    (the parser may be broken by the request that caused them)."""
+    body = text.encode("utf-8", "replace")
+    return (
+        b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        b"content-length: %d\r\nconnection: close\r\n%s\r\n%s"
+        % (status, _REASONS.get(status, b"Error"), len(body), extra, body)
+    )
+
+
+class Cycle(Protocol):
+    """One request being handled: what the connection needs to tell it."""
+
+    def feed_body(self, data: bytes) -> None: ...
+    def end_body(self) -> None: ...
+    def connection_lost(self) -> None: ...
+    def resume_writing(self) -> None: ...
+
+
+class ServerState:
+    """Everything the connections of one server share (one per event loop)."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        start_cycle: Callable[[HTTPServerProtocol, Request], Cycle],
+        ssl_context: ssl.SSLContext | None = None,
+        on_connection: Callable[[HTTPServerProtocol], None] | None = None,
+        access_logger: AccessLogger | None = None,
+    ) -> None:
+        self.config = config
+        self.access_logger = access_logger
+        #: The --health-path target as bytes (None never equals a request target).
+        self.health_target = config.health_path.encode() if config.health_path else None
+        self.start_cycle = start_cycle
+        self.ssl_context = ssl_context
+        self.on_connection = on_connection
+        self.connections: set[HTTPServerProtocol] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.in_flight = 0
+        #: Requests being handled at once before new ones get 503: the queue limit plus,
+        #: for WSGI, the requests the threads are running (set by the Server).
+        self.max_in_flight = config.max_pending_requests
+        self.shutting_down = False
+        self.now = time.monotonic()
+        self.server_header = (
+            [(b"server", config.server_header.encode("latin-1"))] if config.server_header else []
+        )
+        self.default_headers: list[tuple[bytes, bytes]] = []
+        self._date_second = -1
+        self.refresh_clock()
+        self.overload_response = plain_response(
+            503,
+            "server overloaded, try again later\n",
+            extra=b"retry-after: %d\r\n" % config.retry_after,
+        )
+        self.timeout_response = plain_response(408, "request took too long\n")
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def refresh_clock(self) -> None:
+        """Update ``now`` and, once a second, the cached Date header (RFC 9110 §6.6.1)."""
+        self.now = time.monotonic()
+        second = int(time.time())
+        if second != self._date_second:
+            self._date_second = second
+            headers = list(self.server_header)
+            if self.config.date_header:
+                headers.append((b"date", formatdate(second, usegmt=True).encode("ascii")))
+            self.default_headers = headers
+
+    def start_sweeping(self, loop: asyncio.AbstractEventLoop) -> None:
+        def sweep() -> None:
+            self.refresh_clock()
+            now = self.now
+            for connection in list(self.connections):
+                connection.check_deadline(now)
+            self._sweeper = loop.call_later(SWEEP_INTERVAL, sweep)
+
+        self._sweeper = loop.call_later(SWEEP_INTERVAL, sweep)
+
+    def stop_sweeping(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+
+class HTTPServerProtocol(asyncio.Protocol):
+    """One client connection: parse, dispatch one cycle at a time, write, enforce deadlines."""
+
+    __slots__ = (
+        "_close_after",
+        "_in_process",
+        "_next_after_body",
+        "body_paused",
+        "body_received",
+        "body_started",
+        "client",
+        "conn",
+        "cycle",
+        "deadline",
+        "deadline_reason",
+        "head_started",
+        "log_request",
+        "log_sent",
+        "log_started",
+        "log_status",
+        "loop",
+        "parked",
+        "pipeline_paused",
+        "proxy_buffer",
+        "reading_body",
+        "scheme",
+        "server",
+        "state",
+        "transport",
+        "upgraded",
+        "write_paused",
+        "write_paused_since",
+    )
+
+    def __init__(self, state: ServerState) -> None:
+        config = state.config
+        self.state = state
+        self.loop = asyncio.get_running_loop()
+        self.conn = HTTP1Connection(
+            "server",
+            max_header_bytes=config.max_header_bytes,
+            max_header_count=config.max_header_count,
+            max_line_bytes=config.max_line_bytes,
+            max_body_bytes=config.max_body_bytes,
+        )
+        self.transport: asyncio.Transport | None = None
+        self.cycle: Cycle | None = None
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int] | None = None
+        self.scheme = "http"
+        self.deadline = 0.0
+        self.deadline_reason = ""
+        self.head_started = False
+        self.reading_body = False
+        self.body_started = 0.0
+        self.body_received = 0
+        self.body_paused = False
+        self._close_after = False
+        self._in_process = False
+        self._next_after_body = False
+        self.write_paused = False
+        self.write_paused_since = 0.0
+        self.parked = False
+        self.pipeline_paused = False
+        # Access log fields (kept only when an access logger is configured).
+        self.log_request: Request | None = None
+        self.log_started = 0.0
+        self.log_status = 0
+        self.log_sent = 0
+        # PROXY protocol: bytes received before the PROXY header was complete.
+        self.proxy_buffer: bytes | None = b"" if state.config.proxy_protocol else None
+        # Set by a WebSocket session: it takes every byte from then on.
+        self.upgraded: Callable[[bytes], None] | None = None
+
+    # -- asyncio callbacks ---------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only duck-typed ones.
+        transport = cast(asyncio.Transport, transport)
+        self.transport = transport
+        state = self.state
+        if len(state.connections) >= state.config.max_connections or state.shutting_down:
+            # Over max_connections: answer at once rather than leave the client hanging.
+            transport.write(state.overload_response)
+            transport.close()
+            if len(state.connections) >= state.config.max_connections:
+                logger.warning(
+                    "connection refused with 503: max_connections=%d reached",
+                    state.config.max_connections,
+                )
+            return
+        state.connections.add(self)
+        transport.set_write_buffer_limits(high=state.config.write_high_water)
+        self.client = _address(transport.get_extra_info("peername"))
+        self.server = _address(transport.get_extra_info("sockname"))
+        if transport.get_extra_info("sslcontext") is not None:
+            self.scheme = "https"
+        self.deadline = state.now + state.config.idle_timeout
+        self.deadline_reason = "idle"
+        if state.on_connection is not None:
+            state.on_connection(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state.connections.discard(self)
+        self.deadline = 0.0
+        cycle = self.cycle
+        if cycle is not None:
+            cycle.connection_lost()
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        if self.upgraded is not None:
+            self.upgraded(data)
+            return
+        if self.proxy_buffer is not None:
+            rest = self._read_proxy_header(data)
+            if not rest:
+                return
+            data = rest
+        if not self.head_started:
+            # The first byte of a request head: from now on the whole head has a deadline.
+            self.head_started = True
+            self.deadline = self.state.now + self.state.config.header_timeout
+            self.deadline_reason = "header"
+        try:
+            self.conn.receive_data(data)
+        except ProtocolViolation as exc:
+            self.reject(exc)
+            return
+        except LocalProtocolError:
+            # Bytes after an upgrade nobody took: not HTTP any more; we close after the answer.
+            self._close_after = True
+            return
+        if self.parked:
+            # Pipelined requests wait in the kernel buffer, not in our memory, until the
+            # answer in progress is done.
+            if not self.pipeline_paused and self.transport is not None:
+                self.pipeline_paused = True
+                self.transport.pause_reading()
+            return
+        self.process()
+
+    def _read_proxy_header(self, data: bytes) -> bytes:
+        """PROXY protocol v1/v2 (--proxy-protocol): learn the real client, return the rest."""
+        buffer = (self.proxy_buffer or b"") + data
+        try:
+            info = parse_proxy_header(buffer)
+        except RemoteProtocolError as exc:
+            logger.info("closing %s: bad PROXY protocol header: %s", self.client, exc)
+            self.abort()
+            return b""
+        if info is NEED_MORE:
+            self.proxy_buffer = buffer
+            return b""
+        if not isinstance(info, ProxyInfo):
+            logger.info("closing %s: connection did not start with a PROXY header", self.client)
+            self.abort()
+            return b""
+        self.proxy_buffer = None
+        if isinstance(info.source, tuple):
+            self.client = (str(info.source[0]), int(info.source[1]))
+        if isinstance(info.destination, tuple):
+            self.server = (str(info.destination[0]), int(info.destination[1]))
+        return buffer[info.consumed :]
+
+    def eof_received(self) -> bool:
+        if self.upgraded is not None:
+            self.upgraded(b"")
+            return True
+        try:
+            self.conn.receive_data(b"")
+        except ProtocolViolation as exc:
+            self.reject(exc)
+            return True
+        self.process()
+        # Keep our side open: a half-closed client still gets the answer to its request.
+        return True
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self.write_paused_since = self.state.now
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.cycle is not None:
+            self.cycle.resume_writing()
+
+    # -- reading -------------------------------------------------------------------------
+    def process(self) -> None:
+        """Hand parser events to the current cycle until the parser needs more bytes."""
+        if self._in_process:
+            return  # the running loop below picks up the new state (no recursion)
+        self._in_process = True
+        try:
+            self._process()
+        finally:
+            self._in_process = False
+
+    def _process(self) -> None:
+        conn = self.conn
+        while self.transport is not None:
+            try:
+                event = conn.next_event()
+            except ProtocolViolation as exc:
+                self.reject(exc)
+                return
+            kind = type(event)
+            if kind is Data:
+                self.body_received += len(event.data)  # type: ignore[union-attr]
+                if self.cycle is not None:
+                    self.cycle.feed_body(event.data)  # type: ignore[union-attr]
+            elif event is NEED_DATA:
+                return
+            elif kind is Request:
+                self.start_request(event)  # type: ignore[arg-type]
+            elif kind is EndOfMessage:
+                self.reading_body = False
+                if self.cycle is not None:
+                    self.cycle.end_body()
+                elif self._next_after_body and self.transport is not None:
+                    self._next_cycle(self.transport)
+                    return
+            elif event is PAUSED:
+                # A full request is in hand and its answer is not finished. Reading goes on
+                # (pausing per request costs two system calls); data_received stops reading
+                # only if pipelined bytes actually arrive meanwhile.
+                self.parked = True
+                return
+            elif kind is ConnectionClosed:
+                if self.cycle is None:
+                    self.close()
+                else:
+                    # A half-closed client still wants its answer; close after it.
+                    self._close_after = True
+                return
+            elif kind is Upgrade:
+                # The cycle of the Request just seen decides (WebSocket takes the bytes).
+                if self.upgraded is not None:
+                    if event.data:  # type: ignore[union-attr]
+                        self.upgraded(event.data)  # type: ignore[union-attr]
+                else:
+                    # Nobody took the upgrade (WSGI app, or not a WebSocket): answer the
+                    # request as plain HTTP and close, since the bytes after it are not HTTP.
+                    self._close_after = True
+                    if self.cycle is None:
+                        self.close()
+                    elif self.transport is not None:
+                        self.transport.pause_reading()
+                return
+            else:  # pragma: no cover - a contract change in _proto.http1
+                logger.error("unexpected parser event %r", event)
+                self.close()
+                return
+
+    def start_request(self, request: Request) -> None:
+        state = self.state
+        self.deadline = 0.0
+        self.reading_body = True
+        self.body_started = state.now
+        self.body_received = 0
+        if state.access_logger is not None:
+            self.log_request = request
+            self.log_started = time.monotonic()
+            self.log_sent = 0
+        if request.target == state.health_target:
+            self.cycle = _Fixed(self)
+            self.send_head_and_body(200, [(b"content-type", b"text/plain")], b"ok\n", final=True)
+            return
+        # A request whose head arrived is served even during shutdown (none is lost); only
+        # the overload limit turns it away.
+        if state.in_flight >= state.max_in_flight:
+            logger.warning(
+                "request refused with 503: max_pending_requests=%d reached",
+                state.config.max_pending_requests,
+            )
+            self.cycle = _Fixed(self)
+            self.conn_keep_alive_off()
+            self.send_head_and_body(
+                503,
+                [
+                    (b"retry-after", b"%d" % state.config.retry_after),
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                ],
+                b"server overloaded, try again later\n",
+                final=True,
+            )
+            return
+        # The cycle gives the slot back when the app is done with it (even if the client left).
+        state.in_flight += 1
+        try:
+            self.cycle = state.start_cycle(self, request)
+        except Exception:
+            state.in_flight -= 1
+            logger.exception("could not start handling %r", request.target)
+            self.cycle = _Fixed(self)
+            self.send_error(500, "internal server error\n")
+
+    def pause_body(self) -> None:
+        """The app has enough unread body bytes: stop reading until it catches up."""
+        if not self.body_paused and self.transport is not None:
+            self.body_paused = True
+            self.transport.pause_reading()
+
+    def resume_body(self) -> None:
+        if self.body_paused and self.transport is not None:
+            self.body_paused = False
+            self.transport.resume_reading()
+
+    # -- writing -------------------------------------------------------------------------
+    def send_continue(self) -> None:
+        """``100 Continue`` (RFC 9110 §10.1.1): the app asked for the body it was offered."""
+        if self.transport is not None:
+            try:
+                self.transport.write(self.conn.send_informational(100))
+            except LocalProtocolError:
+                pass  # HTTP/1.0 clients get no 1xx (RFC 9110 §15.2); they send the body anyway
+
+    def send_head_and_body(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        final: bool,
+        reason: bytes | None = None,
+    ) -> None:
+        """Write the status line, headers and first body bytes in one ``write``.
+
+        Raises ``LocalProtocolError`` (from the protocol layer) for headers HTTP forbids.
+        """
+        transport = self.transport
+        all_headers = self._with_defaults(headers)
+        if self._close_after or self.state.shutting_down:
+            # Tell the client this is the last answer (RFC 9112 §9.6) so it does not reuse us.
+            all_headers = [*all_headers, (b"connection", b"close")]
+        conn = self.conn
+        self.log_status = status
+        if final:
+            data = conn.send_response(status, all_headers, reason=reason, body=body)
+            if transport is not None:  # _write, inlined: this is the hot path
+                transport.write(data)
+                if self.log_request is not None:
+                    self.log_sent += len(data)
+            self.response_complete()
+        else:
+            data = conn.send_response(status, all_headers, reason=reason)
+            if body:
+                data += conn.send_data(body)
+            self._write(data, transport)
+
+    def send_body(self, data: bytes, *, final: bool) -> None:
+        conn = self.conn
+        out = conn.send_data(data) if data else b""
+        if final:
+            out += conn.send_end_of_message()
+        if out:
+            self._write(out, self.transport)
+        if final:
+            self.response_complete()
+
+    def _write(self, data: bytes, transport: asyncio.Transport | None) -> None:
+        if transport is not None:
+            transport.write(data)
+            if self.log_request is not None:
+                self.log_sent += len(data)
+
+    def _with_defaults(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        defaults = self.state.default_headers
+        if not defaults:
+            return headers
+        for name, _ in headers:
+            lowered = name.lower()
+            if lowered == b"server" or lowered == b"date":
+                have = {n.lower() for n, _ in headers}
+                return [h for h in defaults if h[0] not in have] + headers
+        return defaults + headers
+
+    def send_error(self, status: int, text: str) -> None:
+        """An error answer from the server itself (the app never started answering)."""
+        self.conn_keep_alive_off()
+        try:
+            self.send_head_and_body(
+                status,
+                [(b"content-type", b"text/plain; charset=utf-8")],
+                text.encode("utf-8", "replace"),
+                final=True,
+            )
+        except Exception:  # the parser's state forbids a response: fall back to raw bytes
+            if self.transport is not None:
+                self.transport.write(plain_response(status, text))
+            self.close()
+
+    def conn_keep_alive_off(self) -> None:
+        """Make this the last response on the connection (we close after it)."""
+        self._close_after = True
+
+    def response_complete(self) -> None:
+        """The answer is fully written: start the next request, or close."""
+        self.cycle = None
+        if self.log_request is not None:
+            self._log_access(self.log_request)
+        transport = self.transport
+        if transport is None:
+            return
+        if self._close_after or self.state.shutting_down or not self.conn.keep_alive:
+            self.close()
+            return
+        if self.reading_body:
+            # Answered before the body was all read: read and drop the rest (still under
+            # min_body_rate), since the next pipelined request starts after it.
+            self._next_after_body = True
+            self.resume_body()
+            return
+        self._next_cycle(transport)
+
+    def _next_cycle(self, transport: asyncio.Transport) -> None:
+        self._next_after_body = False
+        self.conn.start_next_cycle()
+        self.head_started = False
+        self.deadline = self.state.now + self.state.config.idle_timeout
+        self.deadline_reason = "idle"
+        self.parked = False
+        if self.body_paused:
+            self.resume_body()
+        if self.pipeline_paused:
+            self.pipeline_paused = False
+            transport.resume_reading()
+        self.process()
+
+    def _log_access(self, request: Request) -> None:
+        self.log_request = None
+        access_logger = self.state.access_logger
+        if access_logger is None:
+            return
+        referer = user_agent = None
+        for name, value in request.headers:
+            lowered = name.lower()
+            if lowered == b"referer":
+                referer = value.decode("latin-1")
+            elif lowered == b"user-agent":
+                user_agent = value.decode("latin-1")
+        try:
+            access_logger.log(
+                AccessLogRecord(
+                    peer=self.client,
+                    method=request.method.decode("latin-1"),
+                    target=request.target.decode("latin-1"),
+                    version="HTTP/" + request.http_version.decode("latin-1"),
+                    status=self.log_status,
+                    bytes_sent=self.log_sent,
+                    duration=time.monotonic() - self.log_started,
+                    referer=referer,
+                    user_agent=user_agent,
+                )
+            )
+        except Exception:  # a broken log handler must not break serving
+            logger.exception("access log failed")
+
+    def reject(self, exc: ProtocolViolation) -> None:
+        """A request HTTP forbids: answer with the parser's status, then close (RFC 9112)."""
+        status = getattr(exc, "status_code", 400) or 400
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "unknown client"
+        logger.info("rejected request from %s with %d: %s", client, status, exc)
+        cycle = self.cycle
+        if cycle is not None:
+            # The body of the request in progress broke (bad chunk, over max_body_bytes): the
+            # app loses its client, and we answer if it had not started answering yet.
+            self.cycle = None
+            cycle.connection_lost()
+            if self.conn.our_state is not State.IDLE:
+                self.abort()
+                self.transport = None
+                return
+        if self.transport is not None:
+            transport = self.transport
+            # Detach first, so nothing the app still sends can follow our error answer.
+            self.transport = None
+            transport.write(plain_response(status, f"{exc}\n"))
+            transport.close()
+
+    def close(self) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+    def abort(self) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.abort()
+
+    # -- deadlines -----------------------------------------------------------------------
+    def check_deadline(self, now: float) -> None:
+        """Called by the sweep: drop clients that are silent or too slow."""
+        config = self.state.config
+        if self.deadline and now >= self.deadline:
+            reason = self.deadline_reason
+            if reason == "header":
+                logger.info(
+                    "closing %s: request head not received within header_timeout=%ss",
+                    self.client,
+                    config.header_timeout,
+                )
+                if self.transport is not None:
+                    self.transport.write(self.state.timeout_response)
+            self.deadline = 0.0
+            self.close()
+            return
+        if self.reading_body and not self.body_paused:
+            elapsed = now - self.body_started - config.body_rate_grace
+            if elapsed > 0 and self.body_received < elapsed * config.min_body_rate:
+                logger.info(
+                    "closing %s: request body slower than min_body_rate=%d bytes/s",
+                    self.client,
+                    config.min_body_rate,
+                )
+                if self.cycle is not None:
+                    self.cycle.connection_lost()
+                self.abort()
+                return
+        if self.write_paused and now - self.write_paused_since > config.write_timeout:
+            logger.info(
+                "closing %s: client did not read the response within write_timeout=%ss",
+                self.client,
+                config.write_timeout,
+            )
+            self.abort()
+
+    def close_if_idle(self) -> bool:
+        """Graceful shutdown: close now if no request is in progress."""
+        if self.cycle is None and not self.head_started:
+            self.close()
+            return True
+        return False
+
+
+class _Fixed:
+    """A cycle for answers the server writes itself (health, 503): nothing to feed."""
+
+    __slots__ = ("protocol",)
+
+    def __init__(self, protocol: HTTPServerProtocol) -> None:
+        self.protocol = protocol
+
+    def feed_body(self, data: bytes) -> None:
+        pass
+
+    def end_body(self) -> None:
+        pass
+
+    def connection_lost(self) -> None:
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
+
+def _address(value: Any) -> tuple[str, int] | None:
+    if isinstance(value, tuple) and len(value) >= 2:
+        return (str(value[0]), int(value[1]))
+    return None

@@ -1,0 +1,297 @@
+"""ASGI ``websocket`` scope over wsproto: handshake, frames in and out, close codes.
+
+The HTTP connection hands the session every byte after the upgrade request; wsproto turns
+them into events, which become ASGI messages. The 101 answer is written only when the app
+sends ``websocket.accept`` (a ``websocket.close`` before that is answered 403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import (
+    BytesMessage,
+    CloseConnection,
+    Message,
+    Ping,
+    TextMessage,
+)
+from wsproto.utilities import LocalProtocolError as WSLocalError
+from wsproto.utilities import RemoteProtocolError as WSRemoteError
+from wsproto.utilities import generate_accept_token
+
+from wirekit.server.protocol import ClientDisconnected, plain_response
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wirekit._proto.http1 import Request
+    from wirekit.server.asgi import ASGIApp
+    from wirekit.server.protocol import HTTPServerProtocol
+
+__all__ = ["WebSocketSession", "handshake_problem", "is_websocket_upgrade"]
+
+logger = logging.getLogger("wirekit.server")
+
+#: RFC 6455 §7.4.1 close codes we send.
+CLOSE_TOO_BIG = 1009
+CLOSE_SERVER_ERROR = 1011
+CLOSE_GOING_AWAY = 1001
+CLOSE_ABNORMAL = 1006  # never sent on the wire: reported to the app for a lost connection
+
+
+def _header(request: Request, name: bytes) -> bytes | None:
+    for key, value in request.headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def is_websocket_upgrade(request: Request) -> bool:
+    upgrade = _header(request, b"upgrade")
+    return upgrade is not None and upgrade.strip().lower() == b"websocket"
+
+
+def handshake_problem(request: Request) -> str | None:
+    """Why this upgrade request is not a valid RFC 6455 §4.2.1 opening handshake, or None."""
+    if request.method != b"GET":
+        return "WebSocket handshake must use GET"
+    connection = _header(request, b"connection") or b""
+    if b"upgrade" not in [token.strip() for token in connection.lower().split(b",")]:
+        return "WebSocket handshake needs 'Connection: Upgrade'"
+    if _header(request, b"sec-websocket-version") != b"13":
+        return "WebSocket handshake needs 'Sec-WebSocket-Version: 13'"
+    if not _header(request, b"sec-websocket-key"):
+        return "WebSocket handshake needs a Sec-WebSocket-Key"
+    return None
+
+
+class WebSocketSession:
+    """One WebSocket connection handled by an ASGI app."""
+
+    def __init__(
+        self,
+        protocol: HTTPServerProtocol,
+        request: Request,
+        app: ASGIApp,
+        scope: dict[str, Any],
+        *,
+        max_message_bytes: int,
+    ) -> None:
+        self.protocol = protocol
+        self.app = app
+        self.scope = scope
+        self.max_message_bytes = max_message_bytes
+        self.key = _header(request, b"sec-websocket-key") or b""
+        offered = _header(request, b"sec-websocket-protocol")
+        scope["subprotocols"] = (
+            [p.strip() for p in offered.decode("latin-1").split(",") if p.strip()]
+            if offered
+            else []
+        )
+        self.ws = Connection(ConnectionType.SERVER)
+        self.inbox: deque[dict[str, Any]] = deque([{"type": "websocket.connect"}])
+        self.waiter: asyncio.Future[None] | None = None
+        self.accepted = False
+        self.closed = False
+        self.close_sent = False
+        self.parts: list[Any] = []
+        self.part_bytes = 0
+        self.early: list[bytes] = []
+        # A WebSocket lives for as long as it likes: it is not a pending request and has
+        # no idle or body deadline (the app decides with its own pings).
+        protocol.state.in_flight -= 1
+        protocol.deadline = 0.0
+        protocol.reading_body = False
+        protocol.upgraded = self.receive_bytes
+        state = protocol.state
+        task = protocol.loop.create_task(self.run())
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
+
+    # -- from the connection ---------------------------------------------------------------
+    def feed_body(self, data: bytes) -> None:
+        pass
+
+    def end_body(self) -> None:
+        pass
+
+    def resume_writing(self) -> None:
+        pass
+
+    def connection_lost(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._push({"type": "websocket.disconnect", "code": CLOSE_ABNORMAL})
+
+    def server_shutdown(self) -> None:
+        """Graceful shutdown: tell the client we are going away (RFC 6455 §7.4.1, 1001)."""
+        if self.accepted and not self.close_sent:
+            self._send_close(CLOSE_GOING_AWAY, "server shutting down")
+        elif not self.accepted:
+            self.protocol.close()
+
+    def receive_bytes(self, data: bytes) -> None:
+        if not self.accepted:
+            self.early.append(data)  # frames sent before our 101: parsed once we accept
+            return
+        try:
+            self.ws.receive_data(data or None)
+            events = list(self.ws.events())
+        except WSRemoteError as exc:
+            logger.info("WebSocket protocol error from %s: %s", self.protocol.client, exc)
+            self.protocol.abort()
+            return
+        for event in events:
+            if isinstance(event, Message):
+                self._message(event)
+            elif isinstance(event, Ping):
+                self._write(self.ws.send(event.response()))
+            elif isinstance(event, CloseConnection):
+                if self.ws.state is ConnectionState.REMOTE_CLOSING:
+                    self._write(self.ws.send(event.response()))
+                self.close_sent = True
+                if not self.closed:
+                    self.closed = True
+                    self._push(
+                        {"type": "websocket.disconnect", "code": event.code, "reason": event.reason}
+                    )
+                self.protocol.close()
+        if not data:
+            self.protocol.close()
+
+    def _message(self, event: Message[Any]) -> None:
+        self.parts.append(event.data)
+        self.part_bytes += len(event.data)
+        if self.part_bytes > self.max_message_bytes:
+            logger.info(
+                "closing WebSocket from %s: message over ws_max_message_bytes=%d",
+                self.protocol.client,
+                self.max_message_bytes,
+            )
+            self._send_close(CLOSE_TOO_BIG, "message too big")
+            return
+        if not event.message_finished:
+            return
+        message: dict[str, Any]
+        if isinstance(event, TextMessage):
+            message = {"type": "websocket.receive", "text": "".join(self.parts)}
+        else:
+            message = {"type": "websocket.receive", "bytes": b"".join(self.parts)}
+        self.parts = []
+        self.part_bytes = 0
+        self._push(message)
+
+    def _push(self, message: dict[str, Any]) -> None:
+        self.inbox.append(message)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            self.waiter = None
+            waiter.set_result(None)
+
+    def _write(self, data: bytes) -> None:
+        if self.protocol.transport is not None and data:
+            self.protocol.transport.write(data)
+
+    def _send_close(self, code: int, reason: str) -> None:
+        if self.close_sent:
+            return
+        self.close_sent = True
+        try:
+            self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
+        except WSLocalError:
+            pass
+        self.protocol.close()
+        if not self.closed:
+            self.closed = True
+            self._push({"type": "websocket.disconnect", "code": code, "reason": reason})
+
+    # -- the app's side --------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            logger.error("exception in ASGI websocket app at %s", self.scope["path"], exc_info=exc)
+            if not self.accepted:
+                self._reject(500, "Internal Server Error\n")
+            else:
+                self._send_close(CLOSE_SERVER_ERROR, "internal error")
+            return
+        if not self.accepted:
+            self._reject(403, "WebSocket connection refused\n")
+        elif not self.close_sent:
+            self._send_close(1000, "")
+
+    def _reject(self, status: int, text: str) -> None:
+        self.closed = True
+        if self.protocol.transport is not None:
+            self.protocol.transport.write(plain_response(status, text))
+        self.protocol.close()
+
+    async def receive(self) -> MutableMapping[str, Any]:
+        while not self.inbox:
+            waiter = self.protocol.loop.create_future()
+            self.waiter = waiter
+            await waiter
+        return self.inbox.popleft()
+
+    async def send(self, message: MutableMapping[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "websocket.accept":
+            if self.accepted or self.closed:
+                self._protocol_error("websocket.accept sent twice or after close")
+            self._accept(message)
+        elif kind == "websocket.send":
+            if not self.accepted:
+                self._protocol_error("websocket.send before websocket.accept")
+            if self.close_sent or self.closed:
+                raise ClientDisconnected("WebSocket is closed")
+            text = message.get("text")
+            if text is not None:
+                self._write(self.ws.send(TextMessage(data=text)))
+            else:
+                self._write(self.ws.send(BytesMessage(data=message.get("bytes") or b"")))
+            if self.protocol.write_paused:
+                await asyncio.sleep(0)
+        elif kind == "websocket.close":
+            if not self.accepted:
+                self._reject(403, "WebSocket connection refused\n")
+                self.accepted = True  # nothing more to answer
+                self.close_sent = True
+                return
+            self._send_close(int(message.get("code", 1000)), str(message.get("reason") or ""))
+        else:
+            self._protocol_error(f"unexpected message type {kind!r} on the websocket scope")
+
+    def _accept(self, message: MutableMapping[str, Any]) -> None:
+        head = [
+            b"HTTP/1.1 101 Switching Protocols\r\n",
+            b"upgrade: websocket\r\nconnection: Upgrade\r\n",
+            b"sec-websocket-accept: " + generate_accept_token(self.key) + b"\r\n",
+        ]
+        subprotocol = message.get("subprotocol")
+        if subprotocol:
+            head.append(b"sec-websocket-protocol: " + subprotocol.encode("latin-1") + b"\r\n")
+        for name, value in self.protocol.state.default_headers:
+            head.append(name + b": " + value + b"\r\n")
+        for name, value in message.get("headers", ()):
+            if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value:
+                self._protocol_error("header with CR or LF in websocket.accept")
+            head.append(bytes(name) + b": " + bytes(value) + b"\r\n")
+        head.append(b"\r\n")
+        self._write(b"".join(head))
+        self.accepted = True
+        early, self.early = self.early, []
+        for data in early:
+            self.receive_bytes(data)
+
+    def _protocol_error(self, text: str) -> NoReturn:
+        logger.error("ASGI protocol error on websocket %s: %s", self.scope["path"], text)
+        raise RuntimeError(f"ASGI protocol error: {text}")

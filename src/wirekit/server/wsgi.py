@@ -1,0 +1,552 @@
+"""WSGI (PEP 3333) bridge: runs a WSGI app in a bounded thread pool off the event loop.
+
+The request body streams into ``wsgi.input`` (the connection stops reading while the app has
+enough unread bytes); the response is iterated in the worker thread and each chunk is handed
+to the loop with ``call_soon_threadsafe``, waiting while the client is slow to read. The
+iterable's ``close()`` is always called (PEP 3333, "Specification Details").
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import unquote_to_bytes
+
+from wirekit.server.asgi import error_body, split_target
+from wirekit.server.protocol import ClientDisconnected
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wirekit._proto.http1 import Request
+    from wirekit.server.protocol import HTTPServerProtocol
+
+__all__ = ["WSGIApp", "WSGICycle", "WSGIInput", "WorkerPool", "apply_forwarded", "build_environ"]
+
+logger = logging.getLogger("wirekit.server")
+
+ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
+StartResponse: TypeAlias = Callable[..., Callable[[bytes], None]]
+WSGIApp: TypeAlias = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+#: Hop-by-hop headers (RFC 9110 §7.6.1) a WSGI app must not set (PEP 3333): we frame the
+#: message ourselves, so an app's Transfer-Encoding would corrupt it. Dropped, with a log.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+     "trailer", "trailers", "transfer-encoding", "upgrade"}
+)  # fmt: skip
+#: RFC 9110 §5.6.2 token, and a field value without CR, LF or NUL (response splitting).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+_STATUS = re.compile(r"([1-9][0-9][0-9]) ?(.*)\Z", re.DOTALL)
+
+
+class WorkerPool:
+    """A fixed set of threads taking jobs from one queue (started on first use)."""
+
+    def __init__(self, threads: int, *, name: str = "wirekit-wsgi") -> None:
+        self.size = threads
+        self.name = name
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, job: Callable[[], None]) -> None:
+        if not self._threads:
+            for number in range(self.size):
+                thread = threading.Thread(
+                    target=self._work, name=f"{self.name}-{number}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        self._jobs.put(job)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except BaseException:
+                logger.exception("WSGI worker job failed")
+
+    def shutdown(self, *, timeout: float) -> bool:
+        """Stop the threads after their current jobs; False if some did not finish in time."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+        alive = any(thread.is_alive() for thread in self._threads)
+        self._threads = []
+        return not alive
+
+
+class WSGIInput:
+    """``wsgi.input``: the request body, read in the worker thread as the loop receives it."""
+
+    def __init__(self, cycle: WSGICycle) -> None:
+        self._cycle = cycle
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._done = False
+        self._gone = False
+        self._asked_continue = False
+        #: True while the app is blocked waiting for more body: reading must go on then,
+        #: whatever is buffered, or read() of the whole body would never finish.
+        self.waiting = False
+        self._lock = threading.Condition(threading.Lock())
+
+    # -- loop thread ----------------------------------------------------------------------
+    def feed(self, data: bytes) -> int:
+        with self._lock:
+            self._chunks.append(data)
+            self._buffered += len(data)
+            self._lock.notify()
+            return self._buffered
+
+    def finish(self, *, gone: bool = False) -> None:
+        with self._lock:
+            self._done = True
+            self._gone = self._gone or gone
+            self._lock.notify()
+
+    # -- worker thread --------------------------------------------------------------------
+    def _fill(self, wanted: int) -> None:
+        """Wait until ``wanted`` bytes are buffered (-1: all of them) or the body ended."""
+        lock = self._lock
+        while not self._done and (wanted < 0 or self._buffered < wanted):
+            if not self._asked_continue:
+                self._asked_continue = True
+                self._cycle.body_wanted()
+            self.waiting = True
+            self._cycle.release_body()
+            lock.wait(self._cycle.read_wait)
+            self.waiting = False
+        if self._gone and self._buffered < max(wanted, 1):
+            raise ClientDisconnected("client disconnected while sending the request body")
+
+    def _take(self, size: int) -> bytes:
+        chunks = self._chunks
+        if size < 0 or size >= self._buffered:
+            data = b"".join(chunks)
+            chunks.clear()
+        else:
+            parts: list[bytes] = []
+            need = size
+            while need:
+                chunk = chunks.popleft()
+                if len(chunk) > need:
+                    parts.append(chunk[:need])
+                    chunks.appendleft(chunk[need:])
+                    break
+                parts.append(chunk)
+                need -= len(chunk)
+            data = b"".join(parts)
+        self._buffered -= len(data)
+        self._cycle.release_body()
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
+        if size == 0:
+            return b""
+        with self._lock:
+            self._fill(size)
+            return self._take(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        with self._lock:
+            self._fill(1)
+            return self._take(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        size = -1 if size is None else size
+        with self._lock:
+            while True:
+                joined = b"".join(self._chunks)
+                self._chunks.clear()
+                if joined:
+                    self._chunks.append(joined)
+                end = joined.find(b"\n") + 1
+                if end:
+                    return self._take(end if size < 0 else min(end, size))
+                if 0 <= size <= len(joined) or self._done:
+                    return self._take(size)
+                self._fill(len(joined) + 1)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        lines: list[bytes] = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    @property
+    def buffered(self) -> int:
+        return self._buffered
+
+
+def build_environ(
+    protocol: HTTPServerProtocol,
+    request: Request,
+    body: WSGIInput,
+    *,
+    root_path: str,
+    multiprocess: bool,
+) -> dict[str, Any]:
+    """The PEP 3333 environ for one request."""
+    raw_path, query = split_target(request.target)
+    # PEP 3333 "Unicode issues": PATH_INFO is the decoded bytes, carried as latin-1 text.
+    path = unquote_to_bytes(raw_path).decode("latin-1")
+    script_name = root_path
+    if root_path and (path == root_path or path.startswith(root_path + "/")):
+        path = path[len(root_path) :]
+    server = protocol.server or ("", 0)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": request.method.decode("ascii"),
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path,
+        "QUERY_STRING": query.decode("latin-1"),
+        "RAW_URI": request.target.decode("latin-1"),
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": "HTTP/" + request.http_version.decode("ascii"),
+        "SERVER_SOFTWARE": "wirekit",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": protocol.scheme,
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": multiprocess,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+    }
+    if protocol.client is not None:
+        environ["REMOTE_ADDR"] = protocol.client[0]
+        environ["REMOTE_PORT"] = str(protocol.client[1])
+    for raw_name, raw_value in request.headers:
+        name = raw_name.decode("latin-1").upper()
+        if "_" in name:
+            # "X_Forwarded_For" would map to the same key as "X-Forwarded-For": dropping
+            # underscores stops a client from spoofing a header a proxy set (as nginx does).
+            continue
+        value = raw_value.decode("latin-1")
+        if name == "CONTENT-TYPE":
+            environ["CONTENT_TYPE"] = value
+            continue
+        if name == "CONTENT-LENGTH":
+            environ["CONTENT_LENGTH"] = value
+            continue
+        key = "HTTP_" + name.replace("-", "_")
+        if key in environ:
+            # Repeated fields join with "," (RFC 9110 §5.3); Cookie joins with "; " (§5.4).
+            environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
+        else:
+            environ[key] = value
+    host = environ.get("HTTP_HOST")
+    if host:
+        name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+        if name and port.isdigit():
+            environ["SERVER_NAME"] = name
+        else:
+            environ["SERVER_NAME"] = host
+    return environ
+
+
+def apply_forwarded(
+    environ: dict[str, Any], client: tuple[str, int] | None, scheme: str, host: str | None
+) -> None:
+    """Put what a trusted proxy said (--proxy-headers) in place of the socket's view."""
+    if client is not None:
+        environ["REMOTE_ADDR"] = client[0]
+        environ["REMOTE_PORT"] = str(client[1])
+    environ["wsgi.url_scheme"] = scheme
+    if host:
+        environ["HTTP_HOST"] = host
+        environ["SERVER_NAME"] = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+
+
+class WSGICycle:
+    """One request handled by a WSGI app in a worker thread."""
+
+    def __init__(
+        self,
+        protocol: HTTPServerProtocol,
+        request: Request,
+        app: WSGIApp,
+        *,
+        pool: WorkerPool,
+        root_path: str,
+        multiprocess: bool,
+        debug: bool,
+        forwarded: tuple[tuple[str, int] | None, str, str | None] | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.loop = protocol.loop
+        self.app = app
+        self.debug = debug
+        self.expect_continue = request.expect_continue
+        self.high_water = protocol.state.config.write_high_water
+        self.read_wait = protocol.state.config.header_timeout
+        self.write_wait = protocol.state.config.write_timeout
+        self.input = WSGIInput(self)
+        self.environ = build_environ(
+            protocol, request, self.input, root_path=root_path, multiprocess=multiprocess
+        )
+        if forwarded is not None:
+            apply_forwarded(self.environ, *forwarded)
+        self.gone = False
+        self._resume_scheduled = False
+        self._posted = 0
+        self._written = 0
+        self._writable = threading.Event()
+        self._writable.set()
+        self._status = ""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._started = False
+        self._headers_sent = False
+        self._close_after = False
+        self._done_posted = False
+        pool.submit(self.run)
+
+    # -- loop thread: from the connection ----------------------------------------------------
+    def feed_body(self, data: bytes) -> None:
+        if self.input.feed(data) > self.high_water and not self.input.waiting:
+            self.protocol.pause_body()
+
+    def end_body(self) -> None:
+        self.input.finish()
+
+    def connection_lost(self) -> None:
+        self.gone = True
+        self.input.finish(gone=True)
+        self._writable.set()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- worker thread ---------------------------------------------------------------------
+    def body_wanted(self) -> None:
+        if self.expect_continue and not self._headers_sent:
+            self.loop.call_soon_threadsafe(self.protocol.send_continue)
+
+    def release_body(self) -> None:
+        """Worker side: the app took bytes or waits for more; maybe read again."""
+        if self.protocol.body_paused and not self._resume_scheduled:
+            self._resume_scheduled = True
+            self.loop.call_soon_threadsafe(self._loop_resume)
+
+    def _loop_resume(self) -> None:
+        self._resume_scheduled = False
+        if self.input.waiting or self.input.buffered <= self.high_water:
+            self.protocol.resume_body()
+
+    def start_response(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: ExcInfo | None = None,
+    ) -> Callable[[bytes], None]:
+        if exc_info is not None:
+            try:
+                if self._headers_sent:
+                    # PEP 3333: too late to change the answer; re-raise the app's error.
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None  # break the traceback cycle, as PEP 3333 asks
+        elif self._started:
+            raise RuntimeError("WSGI start_response() called twice without exc_info")
+        if not isinstance(status, str) or not _STATUS.match(status):
+            raise ValueError(f"WSGI status must be a str like '200 OK', got {status!r}")
+        encoded: list[tuple[bytes, bytes]] = []
+        for pair in headers:
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise TypeError(f"WSGI header must be a (name, value) tuple, got {pair!r}")
+            name, value = pair
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError(f"WSGI header name and value must be str, got {pair!r}")
+            if not _TOKEN.match(name) or _BAD_VALUE.search(value):
+                raise ValueError(f"WSGI header not allowed in HTTP: {pair!r}")
+            lowered = name.lower()
+            if lowered in _HOP_BY_HOP:
+                if lowered == "connection" and "close" in value.lower():
+                    self._close_after = True
+                logger.debug("dropped hop-by-hop header %r set by the WSGI app", name)
+                continue
+            encoded.append((name.encode("latin-1"), value.encode("latin-1")))
+        self._status = status
+        self._headers = encoded
+        self._started = True
+        return self._write_legacy
+
+    def _write_legacy(self, data: bytes) -> None:
+        """The ``write()`` callable of PEP 3333 (for old apps)."""
+        if not self._started:
+            raise RuntimeError("WSGI write() called before start_response()")
+        if not isinstance(data, bytes):
+            raise TypeError(f"WSGI write() takes bytes, got {type(data).__name__}")
+        if data:
+            self._send(data, final=False)
+
+    def _send(self, data: bytes, *, final: bool) -> None:
+        if self.gone:
+            raise ClientDisconnected("client disconnected while the response was being sent")
+        if not self._headers_sent:
+            self._headers_sent = True
+            code, _, reason = self._status.partition(" ")
+            self.loop.call_soon_threadsafe(
+                self._loop_head, int(code), reason.encode("latin-1"), self._headers, data, final
+            )
+        else:
+            self.loop.call_soon_threadsafe(self._loop_body, data, final)
+        self._posted += len(data)
+        self._wait_writable()
+
+    def _wait_writable(self) -> None:
+        # Back-pressure: wait while the transport buffer is over its high-water mark or
+        # too many bytes are queued for the loop, so a slow reader cannot fill our memory.
+        writable = self._writable
+        while not self.gone and (
+            self.protocol.write_paused or self._posted - self._written > self.high_water
+        ):
+            writable.clear()
+            # Checked again after clear(): the loop may have drained in between.
+            still_full = (
+                self.protocol.write_paused or self._posted - self._written > self.high_water
+            )
+            if still_full and not writable.wait(self.write_wait):
+                self.gone = True
+                self.loop.call_soon_threadsafe(self.protocol.abort)
+                raise ClientDisconnected(
+                    f"client did not read the response within write_timeout={self.write_wait}s"
+                )
+
+    def run(self) -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = self.app(self.environ, self.start_response)
+            if isinstance(result, (str, bytes)):
+                # A str or bytes "iterable" yields one character/int at a time: a classic
+                # bug (PEP 3333 requires an iterable of bytestrings). Refuse it clearly.
+                raise TypeError(
+                    f"WSGI app returned {type(result).__name__}; it must return an "
+                    "iterable of bytes, e.g. [body]"
+                )
+            if (
+                isinstance(result, (list, tuple))
+                and len(result) == 1
+                and type(result[0]) is bytes
+                and self._started
+            ):
+                # The common case: one hop to the loop writes the whole answer and frees
+                # the request slot (a list has no close() to wait for).
+                if self.gone:
+                    raise ClientDisconnected("client disconnected before the response")
+                self._headers_sent = True
+                self._done_posted = True
+                code, _, reason = self._status.partition(" ")
+                self.loop.call_soon_threadsafe(
+                    self._loop_whole, int(code), reason.encode("latin-1"), result[0]
+                )
+            else:
+                for chunk in result:
+                    if not isinstance(chunk, bytes):
+                        raise TypeError(
+                            f"WSGI app yielded {type(chunk).__name__}; chunks must be bytes"
+                        )
+                    if not self._started:
+                        raise RuntimeError("WSGI app yielded body before start_response()")
+                    if chunk:
+                        self._send(chunk, final=False)
+                if not self._started:
+                    raise RuntimeError("WSGI app returned without calling start_response()")
+                if self._headers_sent:
+                    self.loop.call_soon_threadsafe(self._loop_body, b"", True)
+                else:
+                    self._send(b"", final=True)
+        except ClientDisconnected:
+            pass
+        except BaseException as exc:
+            error = exc
+            logger.error(
+                "exception in WSGI app for %s %s",
+                self.environ["REQUEST_METHOD"],
+                self.environ["PATH_INFO"],
+                exc_info=exc,
+            )
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except BaseException as exc:
+                    logger.error("WSGI iterable close() raised", exc_info=exc)
+            if not self._done_posted:
+                self.loop.call_soon_threadsafe(self._loop_done, error)
+
+    # -- loop thread: writes posted by the worker ----------------------------------------------
+    def _loop_head(
+        self,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        final: bool,
+    ) -> None:
+        protocol = self.protocol
+        if self._close_after:
+            protocol.conn_keep_alive_off()
+        try:
+            protocol.send_head_and_body(status, headers, body, final=final, reason=reason or None)
+        except Exception as exc:
+            logger.error("WSGI response could not be sent: %s", exc)
+            self.gone = True
+            protocol.send_error(500, "Internal Server Error\n")
+        self._written += len(body)
+        if not protocol.write_paused:
+            self._writable.set()
+
+    def _loop_whole(self, status: int, reason: bytes, body: bytes) -> None:
+        self.protocol.state.in_flight -= 1
+        self._loop_head(status, reason, self._headers, body, True)
+
+    def _loop_body(self, data: bytes, final: bool) -> None:
+        if self.gone:
+            return
+        self.protocol.send_body(data, final=final)
+        self._written += len(data)
+        if not self.protocol.write_paused:
+            self._writable.set()
+
+    def _loop_done(self, error: BaseException | None) -> None:
+        protocol = self.protocol
+        protocol.state.in_flight -= 1
+        if error is None or self.gone:
+            return
+        if self._headers_sent:
+            protocol.abort()  # the status line is gone: cutting the connection is all we can do
+            return
+        protocol.send_head_and_body(
+            500,
+            [(b"content-type", b"text/plain; charset=utf-8")],
+            error_body(error, debug=self.debug),
+            final=True,
+        )

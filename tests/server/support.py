@@ -1,0 +1,168 @@
+"""Helpers for the server tests: run a ``Server`` in a thread on port 0, and raw clients.
+
+``running(app, **options)`` starts the server on its own event loop in a thread, yields it
+with ``.port``, and shuts it down gracefully at exit (re-raising anything the thread raised).
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from wirekit.server import Server
+
+#: Upper bound for any single wait in these tests (they are not timing tests: it only
+#: bounds a hang).
+WAIT = 10.0
+
+
+class RunningServer:
+    def __init__(self, server: Server, thread: threading.Thread) -> None:
+        self.server = server
+        self.thread = thread
+        self.errors: list[BaseException] = []
+
+    @property
+    def port(self) -> int:
+        return int(self.server.addresses[0][1])
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+        return sock
+
+    def client(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT)
+
+    def get(self, path: str = "/", **kwargs: Any) -> tuple[int, dict[str, str], bytes]:
+        conn = self.client()
+        try:
+            conn.request(kwargs.pop("method", "GET"), path, **kwargs)
+            response = conn.getresponse()
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read(),
+            )
+        finally:
+            conn.close()
+
+    def shutdown(self) -> None:
+        self.server.shutdown()
+        self.thread.join(WAIT * 3)
+        assert not self.thread.is_alive(), "server thread did not stop"
+
+
+@contextmanager
+def running(app: Any, **options: Any) -> Iterator[RunningServer]:
+    options.setdefault("host", "127.0.0.1")
+    options.setdefault("port", 0)
+    options.setdefault("shutdown_timeout", 5.0)
+    server = Server(app, **options)
+    box: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            server.run()
+        except BaseException as exc:  # reported at teardown
+            box.append(exc)
+            server.started.set()
+
+    thread = threading.Thread(target=main, name="test-server", daemon=True)
+    runner = RunningServer(server, thread)
+    thread.start()
+    assert server.started.wait(WAIT), "server did not start"
+    if box:
+        raise box[0]
+    try:
+        yield runner
+    finally:
+        runner.shutdown()
+    if box:
+        raise box[0]
+
+
+def raw_exchange(sock: socket.socket, data: bytes) -> bytes:
+    """Send ``data`` and read until the server closes the connection (bounded by WAIT)."""
+    sock.sendall(data)
+    return read_until_closed(sock)
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    sock.settimeout(WAIT)
+    chunks = []
+    for _ in range(10_000):
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_response(
+    sock: socket.socket, buffer: bytearray | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Read one Content-Length or chunked response from a raw socket (bounded)."""
+    sock.settimeout(WAIT)
+    data = buffer if buffer is not None else bytearray()
+    for _ in range(10_000):
+        if b"\r\n\r\n" in data:
+            break
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a full response head: {bytes(data)!r}"
+        data += chunk
+    head, _, rest = bytes(data).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = bytearray(rest)
+    if "content-length" in headers:
+        size = int(headers["content-length"])
+        for _ in range(10_000):
+            if len(body) >= size:
+                break
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed in the middle of the body"
+            body += chunk
+        leftover = bytes(body[size:])
+        body = body[:size]
+    elif headers.get("transfer-encoding") == "chunked":
+        for _ in range(10_000):
+            if body.endswith(b"0\r\n\r\n") or b"\r\n0\r\n\r\n" in body:
+                break
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed in the middle of a chunked body"
+            body += chunk
+        end = (
+            body.index(b"0\r\n\r\n") + 5
+            if body.startswith(b"0\r\n")
+            else body.index(b"\r\n0\r\n\r\n") + 7
+        )
+        leftover = bytes(body[end:])
+        body = bytearray(_dechunk(bytes(body[:end])))
+    else:
+        leftover = b""
+    if buffer is not None:
+        buffer[:] = leftover
+    return status, headers, bytes(body)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2 :]
+    return bytes(out)
