@@ -17,7 +17,6 @@ from wirekit.client.api import delete, fetch, get, head, options, patch, post, p
 from wirekit.client.auth import Auth, BasicAuth, BearerAuth, DigestAuth, FunctionAuth, NetrcAuth
 from wirekit.client.config import Limits, Retry, Timeout
 from wirekit.client.testing import ASGITransport, MockTransport, WSGITransport
-from wirekit.server import Server, ServerConfig, serve
 from wirekit.errors import (
     ConnectError,
     ConnectTimeout,
@@ -46,6 +45,7 @@ from wirekit.errors import (
     WriteError,
     WriteTimeout,
 )
+from wirekit.server import Server, ServerConfig, serve
 
 __all__ = [
     "URL",
@@ -99,6 +99,7 @@ __all__ = [
     "WirekitError",
     "WriteError",
     "WriteTimeout",
+    "__version__",
     "delete",
     "fetch",
     "get",
@@ -109,5 +110,4 @@ __all__ = [
     "put",
     "request",
     "serve",
-    "__version__",
 ]

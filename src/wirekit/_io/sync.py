@@ -12,6 +12,7 @@ import select
 import selectors
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -63,25 +64,64 @@ class SystemResolver:
         return [(info[0], info[4]) for info in infos]
 
 
-class SyncStream:
-    """A connected blocking socket (plain or TLS). One owner; ``close()`` is idempotent."""
+_PEEK_NOW = socket.MSG_PEEK | socket.MSG_DONTWAIT
 
-    __slots__ = ("_closed", "_peer", "_sock", "_timeout", "_trace")
+
+def _timeval(seconds: float | None) -> bytes:
+    """``struct timeval`` for SO_RCVTIMEO/SO_SNDTIMEO; zero means no timeout."""
+    if seconds is None:
+        return struct.pack("@ll", 0, 0)
+    whole = int(seconds)
+    micro = max(int((seconds - whole) * 1_000_000), 0 if whole else 1)
+    return struct.pack("@ll", whole, micro)
+
+
+class SyncStream:
+    """A connected blocking socket (plain or TLS). One owner; ``close()`` is idempotent.
+
+    Plain TCP sockets stay in blocking mode with the timeouts set in the kernel
+    (SO_RCVTIMEO / SO_SNDTIMEO): CPython's own socket timeouts poll() before every send and
+    recv, which was two of the three system calls of a keep-alive request beyond the
+    send and the recv themselves. TLS sockets keep CPython's timeouts, because the ssl
+    module's blocking read loop does not expect the EAGAIN a kernel timeout produces.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_kernel_timeouts",
+        "_peer",
+        "_recv_timeout",
+        "_send_timeout",
+        "_sock",
+        "_timeout",
+        "_trace",
+    )
 
     def __init__(self, sock: socket.socket, peer: str, trace: Trace | None = None) -> None:
         self._sock = sock
         self._peer = peer
         self._trace = trace
-        self._timeout = sock.gettimeout()
         self._closed = False
+        self._kernel_timeouts = not isinstance(sock, ssl.SSLSocket)
+        if self._kernel_timeouts:
+            sock.settimeout(None)
+        self._timeout = sock.gettimeout()
+        # Kernel timeouts currently set (None: none, i.e. block forever).
+        self._recv_timeout: float | None = None
+        self._send_timeout: float | None = None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        # settimeout is a system call pair (fcntl): only when the value changes (hot path).
-        if timeout != self._timeout:
-            self._sock.settimeout(timeout)
+        sock = self._sock
+        if self._kernel_timeouts:
+            if timeout != self._recv_timeout:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+                self._recv_timeout = timeout
+        elif timeout != self._timeout:
+            # settimeout is a system call pair (fcntl): only when the value changes.
+            sock.settimeout(timeout)
             self._timeout = timeout
         try:
-            return self._sock.recv(max_bytes)
+            return sock.recv(max_bytes)
         except (TimeoutError, BlockingIOError) as exc:
             raise read_timeout(self._peer, timeout) from exc
         except OSError as exc:
@@ -90,12 +130,18 @@ class SyncStream:
     def write(self, data: bytes, timeout: float | None = None) -> None:
         if not data:
             return
-        if timeout != self._timeout:
-            self._sock.settimeout(timeout)
+        sock = self._sock
+        if self._kernel_timeouts:
+            if timeout != self._send_timeout:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+                self._send_timeout = timeout
+        elif timeout != self._timeout:
+            sock.settimeout(timeout)
             self._timeout = timeout
         try:
-            # Since Python 3.5 the timeout bounds the whole sendall, not each send.
-            self._sock.sendall(data)
+            # Python's timeout bounds the whole sendall; a kernel timeout bounds each blocked
+            # send, so a peer that keeps reading slowly is bounded by the deadline instead.
+            sock.sendall(data)
         except (TimeoutError, BlockingIOError) as exc:
             raise write_timeout(self._peer, timeout) from exc
         except OSError as exc:
@@ -182,12 +228,21 @@ class SyncStream:
         sock = self._sock
         if isinstance(sock, ssl.SSLSocket) and sock.pending():
             return True
+        if not self._kernel_timeouts:
+            try:
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
+                return bool(poller.poll(0))
+            except (OSError, ValueError):
+                return True
+        # One non-blocking peek: EOF (b"") or stray bytes mean stale; EAGAIN means idle.
         try:
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        except (OSError, ValueError):
+            sock.recv(1, _PEEK_NOW)
+        except BlockingIOError:
+            return False
+        except OSError:
             return True
+        return True
 
 
 class SyncBackend:

@@ -168,7 +168,5 @@ class Headers(MutableMapping[str, str]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        shown = [
-            (n, "[secure]" if k in SENSITIVE_HEADERS else v) for n, k, v in self._items
-        ]
+        shown = [(n, "[secure]" if k in SENSITIVE_HEADERS else v) for n, k, v in self._items]
         return f"Headers({shown!r})"
