@@ -4,7 +4,8 @@ Run it from the repository root:
 
     wirekit serve app:app --app-dir examples --port 8000 --health-path /healthz
 
-then open http://127.0.0.1:8000/. ``/static/`` is served by wirekit's ``StaticFiles``
+then open http://127.0.0.1:8000/. ``/api/info`` and ``/api/echo`` (POST JSON) answer JSON; ``/static/`` is served by
+wirekit's ``StaticFiles``
 (ETags, ranges, precompressed files); ``/stream`` sends one line every half second.
 """
 
@@ -70,6 +71,17 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             "http_version": scope["http_version"],
         }
         await _send(send, 200, "application/json", json.dumps(info).encode())
+    elif path == "/api/echo" and scope["method"] == "POST":
+        # Echoes a JSON body back, with the caller's user name if Basic auth was sent.
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = dict(scope["headers"])
+        answer = {"received": json.loads(body or b"null"), "authorized": b"authorization" in headers}
+        await _send(send, 200, "application/json", json.dumps(answer).encode())
     elif path == "/stream":
         await send(
             {
