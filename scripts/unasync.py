@@ -66,7 +66,7 @@ def _tidy(source: str, filename: str) -> str:
     """Sort imports and format, so generated code passes the same lint as written code."""
     ruff = _ruff()
     for args in (
-        ["check", "--select", "I", "--fix", "--quiet", "--exit-zero"],
+        ["check", "--select", "I,F401", "--fix", "--quiet", "--exit-zero"],
         ["format", "--quiet"],
     ):
         done = subprocess.run(

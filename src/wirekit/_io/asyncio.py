@@ -340,16 +340,33 @@ async def open_stream(
     return AsyncIOStream(transport, protocol, peer, trace)
 
 
+class _AResolveAdapter:
+    """Lets a resolver that serves both worlds (``resolve`` sync, ``aresolve`` async, like
+    ``wirekit.net.CachingResolver``) be handed to the async backend as it is."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
+        result: list[Address] = await self._inner.aresolve(host, port, family=family)
+        return result
+
+
 class AsyncIOBackend:
-    """Opens asyncio streams. ``resolver`` replaces DNS (tests inject fakes)."""
+    """Opens asyncio streams. ``resolver`` replaces DNS (tests inject fakes); one with an
+    ``aresolve`` method (``wirekit.net.CachingResolver``) is used through it."""
 
     def __init__(
         self,
         *,
-        resolver: AsyncResolver | None = None,
+        resolver: AsyncResolver | Any | None = None,
         attempt_delay: float = CONNECTION_ATTEMPT_DELAY,
         read_buffer_high_water: int = READ_BUFFER_HIGH_WATER,
     ) -> None:
+        if resolver is not None and hasattr(resolver, "aresolve"):
+            resolver = _AResolveAdapter(resolver)
         self.resolver: AsyncResolver = resolver if resolver is not None else AsyncSystemResolver()
         self.attempt_delay = attempt_delay
         self.read_buffer_high_water = read_buffer_high_water
