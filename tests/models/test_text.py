@@ -33,7 +33,7 @@ def test_guess_encoding_order(content_type: str | None, body: bytes, expected: s
 
 
 def test_latin1_is_the_last_resort(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(text_module, "charset_normalizer", None)
+    monkeypatch.setattr(text_module, "_charset_normalizer", lambda: None)
     assert guess_encoding(None, "naïve café".encode("latin-1")) == "latin-1"
 
 
@@ -51,7 +51,7 @@ def test_charset_normalizer_is_asked_when_installed(monkeypatch: pytest.MonkeyPa
             assert sample == b"caf\xe9" * 16
             return Results()
 
-    monkeypatch.setattr(text_module, "charset_normalizer", FakeDetector)
+    monkeypatch.setattr(text_module, "_charset_normalizer", lambda: FakeDetector)
     assert guess_encoding(None, b"caf\xe9" * 16) == "cp1252"
     # too short to judge: not asked, latin-1 fallback
     assert guess_encoding(None, b"caf\xe9") == "latin-1"

@@ -7,12 +7,10 @@ and the comment says so.
 
 from __future__ import annotations
 
-import calendar
 import ipaddress
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -157,6 +155,8 @@ def parse_cookie_date(text: str) -> float | None:
     hour, minute, second = found_time
     if not 1 <= day <= 31 or year < 1601 or hour > 23 or minute > 59 or second > 59:
         return None
+    import calendar  # on demand: only cookies with Expires need it
+
     if day > calendar.monthrange(year, month)[1]:
         return None
     return float(calendar.timegm((year, month, day, hour, minute, second)))
@@ -525,6 +525,8 @@ class Cookies:
         ]
         document = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "cookies": records}
         target = Path(path)
+        import tempfile
+
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:

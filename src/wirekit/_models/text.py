@@ -7,14 +7,19 @@ the server. Pure functions and small state objects; no I/O.
 from __future__ import annotations
 
 import codecs
-from email.message import Message
+from typing import Any
 
 from wirekit.errors import DecodingError, LimitExceeded
 
-try:  # optional: better guesses for legacy, label-less pages
-    import charset_normalizer  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # pragma: no cover - only where the package is absent
-    charset_normalizer = None  # type: ignore[assignment, unused-ignore]
+
+def _charset_normalizer() -> Any:
+    """The optional detector, imported on first need (it costs ~15 ms to import)."""
+    try:
+        import charset_normalizer  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # pragma: no cover - only where the package is absent
+        return None
+    return charset_normalizer
+
 
 __all__ = [
     "DEFAULT_MAX_LINE_LENGTH",
@@ -39,6 +44,8 @@ def charset_from_content_type(content_type: str | None) -> str | None:
     """The ``charset`` parameter of a Content-Type value, if it names a known codec."""
     if not content_type:
         return None
+    from email.message import Message  # on demand: a heavy import for one parse
+
     message = Message()
     message["content-type"] = content_type
     charset = message.get_param("charset")
@@ -78,8 +85,9 @@ def guess_encoding(content_type: str | None, body: bytes) -> str:
         # A multi-byte character cut by the 64 KiB sample end is still valid UTF-8.
         if len(body) > _DETECT_BYTES and exc.start >= len(sample) - 3:
             return "utf-8"
-    if charset_normalizer is not None and len(sample) >= _MIN_DETECT_BYTES:
-        best = charset_normalizer.from_bytes(sample).best()
+    detector = _charset_normalizer() if len(sample) >= _MIN_DETECT_BYTES else None
+    if detector is not None:
+        best = detector.from_bytes(sample).best()
         if best is not None:
             return str(best.encoding)
     return "latin-1"

@@ -96,9 +96,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     app = parser.add_argument_group("application")
     app.add_argument(
         "--interface",
-        choices=["auto", "asgi3", "wsgi"],
+        choices=["auto", "asgi", "asgi3", "wsgi"],
         default="auto",
-        help="app interface (default: detect)",
+        help="app interface (default: detect; asgi is asgi3)",
     )
     app.add_argument(
         "--lifespan",
@@ -232,7 +232,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         uds=args.uds,
         fd=args.fd,
         backlog=args.backlog,
-        interface=args.interface,
+        interface="asgi3" if args.interface == "asgi" else args.interface,
         lifespan=args.lifespan,
         threads=args.threads,
         workers=args.workers,

@@ -8,10 +8,13 @@ section that never awaits is already atomic, so ``AsyncLock`` costs nothing: cod
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import asyncio
 
 __all__ = [
     "AsyncLock",
@@ -24,8 +27,13 @@ __all__ = [
 ]
 
 monotonic = time.monotonic
-async_sleep = asyncio.sleep
 sync_sleep = time.sleep
+
+
+async def async_sleep(seconds: float) -> None:
+    import asyncio  # here, not at the top: the sync client never needs asyncio
+
+    await asyncio.sleep(seconds)
 
 
 class AsyncLock:
@@ -69,6 +77,8 @@ class AsyncSignal:
     __slots__ = ("_future",)
 
     def __init__(self) -> None:
+        import asyncio
+
         self._future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def set(self) -> None:
@@ -77,6 +87,8 @@ class AsyncSignal:
 
     async def wait(self, timeout: float | None) -> bool:
         """True if woken, False on timeout."""
+        import asyncio
+
         try:
             async with asyncio.timeout(timeout):
                 await asyncio.shield(self._future)

@@ -14,7 +14,6 @@ is finished with (the driver reads a small body, or closes it) before the next s
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import Callable, Collection, Generator
@@ -282,6 +281,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # on demand: only an HTTP-date Retry-After needs it
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

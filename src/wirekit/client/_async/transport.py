@@ -12,7 +12,6 @@ from urllib.parse import unquote
 
 from wirekit._io.backends import AsyncDefaultBackend
 from wirekit._io.base import AsyncNetworkBackend
-from wirekit._io.socks import AsyncSocksBackend
 from wirekit._io.tls import create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
@@ -114,6 +113,8 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             backend = self._backend
             route = None
             if proxy is not None and proxy.scheme.startswith("socks"):
+                from wirekit._io.socks import AsyncSocksBackend
+
                 backend = AsyncSocksBackend(str(proxy), backend=backend)
             elif proxy is not None:
                 route = _route(url, proxy)

@@ -13,7 +13,6 @@ from urllib.parse import unquote
 
 from wirekit._io.backends import DefaultBackend
 from wirekit._io.base import NetworkBackend
-from wirekit._io.socks import SocksBackend
 from wirekit._io.tls import create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
@@ -115,6 +114,8 @@ class HTTPTransport(BaseTransport):
             backend = self._backend
             route = None
             if proxy is not None and proxy.scheme.startswith("socks"):
+                from wirekit._io.socks import SocksBackend
+
                 backend = SocksBackend(str(proxy), backend=backend)
             elif proxy is not None:
                 route = _route(url, proxy)

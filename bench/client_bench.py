@@ -1,0 +1,208 @@
+"""Client benchmark: every HTTP client against the same bare responder on loopback.
+
+Starts ``responder.py`` once, pinned to the server core, then runs each (client, case) in its
+own child process (``client_cases.py``) pinned to the client core, and times imports in fresh
+interpreters. Returns plain dicts; ``report.py`` turns them into tables.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from _harness import BENCH_DIR, PYTHON, ServerProcess, child_environment, cores, free_port, running
+from client_cases import ASYNC_CLIENTS, CASES, SYNC_CLIENTS
+
+ALL_CLIENTS = SYNC_CLIENTS + ASYNC_CLIENTS
+
+#: Module imported by the import-time case for each library (async twins share a module).
+IMPORTED_MODULES = {
+    "http.client": "http.client",
+    "urllib3": "urllib3",
+    "requests": "requests",
+    "httpx": "httpx",
+    "aiohttp": "aiohttp",
+    "pycurl": "pycurl",
+    "wirekit": "wirekit",
+}
+
+#: Seconds a child may run past its own budget (interpreter start, imports, warm-up) before
+#: it is killed and reported as timed out.
+CHILD_GRACE_S = 60.0
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    """How much work each case does; every loop also stops at ``budget_s`` seconds."""
+
+    sequential_requests: int = 5_000
+    threads: int = 16
+    threads_requests: int = 8_000
+    async_requests: int = 10_000
+    async_concurrency: int = 64
+    sweep_concurrencies: tuple[int, ...] = (8, 64, 256)
+    download_requests: int = 300
+    constructions: int = 300
+    import_rounds: int = 5
+    budget_s: float = 10.0
+
+
+FULL_PLAN = ClientPlan()
+QUICK_PLAN = ClientPlan(
+    sequential_requests=300,
+    threads_requests=320,
+    async_requests=640,
+    sweep_concurrencies=(64,),
+    download_requests=20,
+    constructions=10,
+    import_rounds=1,
+    budget_s=2.0,
+)
+
+
+def _run_child(
+    client: str, case: str, port: int, *, count: int, concurrency: int, budget: float, core: int
+) -> dict[str, Any]:
+    argv = [
+        PYTHON,
+        str(BENCH_DIR / "client_cases.py"),
+        f"--client={client}",
+        f"--case={case}",
+        f"--port={port}",
+        f"--count={count}",
+        f"--concurrency={concurrency}",
+        f"--budget={budget}",
+        f"--core={core}",
+    ]
+    try:
+        completed = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=budget + CHILD_GRACE_S,
+            env=child_environment(),
+            cwd=BENCH_DIR,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"{client} {case}: child timed out after {budget + CHILD_GRACE_S:.0f} s"}
+    lines = completed.stdout.strip().splitlines()
+    try:
+        result: dict[str, Any] = json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        stderr_lines = completed.stderr.strip().splitlines() or ["no output"]
+        return {
+            "error": f"{client} {case}: child exited {completed.returncode}: {stderr_lines[-1]}"
+        }
+    return result
+
+
+def import_time_ms(module: str, *, rounds: int, core: int) -> dict[str, Any]:
+    """Best and all wall times (ms) of ``import module`` in a fresh interpreter."""
+    code = (
+        "import os, time\n"
+        f"os.sched_setaffinity(0, {{{core}}})\n"
+        "started = time.perf_counter()\n"
+        f"import {module}\n"
+        "print((time.perf_counter() - started) * 1e3)\n"
+    )
+    runs: list[float] = []
+    for _ in range(rounds):
+        try:
+            completed = subprocess.run(
+                [PYTHON, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=child_environment(bench_on_path=False),
+                cwd=tempfile.gettempdir(),  # not bench/: its modules must not shadow packages
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"import {module} took over 60 s"}
+        if completed.returncode != 0:
+            last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"unavailable": f"cannot import {module}: {last}"}
+        runs.append(float(completed.stdout.strip()))
+    return {"best_ms": min(runs), "runs_ms": runs}
+
+
+def run(
+    plan: ClientPlan,
+    *,
+    clients: Collection[str] = ALL_CLIENTS,
+    cases: Collection[str] = (*CASES, "import"),
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the selected cases for the selected clients; results keyed by case then client."""
+    server_core, client_core = cores()
+    results: dict[str, Any] = {"plan": asdict(plan), "cores": [server_core, client_core]}
+    port = free_port()
+    responder = ServerProcess(
+        "responder",
+        [PYTHON, str(BENCH_DIR / "responder.py"), f"--port={port}", f"--core={server_core}"],
+        core=server_core,
+        cwd=BENCH_DIR,
+    )
+    with tempfile.TemporaryFile() as log, running(responder, port, log):
+
+        def child(client: str, case: str, count: int, concurrency: int = 1) -> dict[str, Any]:
+            progress(f"client {case:<10} {client:<14} x{concurrency}")
+            return _run_child(
+                client,
+                case,
+                port,
+                count=count,
+                concurrency=concurrency,
+                budget=plan.budget_s,
+                core=client_core,
+            )
+
+        selected = [name for name in ALL_CLIENTS if name in clients]
+        if "sequential" in cases:
+            results["sequential"] = {
+                name: child(name, "sequential", plan.sequential_requests) for name in selected
+            }
+        if "threads" in cases:
+            results["threads"] = {
+                name: child(name, "threads", plan.threads_requests, plan.threads)
+                for name in selected
+                if name in SYNC_CLIENTS
+            }
+        if "async" in cases:
+            sweep: dict[str, dict[str, Any]] = {}
+            for concurrency in sorted({plan.async_concurrency, *plan.sweep_concurrencies}):
+                sweep[str(concurrency)] = {
+                    name: child(name, "async", plan.async_requests, concurrency)
+                    for name in selected
+                    if name in ASYNC_CLIENTS
+                }
+            results["async"] = sweep
+        if "download" in cases:
+            results["download"] = {
+                name: child(name, "download", plan.download_requests) for name in selected
+            }
+        if "construct" in cases:
+            results["construct"] = {
+                name: child(name, "construct", plan.constructions) for name in selected
+            }
+    if "import" in cases:
+        modules = {IMPORTED_MODULES[name] for name in clients if name in IMPORTED_MODULES}
+        results["import"] = {}
+        for name, module in IMPORTED_MODULES.items():
+            if module in modules:
+                progress(f"client import     {module}")
+                results["import"][name] = import_time_ms(
+                    module, rounds=plan.import_rounds, core=client_core
+                )
+    return results
+
+
+if __name__ == "__main__":
+    quick = "--quick" in sys.argv
+    print(json.dumps(run(QUICK_PLAN if quick else FULL_PLAN), indent=2))
