@@ -80,7 +80,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if not message.get("more_body"):
                 break
         headers = dict(scope["headers"])
-        answer = {"received": json.loads(body or b"null"), "authorized": b"authorization" in headers}
+        answer = {
+            "received": json.loads(body or b"null"),
+            "authorized": b"authorization" in headers,
+        }
         await _send(send, 200, "application/json", json.dumps(answer).encode())
     elif path == "/stream":
         await send(
