@@ -61,6 +61,16 @@ class Headers(MutableMapping[str, str]):
             else:
                 items.append((name, lower, _text(value)))
 
+    @classmethod
+    def from_raw(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """Headers from wire pairs (bytes), in one pass: the client's per-response path."""
+        headers = cls.__new__(cls)
+        headers._items = [
+            (name, name.lower(), value)
+            for name, value in [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
+        ]
+        return headers
+
     # -- reading -------------------------------------------------------------------------
     def __getitem__(self, name: str) -> str:
         lower = name.lower()
@@ -89,7 +99,10 @@ class Headers(MutableMapping[str, str]):
         if not isinstance(name, str):
             return False
         lower = name.lower()
-        return any(k == lower for _, k, _v in self._items)
+        for entry in self._items:  # noqa: SIM110 - a plain loop is cheaper than any(generator)
+            if entry[1] == lower:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[str]:
         seen: set[str] = set()

@@ -254,7 +254,7 @@ class AsyncHTTPConnection:
         else:
             timings["request_sent"] = time.monotonic() - started
             event = await self._receive_head(url, deadline, timings, started)
-        response_headers = Headers(event.headers)
+        response_headers = Headers.from_raw(event.headers)
         if logger.isEnabledFor(logging.DEBUG):
             _log_response(event)
         if event.status_code == 407 and self._proxy is not None and self._proxy.mode == "forward":

@@ -251,7 +251,7 @@ class HTTPConnection:
         else:
             timings["request_sent"] = time.monotonic() - started
             event = self._receive_head(url, deadline, timings, started)
-        response_headers = Headers(event.headers)
+        response_headers = Headers.from_raw(event.headers)
         if logger.isEnabledFor(logging.DEBUG):
             _log_response(event)
         if event.status_code == 407 and self._proxy is not None and self._proxy.mode == "forward":
