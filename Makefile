@@ -40,6 +40,7 @@ test: lint unasync typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[all,bench]'
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/cli_vs_wrk.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist
