@@ -303,8 +303,38 @@ def _run_with_reload(args: argparse.Namespace) -> int:
 
     arguments = sys.argv[sys.argv.index("serve") + 1 :] if "serve" in sys.argv else [args.app]
     arguments = [argument for argument in arguments if argument != "--reload"]
-    command = [sys.executable, "-m", "wirekit.cli.serve", *arguments]
-    return run_with_reload(command, paths=[os.path.abspath(args.app_dir)])
+    if args.fd is not None:
+        command = [sys.executable, "-m", "wirekit.cli.serve", *arguments]
+        return run_with_reload(command, paths=[os.path.abspath(args.app_dir)], pass_fds=[args.fd])
+    # Bound once here and handed to every restarted server: the address stays the same
+    # (even with --port 0), and connections made during a restart wait in the backlog
+    # instead of being refused.
+    from wirekit.server.main import Server
+
+    config = config_from_args(args)
+    binder = Server(_no_app, config)
+    try:
+        sockets = binder.bind()
+    except OSError as exc:
+        print(f"wirekit serve: could not serve on {_where(config)}: {exc}", file=sys.stderr)
+        return 1
+    binder.sockets = sockets
+    listening = sockets[0]
+    listening.set_inheritable(True)
+    command = [
+        sys.executable,
+        "-m",
+        "wirekit.cli.serve",
+        *arguments,
+        "--fd",
+        str(listening.fileno()),
+    ]
+    try:
+        return run_with_reload(
+            command, paths=[os.path.abspath(args.app_dir)], pass_fds=[listening.fileno()]
+        )
+    finally:
+        binder._close_sockets()
 
 
 def _run_workers(app_spec: str, app_dir: str, config: ServerConfig) -> int:
@@ -312,8 +342,20 @@ def _run_workers(app_spec: str, app_dir: str, config: ServerConfig) -> int:
     from wirekit.server.main import Server
     from wirekit.server.workers import Supervisor
 
+    if config.ssl_dev:
+        # One certificate for every worker: if each made its own, clients would meet a
+        # different certificate per connection, most not matching the one printed.
+        from wirekit.server.tls import serving_dev_certificate
+
+        certificate = serving_dev_certificate(logger)
+        config = config.replace(
+            ssl_dev=False,
+            ssl_certfile=str(certificate.certfile),
+            ssl_keyfile=str(certificate.keyfile),
+        )
     binder = Server(_no_app, config)
     sockets = binder.bind()
+    binder.sockets = sockets  # so _close_sockets() below closes them, not just the UDS path
     target = functools.partial(_serve_in_worker, app_spec, app_dir, config)
     try:
         Supervisor(target, sockets, config.workers, graceful_timeout=config.shutdown_timeout).run()

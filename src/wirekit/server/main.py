@@ -107,10 +107,9 @@ class Server:
     def _ssl_context(self) -> ssl.SSLContext | None:
         config = self.config
         if config.ssl_dev:
-            from wirekit.server.tls import dev_certificate, server_ssl_context
+            from wirekit.server.tls import server_ssl_context, serving_dev_certificate
 
-            certificate = dev_certificate()
-            logger.warning("serving with a throwaway development certificate")
+            certificate = serving_dev_certificate(logger)
             return server_ssl_context(certificate.certfile, certificate.keyfile)
         if config.ssl_certfile:
             from wirekit.server.tls import server_ssl_context

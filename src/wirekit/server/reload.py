@@ -150,6 +150,7 @@ def run_with_reload(
     env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
     on_restart: Callable[[set[Path]], None] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> int:
     """Run ``argv`` as a child process; restart it whenever a watched file changes.
 
@@ -157,14 +158,15 @@ def run_with_reload(
     not restarted until a file changes (restarting a crash in a loop helps nobody). Returns
     when ``stop`` is set or, on the main thread, on SIGTERM/SIGINT; the child is then asked
     to stop (SIGTERM) and killed after ``stop_timeout`` seconds. Returns the child's last
-    exit status (0 if it was stopped by us).
+    exit status (0 if it was stopped by us). ``pass_fds`` stay open in every child (a
+    listening socket bound once, so the address survives restarts).
     """
     stop = stop if stop is not None else threading.Event()
     watcher = FileWatcher(
         [Path.cwd()] if paths is None else paths, patterns=patterns, interval=interval
     )
     restore = _stop_on_signals(stop)
-    child = _start(argv, env)
+    child = _start(argv, env, pass_fds)
     exit_status = 0
     reported_exit = False
     try:
@@ -183,7 +185,7 @@ def run_with_reload(
             _stop_child(child, stop_timeout)
             if on_restart is not None:
                 on_restart(changes)
-            child = _start(argv, env)
+            child = _start(argv, env, pass_fds)
             reported_exit = False
     finally:
         status = _stop_child(child, stop_timeout)
@@ -193,10 +195,14 @@ def run_with_reload(
     return exit_status
 
 
-def _start(argv: Sequence[str], env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+def _start(
+    argv: Sequence[str], env: Mapping[str, str] | None, pass_fds: Sequence[int] = ()
+) -> subprocess.Popen[bytes]:
     if not argv:
         raise ValueError("run_with_reload() needs a command to run")
-    return subprocess.Popen(list(argv), env=None if env is None else dict(env))
+    return subprocess.Popen(
+        list(argv), env=None if env is None else dict(env), pass_fds=tuple(pass_fds)
+    )
 
 
 def _stop_child(child: subprocess.Popen[bytes], timeout: float) -> int:

@@ -1,5 +1,5 @@
 """TLS for the server: a hardened ``ssl.SSLContext`` from certificate files, and a throwaway
-self-signed development certificate (``wirekit serve --dev-tls``).
+self-signed development certificate (``wirekit serve --ssl-dev``).
 
 Contexts are built once per configuration and shared by every connection (building one
 reads and parses files: never per connection).
@@ -7,9 +7,12 @@ reads and parses files: never per connection).
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import ipaddress
+import logging
 import os
+import shutil
 import ssl
 import tempfile
 from collections.abc import Callable, Sequence
@@ -19,7 +22,13 @@ from typing import Final
 
 from wirekit.errors import TLSError
 
-__all__ = ["DEV_CERTIFICATE_DAYS", "DevCertificate", "dev_certificate", "server_ssl_context"]
+__all__ = [
+    "DEV_CERTIFICATE_DAYS",
+    "DevCertificate",
+    "dev_certificate",
+    "server_ssl_context",
+    "serving_dev_certificate",
+]
 
 #: How long a development certificate stays valid: long enough for a working session,
 #: short enough that a leaked one soon stops mattering.
@@ -220,3 +229,19 @@ def _write_private(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(data)
+
+
+def serving_dev_certificate(log: logging.Logger) -> DevCertificate:
+    """A development certificate for ``wirekit serve --ssl-dev``: made once, announced (its
+    path and fingerprint are what a developer needs to make one client trust it, e.g.
+    ``curl --cacert``), and its private directory removed when the process exits."""
+    certificate = dev_certificate()
+    directory = Path(certificate.certfile).parent
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    log.warning(
+        "serving with a throwaway development certificate %s "
+        "(SHA-256 fingerprint %s); trust only this exact certificate",
+        certificate.certfile,
+        certificate.fingerprint_sha256,
+    )
+    return certificate
