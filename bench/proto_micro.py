@@ -1,8 +1,12 @@
-"""Micro-benchmark of the sans-IO HTTP/1.1 core against h11: parse + serialise, no sockets.
+"""Micro-benchmark of the sans-IO HTTP/1.1 core: parse + serialise, no sockets.
 
 Not a test (nothing is asserted on time). Each scenario is one full request/response cycle
-on a reused connection; the best of several repeats is reported, in CPU microseconds per
-cycle, with h11's time divided by ours. Run: ``.venv/bin/python bench/proto_micro.py``.
+on a reused (keep-alive) connection; the best of several repeats is reported, in CPU
+microseconds per cycle. Two baselines: h11 (another sans-IO core, pure Python), and httptools
+used directly with callbacks, as uvicorn does (a floor: no limits, no strict checks beyond
+llhttp's, no framing of pipelined bytes, a response head joined without any check).
+Run: ``.venv/bin/python bench/proto_micro.py``; ``--src DIR`` times another checkout's
+``src`` (before/after comparisons).
 """
 
 from __future__ import annotations
@@ -14,9 +18,22 @@ import timeit
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from wirekit._proto.http1 import (
+def _source_dir() -> str:
+    # Read before wirekit is imported, so that --src decides which code is timed.
+    for number, word in enumerate(sys.argv):
+        if word == "--src" and number + 1 < len(sys.argv):
+            return sys.argv[number + 1]
+        if word.startswith("--src="):
+            return word.split("=", 1)[1]
+    return str(Path(__file__).resolve().parent.parent / "src")
+
+
+sys.path.insert(0, _source_dir())
+
+import httptools  # noqa: E402
+
+from wirekit._proto.http1 import (  # noqa: E402
     PAUSED,
     Data,
     EndOfMessage,
@@ -137,6 +154,86 @@ def h11_client(raw_response: bytes) -> Callable[[], None]:
     return cycle
 
 
+# -- httptools directly, uvicorn-style callbacks ------------------------------------------
+class _RawServerProtocol:
+    """What uvicorn's httptools protocol does per request, minus ASGI: collect the URL and
+    the headers, note the end of the message."""
+
+    __slots__ = ("complete", "headers", "url")
+
+    def __init__(self) -> None:
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.url = b""
+        self.complete = False
+
+    def on_message_begin(self) -> None:
+        self.headers = []
+        self.complete = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        pass
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+def raw_server(raw_request: bytes) -> Callable[[], None]:
+    protocol = _RawServerProtocol()
+    parser = httptools.HttpRequestParser(protocol)  # one per connection, fed everything
+
+    def cycle() -> None:
+        protocol.url = b""
+        parser.feed_data(raw_request)
+        assert protocol.complete
+        lines = [b"HTTP/1.1 200 OK"]
+        lines += [name + b": " + value for name, value in RESPONSE_HEADERS]
+        lines.append(b"Content-Length: %d" % len(SMALL_BODY))
+        b"\r\n".join(lines) + b"\r\n\r\n" + SMALL_BODY
+
+    return cycle
+
+
+class _RawClientProtocol:
+    __slots__ = ("body", "complete", "headers")
+
+    def __init__(self) -> None:
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self.complete = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+def raw_client(raw_response: bytes) -> Callable[[], None]:
+    protocol = _RawClientProtocol()
+    parser = httptools.HttpResponseParser(protocol)
+
+    def cycle() -> None:
+        lines = [b"GET /api/items?page=2 HTTP/1.1"]
+        lines += [name + b": " + value for name, value in REQUEST_HEADERS]
+        b"\r\n".join(lines) + b"\r\n\r\n"
+        protocol.headers = []
+        protocol.body = []
+        protocol.complete = False
+        parser.feed_data(raw_response)
+        assert protocol.complete
+
+    return cycle
+
+
 def best_microseconds(cycle: Callable[[], None], *, number: int, repeat: int) -> float:
     cycle()  # warm up (and check the scenario works)
     # CPU time of this process, not wall time: other work on a shared machine then inflates
@@ -149,6 +246,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--number", type=int, default=20_000, help="cycles per repeat")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--src", help="the src folder whose wirekit is timed (default: ours)")
     args = parser.parse_args()
     try:
         import h11  # noqa: F401
@@ -156,43 +254,60 @@ def main() -> None:
         have_h11 = True
     except ImportError:
         have_h11 = False
-        print("h11 is not installed: showing wirekit numbers only")
+        print("h11 is not installed: no h11 column")
 
     request = _raw_request()
-    scenarios: list[tuple[str, Callable[[], None], Callable[[], None] | None, int]] = [
+    small = _raw_response(SMALL_BODY)
+    big = _raw_response(BIG_BODY)
+    big_chunked = _raw_response(BIG_BODY, chunked=True)
+    # (name, wirekit, httptools directly, h11, cycles per repeat)
+    scenarios: list[
+        tuple[str, Callable[[], None], Callable[[], None], Callable[[], None] | None, int]
+    ] = [
         (
             "server: parse GET (8 headers), send 200 + 18 B",
             wirekit_server(request),
+            raw_server(request),
             h11_server(request) if have_h11 else None,
             args.number,
         ),
         (
             "client: send GET, parse 200 + 18 B",
-            wirekit_client(_raw_response(SMALL_BODY)),
-            h11_client(_raw_response(SMALL_BODY)) if have_h11 else None,
+            wirekit_client(small),
+            raw_client(small),
+            h11_client(small) if have_h11 else None,
             args.number,
         ),
         (
             "client: send GET, parse 200 + 64 KiB",
-            wirekit_client(_raw_response(BIG_BODY)),
-            h11_client(_raw_response(BIG_BODY)) if have_h11 else None,
+            wirekit_client(big),
+            raw_client(big),
+            h11_client(big) if have_h11 else None,
             args.number // 4,
         ),
         (
             "client: send GET, parse 200 + 64 KiB chunked",
-            wirekit_client(_raw_response(BIG_BODY, chunked=True)),
-            h11_client(_raw_response(BIG_BODY, chunked=True)) if have_h11 else None,
+            wirekit_client(big_chunked),
+            raw_client(big_chunked),
+            h11_client(big_chunked) if have_h11 else None,
             args.number // 4,
         ),
     ]
-    print(f"{'scenario':48} {'wirekit µs':>11} {'h11 µs':>9} {'h11/wirekit':>12}")
-    for name, ours, theirs, number in scenarios:
+    print(f"timing wirekit from {_source_dir()}")
+    print(
+        f"{'scenario':46} {'wirekit':>8} {'httptools':>9} {'h11':>7}"
+        f" {'wirekit/httptools':>17} {'h11/wirekit':>11}"
+    )
+    print(f"{'(CPU µs per cycle)':46}")
+    for name, ours, raw, theirs, number in scenarios:
         mine = best_microseconds(ours, number=number, repeat=args.repeat)
+        floor = best_microseconds(raw, number=number, repeat=args.repeat)
+        line = f"{name:46} {mine:8.2f} {floor:9.2f}"
         if theirs is None:
-            print(f"{name:48} {mine:11.2f}")
+            print(f"{line} {'-':>7} {mine / floor:16.1f}x")
             continue
         other = best_microseconds(theirs, number=number, repeat=args.repeat)
-        print(f"{name:48} {mine:11.2f} {other:9.2f} {other / mine:11.1f}x")
+        print(f"{line} {other:7.2f} {mine / floor:16.1f}x {other / mine:10.1f}x")
 
 
 if __name__ == "__main__":

@@ -13,18 +13,25 @@ from typing import Final
 from wirekit.errors import LocalProtocolError
 
 __all__ = [
+    "CONTROLS",
     "KIND_CONNECTION",
     "KIND_CONTENT_LENGTH",
     "KIND_HOST",
     "KIND_OTHER",
     "KIND_TRANSFER_ENCODING",
+    "TARGET",
+    "build_head",
     "check_head",
     "check_target",
     "check_value",
     "chunk",
     "connection_tokens",
+    "content_length_line",
+    "head_lines",
     "header_kind",
+    "known_methods",
     "method_is_valid",
+    "scan_headers",
     "status_line",
     "trailer_block",
 ]
@@ -36,9 +43,9 @@ _TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE_CHAR: Final = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 # Every control character but HTAB: what a whole serialised head may hold only as the CR LF
 # pairs we put there ourselves (see check_head).
-_CONTROLS: Final = bytes(range(0x00, 0x09)) + bytes(range(0x0A, 0x20)) + b"\x7f"
+CONTROLS: Final = bytes(range(0x00, 0x09)) + bytes(range(0x0A, 0x20)) + b"\x7f"
 # RFC 9112 §3.2: request-target is visible ASCII; a space would end it early.
-_TARGET: Final = re.compile(rb"[\x21-\x7e]+")
+TARGET: Final = re.compile(rb"[\x21-\x7e]+")
 
 KIND_OTHER: Final = 0
 KIND_HOST: Final = 1
@@ -52,11 +59,12 @@ _SPECIAL_KINDS: Final = {
     b"connection": KIND_CONNECTION,
 }
 # Header names already checked, mapped to their kind: one dict lookup per header replaces a
-# regex match and a lower() call on the hot path. Bounded so a peer that makes us echo
-# random names cannot grow it without end.
+# regex match and a lower() call on the hot path. Bounded in entries and in the length of
+# what is kept, so a peer that makes us echo random names cannot grow it without end.
 _NAME_CACHE_SIZE: Final = 2048
+_CACHED_BYTES_MAX: Final = 64
 _name_kinds: dict[bytes, int] = {}
-_valid_methods: set[bytes] = {b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH",
+known_methods: set[bytes] = {b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"PATCH",
                               b"OPTIONS", b"CONNECT", b"TRACE"}  # fmt: skip
 
 
@@ -68,23 +76,23 @@ def header_kind(name: bytes) -> int:
     if not isinstance(name, bytes) or _TOKEN.fullmatch(name) is None:
         raise LocalProtocolError(f"header name {name!r} is not a valid token (RFC 9110 §5.1)")
     kind = _SPECIAL_KINDS.get(name.lower(), KIND_OTHER)
-    if len(_name_kinds) < _NAME_CACHE_SIZE:
+    if len(_name_kinds) < _NAME_CACHE_SIZE and len(name) <= _CACHED_BYTES_MAX:
         _name_kinds[name] = kind
     return kind
 
 
 def method_is_valid(method: bytes) -> bool:
-    if method in _valid_methods:
+    if method in known_methods:
         return True
     if isinstance(method, bytes) and _TOKEN.fullmatch(method) is not None:
-        if len(_valid_methods) < _NAME_CACHE_SIZE:
-            _valid_methods.add(method)
+        if len(known_methods) < _NAME_CACHE_SIZE and len(method) <= _CACHED_BYTES_MAX:
+            known_methods.add(method)
         return True
     return False
 
 
 def check_target(target: bytes) -> None:
-    if not isinstance(target, bytes) or _TARGET.fullmatch(target) is None:
+    if not isinstance(target, bytes) or TARGET.fullmatch(target) is None:
         raise LocalProtocolError(
             f"request target {target!r} is empty or has spaces or control characters"
         )
@@ -98,7 +106,7 @@ def check_head(head: bytes, line_count: int, headers: list[tuple[bytes, bytes]])
     1.8-2.9 µs for a regex search per value. Only when it fails do we look at each header,
     to name the one at fault.
     """
-    if len(head.translate(None, _CONTROLS)) == len(head) - 2 * line_count:
+    if len(head.translate(None, CONTROLS)) == len(head) - 2 * line_count:
         return
     for name, value in headers:
         check_value(name, value)
@@ -112,20 +120,96 @@ def check_value(name: bytes, value: bytes) -> None:
         )
 
 
-def connection_tokens(value: bytes) -> set[bytes]:
+def connection_tokens(value: bytes) -> frozenset[bytes]:
     """The lower-cased tokens of a Connection header (RFC 9110 §7.6.1: a comma list)."""
-    value = value.lower()
-    if b"," not in value:  # the usual single "keep-alive" / "close"
-        return {value.strip()}
-    return {token.strip() for token in value.split(b",")}
+    tokens = _connection_tokens.get(value)
+    if tokens is not None:
+        return tokens
+    lowered = value.lower()
+    if b"," not in lowered:  # the usual single "keep-alive" / "close"
+        tokens = frozenset((lowered.strip(),))
+    else:
+        tokens = frozenset(token.strip() for token in lowered.split(b","))
+    if len(_connection_tokens) < _NAME_CACHE_SIZE and len(value) <= _CACHED_BYTES_MAX:
+        _connection_tokens[value] = tokens
+    return tokens
+
+
+# Connection values seen, with their tokens: nearly every peer sends the same few.
+_connection_tokens: dict[bytes, frozenset[bytes]] = {}
+
+
+def scan_headers(
+    headers: list[tuple[bytes, bytes]],
+) -> tuple[int, bytes | None, bytes | None, bytes | None]:
+    """Check names; return (Host count, Content-Length, Transfer-Encoding, Connection)."""
+    hosts = 0
+    content_length = transfer_encoding = connection = None
+    kind_of = _name_kinds.get
+    for name, value in headers:
+        kind = kind_of(name)
+        if kind is None:
+            kind = header_kind(name)
+        if kind:
+            if kind == KIND_HOST:
+                hosts += 1
+            elif kind == KIND_CONTENT_LENGTH:
+                if content_length is not None:
+                    raise LocalProtocolError("more than one Content-Length header")
+                content_length = value
+            elif kind == KIND_TRANSFER_ENCODING:
+                transfer_encoding = value
+            else:
+                connection = value if connection is None else connection + b"," + value
+    return hosts, content_length, transfer_encoding, connection
+
+
+def head_lines(
+    first_line: bytes, headers: list[tuple[bytes, bytes]], extra: list[bytes]
+) -> list[bytes]:
+    """The lines of a head, with the two empty items that make join() end it with CRLF CRLF.
+
+    The fields are joined by a C-level map rather than a Python loop (0.3 µs less for 8).
+    """
+    return [first_line, *map(b": ".join, headers), *extra, b"", b""]
+
+
+def build_head(first_line: bytes, headers: list[tuple[bytes, bytes]], extra: list[bytes]) -> bytes:
+    """The serialised head: first line, fields, ``extra`` lines, blank line; checked."""
+    lines = head_lines(first_line, headers, extra)
+    head = b"\r\n".join(lines)
+    check_head(head, len(lines) - 1, headers)
+    return head
+
+
+# "Content-Length: N" lines for the lengths seen, as most answers repeat a few sizes.
+_CONTENT_LENGTH_CACHE_SIZE: Final = 4096
+_content_length_lines: dict[int, bytes] = {}
+
+
+def content_length_line(length: int) -> bytes:
+    line = _content_length_lines.get(length)
+    if line is None:
+        line = b"Content-Length: %d" % length
+        if len(_content_length_lines) < _CONTENT_LENGTH_CACHE_SIZE:
+            _content_length_lines[length] = line
+    return line
 
 
 # Status lines are built once per code: the hot path then costs one dict lookup.
 _STATUS_LINES: dict[tuple[int, bytes | None], bytes] = {}
 _REASONS: Final = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
+# The usual case, with the standard reason phrase, keyed by the code alone.
+_DEFAULT_STATUS_LINES: Final = {
+    code: b"HTTP/1.1 %d %s" % (code, phrase) for code, phrase in _REASONS.items()
+}
 
 
 def status_line(status_code: int, reason: bytes | None) -> bytes:
+    if reason is None:
+        line = _DEFAULT_STATUS_LINES.get(status_code)
+        if line is not None:
+            return line
     line = _STATUS_LINES.get((status_code, reason))
     if line is not None:
         return line

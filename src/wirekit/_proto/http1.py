@@ -27,9 +27,12 @@ sides DONE. After a complete message from the peer, ``next_event()`` returns PAU
 of pipelined messages stay buffered) until ``start_next_cycle()``, or ConnectionClosed if
 the peer has closed and nothing is buffered.
 
-Each message gets a fresh llhttp parser (0.4 µs), fed only the bytes of that message: its
-head, and the body when it is chunked. Content-Length and close-delimited bodies are sliced
-here, so a body that arrives as whole reads is handed out without a copy.
+llhttp is fed only the bytes of the current message: its head, and the body when it is
+chunked. Content-Length and close-delimited bodies are sliced here, so a body that arrives
+as whole reads is handed out without a copy. A parser serves the next message too when
+llhttp saw the message end with its head (a request without body, a 204); otherwise the next
+message gets a fresh one (0.3 µs), since llhttp cannot be told "no body here" (a HEAD
+answer) and would otherwise wait for the body sliced here.
 """
 
 from __future__ import annotations
@@ -57,16 +60,28 @@ from wirekit._proto._http1_events import (
 )
 from wirekit._proto._http1_read import (
     _BODY_METHODS,
+    _ERROR,
     _HEAD,
+    _IDLE,
+    _MUST_CLOSE,
     _NO_BODY_STATUSES,
+    _SEND_BODY,
     _SEND_CHUNKED,
     _SEND_DISCARD,
     _SEND_LENGTH,
     _SEND_NONE,
     _SEND_UNTIL_CLOSE,
+    _STATE_DONE,
+    _SWITCHED_PROTOCOL,
     HTTP1Receiver,
 )
+from wirekit._proto._http1_write import CONTROLS as _CONTROLS
+from wirekit._proto._http1_write import TARGET as _TARGET
+from wirekit._proto._http1_write import known_methods as _known_methods
 from wirekit.errors import LocalProtocolError
+
+# Looked up once: send_request checks every target with it.
+_target_fullmatch = _TARGET.fullmatch
 
 __all__ = [
     "DEFAULT_MAX_CHUNK_EXTENSION_BYTES",
@@ -103,28 +118,6 @@ class HTTP1Connection(HTTP1Receiver):
     __slots__ = ()
 
     # -- sending -------------------------------------------------------------------------
-    def _scan_headers(
-        self, headers: list[tuple[bytes, bytes]]
-    ) -> tuple[int, bytes | None, bytes | None, bytes | None]:
-        """Check names; return (Host count, Content-Length, Transfer-Encoding, Connection)."""
-        hosts = 0
-        content_length = transfer_encoding = connection = None
-        kind_of = write.header_kind
-        for name, value in headers:
-            kind = kind_of(name)
-            if kind:
-                if kind == write.KIND_HOST:
-                    hosts += 1
-                elif kind == write.KIND_CONTENT_LENGTH:
-                    if content_length is not None:
-                        raise LocalProtocolError("more than one Content-Length header")
-                    content_length = value
-                elif kind == write.KIND_TRANSFER_ENCODING:
-                    transfer_encoding = value
-                else:
-                    connection = value if connection is None else connection + b"," + value
-        return hosts, content_length, transfer_encoding, connection
-
     def _framing(
         self,
         headers: list[tuple[bytes, bytes]],
@@ -168,16 +161,6 @@ class HTTP1Connection(HTTP1Receiver):
         self._send_left = self._send_total = length
         return _SEND_LENGTH
 
-    def _build_head(
-        self, first_line: bytes, headers: list[tuple[bytes, bytes]], extra: list[bytes]
-    ) -> bytes:
-        lines = [first_line]
-        lines += [name + b": " + value for name, value in headers]
-        lines += extra
-        head = b"\r\n".join(lines) + b"\r\n\r\n"
-        write.check_head(head, len(lines) + 1, headers)
-        return head
-
     def _body_bytes(self, body: bytes, framing: int) -> bytes:
         if framing == _SEND_CHUNKED:
             return write.chunk(body) + b"0\r\n\r\n"
@@ -200,48 +183,63 @@ class HTTP1Connection(HTTP1Receiver):
         by send_data(); none of these and no framing header -> no body (Content-Length: 0
         for POST, PUT and PATCH, RFC 9110 §8.6).
         """
-        if self.our_role != "client":
+        if self._server:
             raise LocalProtocolError("only the client role sends requests")
-        if self._our_state is not State.IDLE or self._request_sent:
+        if self._our_state is not _IDLE or self._request_sent:
             raise LocalProtocolError(
                 f"cannot send a request now (our state {self._our_state.value}, "
                 f"theirs {self._their_state.value}); call start_next_cycle() first"
             )
-        if not write.method_is_valid(method):
+        if method not in _known_methods and not write.method_is_valid(method):
             raise LocalProtocolError(f"method {method!r} is not a valid token")
-        write.check_target(target)
-        hosts, header_length, header_encoding, connection = self._scan_headers(headers)
+        if type(target) is not bytes or _target_fullmatch(target) is None:
+            write.check_target(target)  # raises, naming the target
+        hosts, header_length, header_encoding, connection = write.scan_headers(headers)
         if hosts != 1:
             raise LocalProtocolError(
                 "request has no Host header" if hosts == 0 else "request has two Host headers"
             )
         extra: list[bytes] = []
-        framing = self._framing(
-            headers, body, content_length, chunked, header_length, header_encoding, extra
-        )
+        if (
+            body is None
+            and content_length is None
+            and not chunked
+            and header_length is None
+            and header_encoding is None
+        ):
+            framing = -1  # the usual GET: no body (what _framing would decide, sooner)
+        else:
+            framing = self._framing(
+                headers, body, content_length, chunked, header_length, header_encoding, extra
+            )
         if framing < 0:
             if method in _BODY_METHODS:
                 extra.append(b"Content-Length: 0")
             framing = _SEND_NONE
         if connection is not None and b"close" in write.connection_tokens(connection):
             self._set_keep_alive_off()
-        head = self._build_head(method + b" " + target + b" HTTP/1.1", headers, extra)
+        # write.build_head(), inlined: this is the hot path of every request.
+        lines = [b" ".join((method, target, b"HTTP/1.1")), *map(b": ".join, headers), *extra]
+        lines += (b"", b"")
+        head = b"\r\n".join(lines)
+        if len(head.translate(None, _CONTROLS)) != len(head) - 2 * len(lines) + 2:
+            write.check_head(head, len(lines) - 1, headers)
         self._request_method = method
         self._request_sent = True
         self._send_framing = framing
         if body is not None:
-            self._our_done()
+            self._our_state = _STATE_DONE if self._keep_alive else _MUST_CLOSE
             if framing == _SEND_CHUNKED or body:
                 return head + self._body_bytes(body, framing)
             return head
         if framing == _SEND_NONE or (framing == _SEND_LENGTH and self._send_left == 0):
-            self._our_done()
+            self._our_state = _STATE_DONE if self._keep_alive else _MUST_CLOSE
         else:
-            self._our_state = State.SEND_BODY
+            self._our_state = _SEND_BODY
         return head
 
     def _our_done(self) -> None:
-        self._our_state = State.DONE if self._keep_alive else State.MUST_CLOSE
+        self._our_state = _STATE_DONE if self._keep_alive else _MUST_CLOSE
 
     def send_informational(
         self, status_code: int, headers: list[tuple[bytes, bytes]] | None = None
@@ -256,13 +254,13 @@ class HTTP1Connection(HTTP1Receiver):
             # RFC 9110 §15.2: no 1xx to an HTTP/1.0 client.
             raise LocalProtocolError("cannot send a 1xx response to an HTTP/1.0 client")
         headers = headers or []
-        self._scan_headers(headers)
-        return self._build_head(write.status_line(status_code, None), headers, [])
+        write.scan_headers(headers)
+        return write.build_head(write.status_line(status_code, None), headers, [])
 
     def _check_can_respond(self) -> None:
-        if self.our_role != "server":
+        if not self._server:
             raise LocalProtocolError("only the server role sends responses")
-        if self._our_state is not State.IDLE:
+        if self._our_state is not _IDLE:
             raise LocalProtocolError(
                 f"cannot send a response now (our state {self._our_state.value})"
             )
@@ -285,18 +283,19 @@ class HTTP1Connection(HTTP1Receiver):
         Without ``body``, our state is SEND_BODY until send_end_of_message(), whatever the
         status (body data for HEAD is dropped).
         """
-        self._check_can_respond()
+        if self._our_state is not _IDLE or not self._server:
+            self._check_can_respond()
         if status_code < 200 and status_code != 101:
             raise LocalProtocolError(f"use send_informational() for status {status_code}")
         status = write.status_line(status_code, reason)
-        _, header_length, header_encoding, connection = self._scan_headers(headers)
+        _, header_length, header_encoding, connection = write.scan_headers(headers)
         their = self._their_state
-        got_request = their is not State.IDLE and their is not State.ERROR
+        got_request = their is not _IDLE and their is not _ERROR
         method = self._request_method if got_request else b""
         extra: list[bytes] = []
         switching = False
         if status_code == 101 or (method == b"CONNECT" and status_code < 300):
-            if their is not State.SWITCHED_PROTOCOL:
+            if their is not _SWITCHED_PROTOCOL:
                 raise LocalProtocolError(f"status {status_code} answers no upgrade request")
             if body:
                 raise LocalProtocolError(f"a {status_code} response has no body")
@@ -306,6 +305,18 @@ class HTTP1Connection(HTTP1Receiver):
             if body:
                 raise LocalProtocolError(f"a {status_code} response has no body")
             framing = _SEND_NONE
+        elif (
+            body is not None
+            and not chunked
+            and content_length is None
+            and header_length is None
+            and header_encoding is None
+        ):
+            # The usual answer, a whole body: what _framing would decide, sooner.
+            length = len(body)
+            extra.append(write.content_length_line(length))
+            self._send_left = self._send_total = length
+            framing = _SEND_LENGTH
         else:
             if chunked and self._their_version != b"1.1":
                 chunked = False  # HTTP/1.0 peers cannot read chunked: close-delimited
@@ -326,7 +337,7 @@ class HTTP1Connection(HTTP1Receiver):
             not got_request
             or not self._keep_alive
             or framing == _SEND_UNTIL_CLOSE
-            or their is State.SWITCHED_PROTOCOL  # upgrade declined: its bytes are gone
+            or their is _SWITCHED_PROTOCOL  # upgrade declined: its bytes are gone
         )
         if connection is not None and b"close" in write.connection_tokens(connection):
             close = True
@@ -336,24 +347,30 @@ class HTTP1Connection(HTTP1Receiver):
             extra.append(b"Connection: keep-alive")
         if close:
             self._set_keep_alive_off()
-        head = self._build_head(status, headers, extra)
+        # write.build_head(), inlined: this is the hot path of every answer.
+        lines = [status, *map(b": ".join, headers), *extra, b"", b""]
+        head = b"\r\n".join(lines)
+        if len(head.translate(None, _CONTROLS)) != len(head) - 2 * len(lines) + 2:
+            write.check_head(head, len(lines) - 1, headers)
         if switching:
-            self._our_state = State.SWITCHED_PROTOCOL
+            self._our_state = _SWITCHED_PROTOCOL
             return head
         # Without ``body`` the response streams: SEND_BODY until send_end_of_message(), even
         # for HEAD, 204 and 304, so a server runs every answer through the same calls.
         self._send_framing = _SEND_DISCARD if method == b"HEAD" else framing
         if body is None:
-            self._our_state = State.SEND_BODY
+            self._our_state = _SEND_BODY
             return head
-        self._our_done()
+        self._our_state = _STATE_DONE if self._keep_alive else _MUST_CLOSE
         if method == b"HEAD" or framing == _SEND_NONE or (not body and framing != _SEND_CHUNKED):
             return head
+        if framing == _SEND_LENGTH:
+            return head + body
         return head + self._body_bytes(body, framing)
 
     def send_data(self, data: bytes) -> bytes:
         """Bytes for one piece of body (chunk-framed when chunked)."""
-        if self._our_state is not State.SEND_BODY:
+        if self._our_state is not _SEND_BODY:
             raise LocalProtocolError(f"cannot send body data in state {self._our_state.value}")
         framing = self._send_framing
         if framing == _SEND_CHUNKED:
@@ -376,7 +393,7 @@ class HTTP1Connection(HTTP1Receiver):
 
     def send_end_of_message(self, trailers: list[tuple[bytes, bytes]] | None = None) -> bytes:
         """Bytes that end the body (``0\\r\\n...\\r\\n`` when chunked, else b"")."""
-        if self._our_state is not State.SEND_BODY:
+        if self._our_state is not _SEND_BODY:
             raise LocalProtocolError(f"cannot end a message in state {self._our_state.value}")
         framing = self._send_framing
         if framing == _SEND_DISCARD:
@@ -397,15 +414,15 @@ class HTTP1Connection(HTTP1Receiver):
     def start_next_cycle(self) -> None:
         """Both messages are complete and keep-alive holds: get ready for the next pair."""
         if not (
-            self._keep_alive and self._our_state is State.DONE and self._their_state is State.DONE
+            self._keep_alive and self._our_state is _STATE_DONE and self._their_state is _STATE_DONE
         ):
             raise LocalProtocolError(
                 "cannot start the next request/response cycle: our state "
                 f"{self._our_state.value}, theirs {self._their_state.value}, "
                 f"keep-alive {'on' if self._keep_alive else 'off'}"
             )
-        self._our_state = State.IDLE
-        self._their_state = State.IDLE
+        self._our_state = _IDLE
+        self._their_state = _IDLE
         self._phase = _HEAD
         self._request_sent = False
         self._request_method = b""
