@@ -13,14 +13,13 @@ import json
 import select
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
-from types import TracebackType
 from urllib.parse import unquote
 
 import pytest
 
 from tests.support.certs import Certs
+from tests.support.listener import ThreadedListener
 
 #: A connection idle for this long is dropped by the test servers (bounded waits).
 SERVER_IDLE_TIMEOUT = 30.0
@@ -63,7 +62,7 @@ class _Reader:
         return True
 
 
-class HashingServer:
+class HashingServer(ThreadedListener):
     """HTTP/1.1 keep-alive server answering every request with JSON about its body.
 
     ``/redirect?to=<url-encoded location>`` answers 302 to that location instead.
@@ -73,66 +72,22 @@ class HashingServer:
 
     def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl_context = ssl_context
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(128)
-        self._listener.settimeout(0.1)  # the accept loop checks for stop() this often
-        self.port: int = self._listener.getsockname()[1]
+        super().__init__(backlog=128)
         self.connections = 0
         self.tls_peer_certs: list[dict[str, object] | None] = []
         #: (method, target, headers) of every request received, in order.
         self.requests: list[tuple[str, str, list[tuple[str, str]]]] = []
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._sockets: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
 
     @property
     def url(self) -> str:
         scheme = "https" if self._ssl_context is not None else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> HashingServer:
-        self._acceptor.start()
-        return self
+    def accepted(self, sock: socket.socket) -> tuple[()]:
+        self.connections += 1
+        return ()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._acceptor.join(5)
-        with self._lock:
-            for sock in list(self._sockets):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
-            thread.join(5)
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                self._sockets.add(sock)
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, raw: socket.socket) -> None:
+    def handle(self, raw: socket.socket, *extra: object) -> None:
         sock = raw
         try:
             sock.settimeout(SERVER_IDLE_TIMEOUT)
@@ -202,7 +157,7 @@ class HashingServer:
             return
         finally:
             with self._lock:
-                self._sockets.discard(raw)
+                self._sockets.remove(raw)
             with contextlib.suppress(OSError):
                 sock.close()
 

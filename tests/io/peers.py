@@ -6,15 +6,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import threading
-from types import TracebackType
 from typing import Any
 
+from tests.support.listener import ThreadedListener
 from wirekit._io.base import Address
 from wirekit.errors import NameResolutionError
 
 
-class TLSEchoServer:
+class TLSEchoServer(ThreadedListener):
     """Accepts on 127.0.0.1:0, does the TLS handshake, echoes bytes until EOF.
 
     ``peer_certificates`` records the client certificate of each connection (None without);
@@ -23,47 +22,11 @@ class TLSEchoServer:
 
     def __init__(self, context: ssl.SSLContext, *, host: str = "127.0.0.1") -> None:
         self.context = context
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._listener = socket.socket(family, socket.SOCK_STREAM)
-        self._listener.bind((host, 0))
-        self._listener.listen(16)
-        self.port: int = self._listener.getsockname()[1]
-        self._listener.settimeout(0.1)  # the accept loop checks for stop() this often
+        super().__init__(host=host, backlog=16)
         self.peer_certificates: list[dict[str, Any] | None] = []
         self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
 
-    def __enter__(self) -> TLSEchoServer:
-        self._acceptor.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._acceptor.join(5)
-        for thread in self._threads:
-            thread.join(5)
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def handle(self, sock: socket.socket, *extra: Any) -> None:
         sock.settimeout(10)
         try:
             tls = self.context.wrap_socket(sock, server_side=True)
@@ -159,51 +122,16 @@ def listener(host: str) -> Any:
         sock.close()
 
 
-class TLSTunnel:
+class TLSTunnel(ThreadedListener):
     """A TLS-terminating relay on 127.0.0.1:0, as an HTTPS proxy's CONNECT tunnel is: it
     decrypts the outer TLS and pipes the bytes to ``target_port`` (which may speak TLS too)."""
 
     def __init__(self, context: ssl.SSLContext, target_port: int) -> None:
         self.context = context
         self.target_port = target_port
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(8)
-        self.port: int = self._listener.getsockname()[1]
-        self._listener.settimeout(0.1)  # the accept loop checks for stop() this often
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+        super().__init__(backlog=8)
 
-    def __enter__(self) -> TLSTunnel:
-        self._acceptor.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._acceptor.join(5)
-        for thread in self._threads:
-            thread.join(5)
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            thread = threading.Thread(target=self._relay, args=(sock,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _relay(self, sock: socket.socket) -> None:
+    def handle(self, sock: socket.socket, *extra: Any) -> None:
         import selectors
 
         sock.settimeout(10)

@@ -13,7 +13,7 @@ import pytest
 from tests.io.peers import AsyncFakeResolver, FakeResolver, refused_port
 from tests.support.helpers import open_fds
 from tests.support.keepalive import KeepAliveServer
-from tests.support.scripted import ScriptedServer, close, expect, hold, reset, send
+from tests.support.scripted import ScriptedServer, close, expect, hold, reset, send, sleep
 from wirekit._io.asyncio import AsyncIOBackend, AsyncSystemResolver
 from wirekit._io.backends import (
     AsyncDefaultBackend,
@@ -203,7 +203,9 @@ async def test_async_reset_while_reading_is_a_read_error() -> None:
 
 
 def test_sync_write_to_a_reset_peer_is_a_write_error() -> None:
-    with ScriptedServer([reset()]) as server:
+    # The pause lets the client's connect() finish before the reset: a reset racing the
+    # handshake is reported as a connect failure, which is not what these tests are about.
+    with ScriptedServer([sleep(0.3), reset()]) as server:
         stream = SyncBackend().connect_tcp("127.0.0.1", server.port, timeout=10)
         _wait_until_finished(server)
         with pytest.raises(WriteError, match=rf"sending to 127.0.0.1:{server.port} failed"):
@@ -215,7 +217,9 @@ def test_sync_write_to_a_reset_peer_is_a_write_error() -> None:
 async def test_async_write_after_peer_reset_is_a_write_error() -> None:
     import asyncio
 
-    with ScriptedServer([reset()]) as server:
+    # The pause lets the client's connect() finish before the reset: a reset racing the
+    # handshake is reported as a connect failure, which is not what these tests are about.
+    with ScriptedServer([sleep(0.3), reset()]) as server:
         stream = await AsyncIOBackend().connect_tcp("127.0.0.1", server.port, timeout=10)
         for _ in range(1000):  # bounded wait for the RST to arrive
             if stream.is_readable():

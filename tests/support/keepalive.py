@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
-from types import TracebackType
+
+from tests.support.listener import ThreadedListener
 
 __all__ = ["KeepAliveServer"]
 
@@ -20,7 +20,7 @@ MAX_HEAD_BYTES = 64 * 1024
 IDLE_TIMEOUT = 30.0
 
 
-class KeepAliveServer:
+class KeepAliveServer(ThreadedListener):
     """Thread-per-connection HTTP/1.1 responder on 127.0.0.1 port 0."""
 
     def __init__(
@@ -40,67 +40,15 @@ class KeepAliveServer:
         self._closing_response = self._response.replace(
             b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1
         )
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.host = host
-        self._listener = socket.socket(family, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind((host, 0))
-        self._listener.listen(1024)
-        self.port: int = self._listener.getsockname()[1]
-        self._listener.settimeout(0.1)  # the accept loop checks for stop() this often
+        super().__init__(host=host, backlog=1024)
         self.connections = 0
         self.requests = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sockets: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
 
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+    def accepted(self, sock: socket.socket) -> tuple[()]:
+        self.connections += 1
+        return ()
 
-    def __enter__(self) -> KeepAliveServer:
-        self._acceptor.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._acceptor.join(5)
-        with self._lock:
-            for sock in list(self._sockets):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
-            thread.join(5)
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                self._sockets.add(sock)
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            self._threads = [t for t in self._threads if t.is_alive()]
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, sock: socket.socket) -> None:
+    def handle(self, sock: socket.socket, *extra: object) -> None:
         buffer = b""
         served = 0
         sock.settimeout(IDLE_TIMEOUT)
@@ -140,6 +88,6 @@ class KeepAliveServer:
             return
         finally:
             with self._lock:
-                self._sockets.discard(sock)
+                self._sockets.remove(sock)
             with contextlib.suppress(OSError):
                 sock.close()

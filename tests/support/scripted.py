@@ -14,7 +14,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
+from typing import Any
+
+from tests.support.listener import ThreadedListener
 
 __all__ = [
     "ScriptedServer",
@@ -156,79 +158,29 @@ def hold() -> Step:
     return step
 
 
-class ScriptedServer:
+class ScriptedServer(ThreadedListener):
     """Scripted raw TCP server thread on 127.0.0.1 (or ``::1``) port 0."""
 
     def __init__(self, *scripts: Sequence[Step], host: str = "127.0.0.1") -> None:
         if not scripts:
             raise ValueError("ScriptedServer needs at least one script")
         self.scripts = scripts
-        self.host = host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._listener = socket.socket(family, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind((host, 0))
-        self._listener.listen(64)
-        self.port: int = self._listener.getsockname()[1]
-        self._listener.settimeout(0.1)  # the accept loop checks for stop() this often
+        super().__init__(host=host, backlog=64)
         self.connections: list[ScriptedConnection] = []
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     @property
     def received(self) -> list[bytes]:
         """Bytes received on each connection so far, in accept order."""
         return [bytes(c.received) for c in self.connections]
 
-    def __enter__(self) -> ScriptedServer:
-        self._acceptor.start()
-        return self
+    def accepted(self, sock: socket.socket) -> tuple[ScriptedConnection, Sequence[Step]]:
+        record = ScriptedConnection(len(self.connections))
+        self.connections.append(record)
+        return record, self.scripts[min(record.number, len(self.scripts) - 1)]
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._listener.close()
-        self._acceptor.join(5)
-        for thread in self._threads:
-            thread.join(5)
-        with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            record = ScriptedConnection(len(self.connections))
-            with self._lock:
-                self.connections.append(record)
-                self._sockets.append(sock)
-            script = self.scripts[min(record.number, len(self.scripts) - 1)]
-            thread = threading.Thread(target=self._run, args=(sock, record, script), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _run(self, sock: socket.socket, record: ScriptedConnection, script: Sequence[Step]) -> None:
+    def handle(self, sock: socket.socket, *extra: Any) -> None:
+        record: ScriptedConnection = extra[0]
+        script: Sequence[Step] = extra[1]
         ctx = _Context(sock, record, self._stop)
         try:
             for step in script:
