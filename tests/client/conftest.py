@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import select
 import socket
 import ssl
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from tests.support.blackhole import Blackhole
 from tests.support.certs import Certs
 from tests.support.listener import ThreadedListener
 
@@ -184,37 +184,13 @@ def tls_server(certs: Certs) -> Iterator[HashingServer]:
 
 
 #: Connections made to fill a listener's accept queue, at most (Linux needs backlog + 1).
-BLACKHOLE_MAX_FILLERS = 16
 
 
 @pytest.fixture
 def blackhole_url() -> Iterator[str]:
-    """http://127.0.0.1:<port> of a listener that never accepts and whose queue is full.
-
-    Linux drops a SYN when the accept queue is full, so a new connect neither succeeds nor
-    is refused: a loopback way to get a connect timeout without leaving the machine.
-    """
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    address = listener.getsockname()
-    fillers: list[socket.socket] = []
-    try:
-        for _ in range(BLACKHOLE_MAX_FILLERS):
-            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            filler.setblocking(False)
-            fillers.append(filler)
-            filler.connect_ex(address)
-            _, writable, _ = select.select([], [filler], [], 0.3)
-            if not writable:
-                break  # this SYN was dropped: the queue is full
-        else:
-            raise RuntimeError("could not fill the accept queue of a loopback listener")
-        yield f"http://127.0.0.1:{address[1]}"
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
+    """http://127.0.0.1:<port> whose connects neither succeed nor are refused."""
+    with Blackhole() as blackhole:
+        yield blackhole.url
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.io.peers import Blackhole
+from tests.support.blackhole import Blackhole
 
 
 @pytest.fixture

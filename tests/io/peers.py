@@ -1,5 +1,5 @@
-"""Loopback peers the I/O tests need beyond tests/support: a TLS echo server, an address
-whose connects never complete, and fake resolvers."""
+"""Loopback peers the I/O tests need beyond tests/support: a TLS echo server, a TLS
+tunnel and fake resolvers (``Blackhole`` is re-exported from tests.support)."""
 
 from __future__ import annotations
 
@@ -47,30 +47,6 @@ class TLSEchoServer(ThreadedListener):
                     tls.sendall(data)
             except (OSError, ssl.SSLError) as exc:
                 self.errors.append(f"{type(exc).__name__}: {exc}")
-
-
-class Blackhole:
-    """A 127.0.0.1 port whose new connections never complete.
-
-    A listener with backlog 0 and one un-accepted connection: Linux then drops further
-    SYNs (the accept queue is full), so connects hang until their timeout. Local only.
-    """
-
-    def __init__(self) -> None:
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(0)
-        self.port: int = self._listener.getsockname()[1]
-        self._fillers: list[socket.socket] = []
-        filler = socket.socket()
-        filler.settimeout(5)
-        filler.connect(("127.0.0.1", self.port))
-        self._fillers.append(filler)
-
-    def close(self) -> None:
-        for sock in self._fillers:
-            sock.close()
-        self._listener.close()
 
 
 def refused_port() -> int:

@@ -10,13 +10,13 @@ import pytest
 
 from tests.io.peers import (
     AsyncFakeResolver,
-    Blackhole,
     FakeResolver,
     listener,
     refused_port,
     v4,
     v6,
 )
+from tests.support.blackhole import Blackhole
 from tests.support.helpers import open_fds
 from wirekit._io.asyncio import AsyncIOBackend
 from wirekit._io.happy_eyeballs import AttemptPlan, format_address, interleave_addresses

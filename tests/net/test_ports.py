@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.blackhole import Blackhole
 from wirekit.net import acheck_port, check_port
 
 
@@ -55,14 +56,12 @@ def test_names_show_the_address_tried(listening_port: int) -> None:
     assert result.address in ("127.0.0.1", "::1")
 
 
-def test_timeout_phase(monkeypatch: pytest.MonkeyPatch) -> None:
-    def never(self: socket.socket, address: object) -> None:
-        raise TimeoutError("timed out")
-
-    monkeypatch.setattr(socket.socket, "connect", never)
-    result = check_port("127.0.0.1", 9, timeout=0.1)
+def test_timeout_phase() -> None:
+    with Blackhole() as blackhole:  # a real listener whose connects never complete
+        result = check_port("127.0.0.1", blackhole.port, timeout=0.3)
+    assert not result.ok
     assert result.phase == "timeout"
-    assert result.error == "connection to 127.0.0.1:9 timed out"
+    assert result.error == f"connection to 127.0.0.1:{blackhole.port} timed out"
 
 
 @pytest.mark.anyio

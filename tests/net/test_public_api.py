@@ -6,7 +6,8 @@ import wirekit.net
 
 EXPECTED = {
     "AddressKind", "AsyncServer", "CachingResolver", "DNSTimeout", "HostPort", "Interface",
-    "InterfaceAddress", "InvalidAddress", "LineReader", "LocalNames", "MacAddress",
+    "AsyncUDPServer", "InterfaceAddress", "InvalidAddress", "LineReader", "LocalNames",
+    "MacAddress",
     "MailExchanger", "PortCheck", "Record", "ReverseCheck", "TCPServer", "UDPServer",
     "UDPTimeout", "UnixServer", "acheck_port", "aforward_confirmed", "alocal_names", "alookup",
     "alookup_one", "amail_exchangers", "aquery", "aread_exactly", "aread_frame", "aread_line",

@@ -155,3 +155,23 @@ def test_dual_stack_server_answers_ipv4_and_ipv6() -> None:
         port = server.address[1]
         assert udp_request(("::1", port), b"six", timeout=2) == b"SIX"
         assert udp_request(("127.0.0.1", port), b"four", timeout=2) == b"FOUR"
+
+
+@pytest.mark.anyio
+async def test_async_server_answers_with_request_ids_and_survives_handler_errors() -> None:
+    from wirekit.net import AsyncUDPServer
+
+    def handler(data: bytes, sender: Any) -> bytes | None:
+        if data == b"boom":
+            raise RuntimeError("handler failure")
+        return data.upper()
+
+    async with AsyncUDPServer(handler, request_id=True) as server:
+        assert await audp_request(server.address, b"hello", timeout=2.0, request_id=True) == (
+            b"HELLO"
+        )
+        with pytest.raises(UDPTimeout):
+            await audp_request(server.address, b"boom", timeout=0.2, retries=0, request_id=True)
+        assert await audp_request(server.address, b"again", timeout=2.0, request_id=True) == (
+            b"AGAIN"
+        )

@@ -54,7 +54,14 @@ from wirekit.net.names import (
 )
 from wirekit.net.ports import PortCheck, acheck_port, check_port
 from wirekit.net.servers import AsyncServer, TCPServer, UnixServer
-from wirekit.net.udp import UDPServer, UDPTimeout, audp_request, serve_udp, udp_request
+from wirekit.net.udp import (
+    AsyncUDPServer,
+    UDPServer,
+    UDPTimeout,
+    audp_request,
+    serve_udp,
+    udp_request,
+)
 
 __all__ = [
     "AddressKind",
@@ -73,6 +80,7 @@ __all__ = [
     "Record",
     "ReverseCheck",
     "TCPServer",
+    "AsyncUDPServer",
     "UDPServer",
     "UDPTimeout",
     "UnixServer",

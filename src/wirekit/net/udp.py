@@ -24,6 +24,7 @@ from wirekit.errors import ConnectError, NameResolutionError, ReadTimeout
 from wirekit.net.addresses import NetworkSpec, in_network
 
 __all__ = [
+    "AsyncUDPServer",
     "DEFAULT_BACKOFF",
     "DEFAULT_JITTER",
     "DEFAULT_MAX_BACKOFF",
@@ -267,10 +268,13 @@ class UDPServer:
             logger.exception("UDP handler failed for a datagram from %s", sender[0])
             return
         if reply is not None:
-            try:
-                self._sock.sendto(ident + reply, sender)
-            except OSError as exc:
-                logger.warning("could not reply to %s: %s", sender[0], exc)
+            self._send(ident + reply, sender)
+
+    def _send(self, datagram: bytes, sender: tuple[Any, ...]) -> None:
+        try:
+            self._sock.sendto(datagram, sender)
+        except OSError as exc:
+            logger.warning("could not reply to %s: %s", sender[0], exc)
 
     def _run(self) -> None:
         with selectors.DefaultSelector() as selector:
@@ -304,6 +308,41 @@ class UDPServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class AsyncUDPServer(UDPServer):
+    """The same server on the running asyncio loop instead of a thread.
+
+    ``async with AsyncUDPServer(handler) as server:`` serves until the block ends; the
+    handler is called on the loop, so it must not block (same rules, ``allow`` list and
+    request-id framing as :class:`UDPServer`).
+    """
+
+    _transport: asyncio.DatagramTransport | None = None
+
+    async def __aenter__(self) -> AsyncUDPServer:
+        loop = asyncio.get_running_loop()
+        server = self
+
+        class _Protocol(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+                if len(data) <= server.max_datagram_bytes:
+                    server._serve_one(data, addr)
+
+            def error_received(self, exc: Exception) -> None:
+                pass  # ICMP errors from earlier replies: nothing to do, as in UDPServer
+
+        self._transport, _ = await loop.create_datagram_endpoint(_Protocol, sock=self._sock)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def _send(self, datagram: bytes, sender: tuple[Any, ...]) -> None:
+        if self._transport is not None:
+            self._transport.sendto(datagram, sender)
 
 
 def serve_udp(
