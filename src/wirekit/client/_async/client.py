@@ -294,7 +294,10 @@ class AsyncClient:
                 trace=settings.trace,
                 netrc=settings.netrc,
             )
-        response = await self._drive(send_flow(request, chosen_auth, settings), deadline)
+        read_bodies = chosen_auth is not None and chosen_auth.requires_response_body
+        response = await self._drive(
+            send_flow(request, chosen_auth, settings), deadline, read_bodies=read_bodies
+        )
         if not stream:
             try:
                 await response.aread()
@@ -316,8 +319,11 @@ class AsyncClient:
             request.url = url.copy_with(userinfo="")
         return chosen
 
-    async def _drive(self, flow: Any, deadline: Deadline) -> Response:
-        """Run a flow: send what it asks, sleep when it asks, until it returns a response."""
+    async def _drive(self, flow: Any, deadline: Deadline, *, read_bodies: bool) -> Response:
+        """Run a flow: send what it asks, sleep when it asks, until it returns a response.
+
+        ``read_bodies``: the auth flow reads response bodies (``requires_response_body``),
+        so each response is read before the flow sees it."""
         previous: Response | None = None
         try:
             instruction = flow.send(None)
@@ -350,6 +356,8 @@ class AsyncClient:
                 for hook in self.event_hooks["response"]:
                     await hook(response)
                 previous = response
+                if read_bodies:
+                    await response.aread()
                 instruction = flow.send(response)
         except StopIteration as stop:
             result: Response = stop.value

@@ -293,7 +293,10 @@ class Client:
                 trace=settings.trace,
                 netrc=settings.netrc,
             )
-        response = self._drive(send_flow(request, chosen_auth, settings), deadline)
+        read_bodies = chosen_auth is not None and chosen_auth.requires_response_body
+        response = self._drive(
+            send_flow(request, chosen_auth, settings), deadline, read_bodies=read_bodies
+        )
         if not stream:
             try:
                 response.read()
@@ -315,8 +318,11 @@ class Client:
             request.url = url.copy_with(userinfo="")
         return chosen
 
-    def _drive(self, flow: Any, deadline: Deadline) -> Response:
-        """Run a flow: send what it asks, sleep when it asks, until it returns a response."""
+    def _drive(self, flow: Any, deadline: Deadline, *, read_bodies: bool) -> Response:
+        """Run a flow: send what it asks, sleep when it asks, until it returns a response.
+
+        ``read_bodies``: the auth flow reads response bodies (``requires_response_body``),
+        so each response is read before the flow sees it."""
         previous: Response | None = None
         try:
             instruction = flow.send(None)
@@ -349,6 +355,8 @@ class Client:
                 for hook in self.event_hooks["response"]:
                     hook(response)
                 previous = response
+                if read_bodies:
+                    response.read()
                 instruction = flow.send(response)
         except StopIteration as stop:
             result: Response = stop.value
