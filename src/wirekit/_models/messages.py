@@ -96,7 +96,7 @@ class Request:
         content: Any = None,
         extensions: dict[str, Any] | None = None,
     ) -> None:
-        self.method = method.upper() if method.islower() else method
+        self.method = method.upper()  # as requests and httpx do; retry rules compare upper case
         self.url = url if isinstance(url, URL) else URL(url)
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.content = content
