@@ -83,6 +83,10 @@ class Server:
         )
         prefix = self.config.static_path.rstrip("/")
         self._static_prefix = prefix.encode("latin-1")
+        #: True when a request needs none of the optional dispatch steps (see _start_cycle).
+        self._plain_asgi = (
+            self.interface == "asgi3" and self.static_app is None and self.proxy_policy is None
+        )
         #: Set once the sockets listen (from any thread: ``started.wait()``).
         self.started = threading.Event()
         #: The bound addresses (``(host, port)`` tuples, or Unix socket paths).
@@ -162,6 +166,19 @@ class Server:
     # -- request dispatch ---------------------------------------------------------------------
     def _start_cycle(self, protocol: HTTPServerProtocol, request: Request) -> Cycle:
         config = self.config
+        if self._plain_asgi and request.upgrade is None:
+            # The hot path (an ASGI app, no static files, no proxy headers, no upgrade):
+            # the same steps as the general path below, without its checks.
+            lifespan = self.lifespan
+            scope = build_scope(
+                protocol,
+                request,
+                root_path=config.root_path,
+                state=lifespan.state if lifespan is not None else None,
+            )
+            cycle = ASGICycle(protocol, request, self.app, scope, debug=config.debug)
+            cycle.start()
+            return cycle
         static = self.static_app
         if static is not None:
             prefix = self._static_prefix

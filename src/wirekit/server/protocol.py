@@ -180,6 +180,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         "state",
         "transport",
         "upgraded",
+        "write_high_water",
         "write_paused",
         "write_paused_since",
     )
@@ -212,6 +213,8 @@ class HTTPServerProtocol(asyncio.Protocol):
         self._next_after_body = False
         self.write_paused = False
         self.write_paused_since = 0.0
+        #: config.write_high_water, kept here so each ASGI cycle reads it with one lookup.
+        self.write_high_water = config.write_high_water
         self.parked = False
         self.pipeline_paused = False
         # Access log fields (kept only when an access logger is configured).
@@ -271,7 +274,8 @@ class HTTPServerProtocol(asyncio.Protocol):
         if not self.head_started:
             # The first byte of a request head: from now on the whole head has a deadline.
             self.head_started = True
-            self.deadline = self.state.now + self.state.config.header_timeout
+            state = self.state
+            self.deadline = state.now + state.config.header_timeout
             self.deadline_reason = "header"
         try:
             self.conn.receive_data(data)
