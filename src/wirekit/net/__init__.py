@@ -66,6 +66,7 @@ from wirekit.net.udp import (
 __all__ = [
     "AddressKind",
     "AsyncServer",
+    "AsyncUDPServer",
     "CachingResolver",
     "DNSTimeout",
     "HostPort",
@@ -80,7 +81,6 @@ __all__ = [
     "Record",
     "ReverseCheck",
     "TCPServer",
-    "AsyncUDPServer",
     "UDPServer",
     "UDPTimeout",
     "UnixServer",

@@ -24,7 +24,6 @@ from wirekit.errors import ConnectError, NameResolutionError, ReadTimeout
 from wirekit.net.addresses import NetworkSpec, in_network
 
 __all__ = [
-    "AsyncUDPServer",
     "DEFAULT_BACKOFF",
     "DEFAULT_JITTER",
     "DEFAULT_MAX_BACKOFF",
@@ -32,6 +31,7 @@ __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_UDP_TIMEOUT",
     "REQUEST_ID_BYTES",
+    "AsyncUDPServer",
     "UDPServer",
     "UDPTimeout",
     "audp_request",
