@@ -210,8 +210,8 @@ def test_workers_die_with_a_killed_supervisor(start_supervisor: StartSupervisor)
     wait_for(lambda: not [pid for pid in pids if alive(pid)], "workers to die with the parent")
 
 
-@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="platform has no SO_REUSEPORT")
 def test_reuse_port_workers_bind_their_own_sockets(start_supervisor: StartSupervisor) -> None:
+    assert hasattr(socket, "SO_REUSEPORT"), "--reuse-port needs SO_REUSEPORT (Linux has it)"
     running = start_supervisor(2, "http_responder", 10.0, "--reuse-port")
     wait_for(lambda: len(worker_pids(running.pid)) == 2, "2 workers running")
     pids = worker_pids(running.pid)
