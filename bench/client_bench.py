@@ -103,7 +103,8 @@ def _run_child(
 
 
 def import_time_ms(module: str, *, rounds: int, core: int) -> dict[str, Any]:
-    """Best and all wall times (ms) of ``import module`` in a fresh interpreter."""
+    """Best and all wall times (ms) of ``import module`` in a fresh interpreter, with the
+    bytecode of every module cached (as after ``pip install``)."""
     code = (
         "import os, time\n"
         f"os.sched_setaffinity(0, {{{core}}})\n"
@@ -111,15 +112,22 @@ def import_time_ms(module: str, *, rounds: int, core: int) -> dict[str, Any]:
         f"import {module}\n"
         "print((time.perf_counter() - started) * 1e3)\n"
     )
+    # Imports are timed as an installed package is used: with its bytecode cached. pip
+    # compiles site-packages at install time, but an editable install (wirekit's, here)
+    # only gets its __pycache__ on first import, and never while PYTHONDONTWRITEBYTECODE is
+    # set; without this, wirekit alone would pay for compiling its source on every run.
+    # So the variable is dropped and one untimed warm-up run writes any missing bytecode.
+    environment = child_environment(bench_on_path=False)
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     runs: list[float] = []
-    for _ in range(rounds):
+    for round_number in range(rounds + 1):
         try:
             completed = subprocess.run(
                 [PYTHON, "-c", code],
                 capture_output=True,
                 text=True,
                 timeout=60,
-                env=child_environment(bench_on_path=False),
+                env=environment,
                 cwd=tempfile.gettempdir(),  # not bench/: its modules must not shadow packages
                 check=False,
             )
@@ -128,7 +136,8 @@ def import_time_ms(module: str, *, rounds: int, core: int) -> dict[str, Any]:
         if completed.returncode != 0:
             last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
             return {"unavailable": f"cannot import {module}: {last}"}
-        runs.append(float(completed.stdout.strip()))
+        if round_number:  # round 0 is the warm-up
+            runs.append(float(completed.stdout.strip()))
     return {"best_ms": min(runs), "runs_ms": runs}
 
 

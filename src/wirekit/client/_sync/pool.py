@@ -79,7 +79,7 @@ class ConnectionPool:
     ) -> Response:
         origin = request.url.origin
         for attempt in (1, 2):
-            connection = self._acquire(origin, deadline, trace)
+            connection = self._acquire(origin, deadline, trace, _can_resend(request))
             reused = connection.is_connected
             try:
                 if not reused:
@@ -103,7 +103,9 @@ class ConnectionPool:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- slots -------------------------------------------------------------------------------
-    def _acquire(self, origin: Origin, deadline: Deadline, trace: Trace | None) -> HTTPConnection:
+    def _acquire(
+        self, origin: Origin, deadline: Deadline, trace: Trace | None, resendable: bool
+    ) -> HTTPConnection:
         while True:
             stale: list[HTTPConnection] = []
             signal: Signal | None = None
@@ -118,7 +120,9 @@ class ConnectionPool:
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1
-                    if candidate.is_usable() and not self._expired(candidate, now):
+                    if candidate.is_usable(now, resendable=resendable) and not self._expired(
+                        candidate, now
+                    ):
                         found = candidate
                         break
                     self._forget(candidate)
