@@ -2,8 +2,9 @@
 
 Session-scoped (started once, stopped at session end): ``certs``, ``httpbin_server``,
 ``httpbin_tls_server``, ``nginx_server``, ``squid_proxy``, ``squid_auth_proxy``,
-``socks_proxy``, ``socks_auth_proxy``. Plain classes (``ScriptedServer``,
-``KeepAliveServer``) and helpers (``free_port``, ``open_fds``) are imported directly.
+``socks_proxy``, ``socks_auth_proxy``, ``socks4_proxy``, ``socks4a_proxy``. Plain classes
+(``ScriptedServer``, ``KeepAliveServer``) and helpers (``free_port``, ``open_fds``) are
+imported directly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from tests.support.certs import Certs, make_certs
 from tests.support.programs import MicrosocksProxy, NginxServer, SquidProxy
+from tests.support.socks4 import DanteProxy, OpenSSHSocksProxy
 from tests.support.wsgi_server import ThreadedWSGIServer
 
 #: Credentials of the proxies that demand authentication.
@@ -95,6 +97,26 @@ def socks_auth_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Micro
     proxy = MicrosocksProxy(
         tmp_path_factory.mktemp("socks-auth"), username=PROXY_USER, password=PROXY_PASSWORD
     ).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def socks4_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DanteProxy]:
+    """Dante (danted) SOCKS4 proxy without authentication; no SOCKS4a."""
+    proxy = DanteProxy(tmp_path_factory.mktemp("socks4")).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def socks4a_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenSSHSocksProxy]:
+    """OpenSSH ``ssh -D`` SOCKS4/4a proxy (through a private sshd), logging requested hosts."""
+    proxy = OpenSSHSocksProxy(tmp_path_factory.mktemp("socks4a")).start()
     try:
         yield proxy
     finally:
