@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote_to_bytes
 
+from wirekit._proto.http1 import State
 from wirekit.server.asgi import error_body, split_target
 from wirekit.server.protocol import ClientDisconnected
 
@@ -42,7 +43,10 @@ _HOP_BY_HOP = frozenset(
 )  # fmt: skip
 #: RFC 9110 §5.6.2 token, and a field value without CR, LF or NUL (response splitting).
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_BAD_VALUE = re.compile(r"[\r\n\x00]")
+#: Header names a WSGI app has sent that passed the token check (never hop-by-hop ones),
+#: with their bytes; emptied when full so odd apps cannot grow it without bound.
+_CHECKED_NAMES: dict[str, bytes] = {}
+_CHECKED_NAMES_MAX = 512
 _STATUS = re.compile(r"([1-9][0-9][0-9]) ?(.*)\Z", re.DOTALL)
 
 
@@ -86,20 +90,27 @@ class WorkerPool:
         return not alive
 
 
+#: The lock of every ``wsgi.input`` whose body was complete before the app started.
+_COMPLETE_LOCK = threading.Condition(threading.Lock())
+
+
 class WSGIInput:
     """``wsgi.input``: the request body, read in the worker thread as the loop receives it."""
 
-    def __init__(self, cycle: WSGICycle) -> None:
+    def __init__(self, cycle: WSGICycle, *, complete: bool = False) -> None:
         self._cycle = cycle
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
-        self._done = False
+        self._done = complete
         self._gone = False
         self._asked_continue = False
         #: True while the app is blocked waiting for more body: reading must go on then,
         #: whatever is buffered, or read() of the whole body would never finish.
         self.waiting = False
-        self._lock = threading.Condition(threading.Lock())
+        # A request that came without a body (most GETs) never waits and is never fed, so it
+        # shares one Condition instead of building its own: creating a Condition (a Lock
+        # and bound methods) was the largest Python cost of a small WSGI request.
+        self._lock = _COMPLETE_LOCK if complete else threading.Condition(threading.Lock())
 
     # -- loop thread ----------------------------------------------------------------------
     def feed(self, data: bytes) -> int:
@@ -241,20 +252,14 @@ def build_environ(
     if protocol.client is not None:
         environ["REMOTE_ADDR"] = protocol.client[0]
         environ["REMOTE_PORT"] = str(protocol.client[1])
+    keys = _ENVIRON_KEYS
     for raw_name, raw_value in request.headers:
-        name = raw_name.decode("latin-1").upper()
-        if "_" in name:
-            # "X_Forwarded_For" would map to the same key as "X-Forwarded-For": dropping
-            # underscores stops a client from spoofing a header a proxy set (as nginx does).
+        key = keys.get(raw_name)
+        if key is None:
+            key = _environ_key(raw_name)
+        if not key:
             continue
         value = raw_value.decode("latin-1")
-        if name == "CONTENT-TYPE":
-            environ["CONTENT_TYPE"] = value
-            continue
-        if name == "CONTENT-LENGTH":
-            environ["CONTENT_LENGTH"] = value
-            continue
-        key = "HTTP_" + name.replace("-", "_")
         if key in environ:
             # Repeated fields join with "," (RFC 9110 §5.3); Cookie joins with "; " (§5.4).
             environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
@@ -268,6 +273,28 @@ def build_environ(
         else:
             environ["SERVER_NAME"] = host
     return environ
+
+
+#: Header name as received -> its environ key ("" for names dropped); clients send the same
+#: few names in the same spelling, so each is worked out once (bounded, emptied when full).
+_ENVIRON_KEYS: dict[bytes, str] = {}
+_ENVIRON_KEYS_MAX = 1024
+
+
+def _environ_key(raw_name: bytes) -> str:
+    name = raw_name.decode("latin-1").upper()
+    if "_" in name:
+        # "X_Forwarded_For" would map to the same key as "X-Forwarded-For": dropping
+        # underscores stops a client from spoofing a header a proxy set (as nginx does).
+        key = ""
+    elif name == "CONTENT-TYPE" or name == "CONTENT-LENGTH":
+        key = name.replace("-", "_")
+    else:
+        key = "HTTP_" + name.replace("-", "_")
+    if len(_ENVIRON_KEYS) >= _ENVIRON_KEYS_MAX:
+        _ENVIRON_KEYS.clear()
+    _ENVIRON_KEYS[raw_name] = key
+    return key
 
 
 def apply_forwarded(
@@ -306,7 +333,7 @@ class WSGICycle:
         self.high_water = protocol.state.config.write_high_water
         self.read_wait = protocol.state.config.header_timeout
         self.write_wait = protocol.state.config.write_timeout
-        self.input = WSGIInput(self)
+        self.input = WSGIInput(self, complete=protocol.conn.their_state is State.DONE)
         self.environ = build_environ(
             protocol, request, self.input, root_path=root_path, multiprocess=multiprocess
         )
@@ -316,8 +343,9 @@ class WSGICycle:
         self._resume_scheduled = False
         self._posted = 0
         self._written = 0
-        self._writable = threading.Event()
-        self._writable.set()
+        # Made by the worker the first time it has to wait for the client to read (most
+        # answers never do); the loop sets it, if it exists, when the buffer drains.
+        self._writable: threading.Event | None = None
         self._status = ""
         self._headers: list[tuple[bytes, bytes]] = []
         self._started = False
@@ -337,10 +365,15 @@ class WSGICycle:
     def connection_lost(self) -> None:
         self.gone = True
         self.input.finish(gone=True)
-        self._writable.set()
+        self._wake_writer()
 
     def resume_writing(self) -> None:
-        self._writable.set()
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        writable = self._writable
+        if writable is not None:
+            writable.set()
 
     # -- worker thread ---------------------------------------------------------------------
     def body_wanted(self) -> None:
@@ -376,21 +409,30 @@ class WSGICycle:
         if not isinstance(status, str) or not _STATUS.match(status):
             raise ValueError(f"WSGI status must be a str like '200 OK', got {status!r}")
         encoded: list[tuple[bytes, bytes]] = []
+        names = _CHECKED_NAMES
         for pair in headers:
             if not isinstance(pair, tuple) or len(pair) != 2:
                 raise TypeError(f"WSGI header must be a (name, value) tuple, got {pair!r}")
             name, value = pair
             if not isinstance(name, str) or not isinstance(value, str):
                 raise TypeError(f"WSGI header name and value must be str, got {pair!r}")
-            if not _TOKEN.match(name) or _BAD_VALUE.search(value):
+            if "\r" in value or "\n" in value or "\x00" in value:
                 raise ValueError(f"WSGI header not allowed in HTTP: {pair!r}")
-            lowered = name.lower()
-            if lowered in _HOP_BY_HOP:
-                if lowered == "connection" and "close" in value.lower():
-                    self._close_after = True
-                logger.debug("dropped hop-by-hop header %r set by the WSGI app", name)
-                continue
-            encoded.append((name.encode("latin-1"), value.encode("latin-1")))
+            raw_name = names.get(name)
+            if raw_name is None:
+                if not _TOKEN.match(name):
+                    raise ValueError(f"WSGI header not allowed in HTTP: {pair!r}")
+                lowered = name.lower()
+                if lowered in _HOP_BY_HOP:
+                    if lowered == "connection" and "close" in value.lower():
+                        self._close_after = True
+                    logger.debug("dropped hop-by-hop header %r set by the WSGI app", name)
+                    continue
+                # Apps send the same few names on every answer: each is checked once.
+                if len(names) >= _CHECKED_NAMES_MAX:
+                    names.clear()
+                raw_name = names[name] = name.encode("latin-1")
+            encoded.append((raw_name, value.encode("latin-1")))
         self._status = status
         self._headers = encoded
         self._started = True
@@ -426,6 +468,10 @@ class WSGICycle:
         while not self.gone and (
             self.protocol.write_paused or self._posted - self._written > self.high_water
         ):
+            if writable is None:
+                # Published before the check below, so a loop that drains after that check
+                # finds the event and sets it (the loop updates its counters first).
+                writable = self._writable = threading.Event()
             writable.clear()
             # Checked again after clear(): the loop may have drained in between.
             still_full = (
@@ -522,7 +568,7 @@ class WSGICycle:
             protocol.send_error(500, "Internal Server Error\n")
         self._written += len(body)
         if not protocol.write_paused:
-            self._writable.set()
+            self._wake_writer()
 
     def _loop_whole(self, status: int, reason: bytes, body: bytes) -> None:
         self.protocol.state.in_flight -= 1
@@ -534,7 +580,7 @@ class WSGICycle:
         self.protocol.send_body(data, final=final)
         self._written += len(data)
         if not self.protocol.write_paused:
-            self._writable.set()
+            self._wake_writer()
 
     def _loop_done(self, error: BaseException | None) -> None:
         protocol = self.protocol
