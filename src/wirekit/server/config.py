@@ -103,6 +103,9 @@ class ServerConfig:
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
     retry_after: int = DEFAULT_RETRY_AFTER
     ws_max_message_bytes: int = DEFAULT_WS_MAX_MESSAGE_BYTES
+    #: Answer a client's permessage-deflate offer (RFC 7692). The limit above then applies
+    #: to the inflated size. Costs about 50 KiB of zlib state per compressing connection.
+    ws_per_message_deflate: bool = True
     root_path: str = ""
     server_header: str | None = "wirekit"
     date_header: bool = True

@@ -2,7 +2,8 @@
 
 The HTTP connection hands the session every byte after the upgrade request; wsproto turns
 them into events, which become ASGI messages. The 101 answer is written only when the app
-sends ``websocket.accept`` (a ``websocket.close`` before that is answered 403).
+sends ``websocket.accept`` (a ``websocket.close`` before that is answered 403). A client's
+permessage-deflate offer is answered with it (``websocket_deflate``) unless turned off.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from wsproto.utilities import RemoteProtocolError as WSRemoteError
 from wsproto.utilities import generate_accept_token
 
 from wirekit.server.protocol import ClientDisconnected, plain_response
+from wirekit.server.websocket_deflate import PerMessageDeflate, negotiate
 
 if TYPE_CHECKING:  # pragma: no cover
+    from wsproto.extensions import Extension
+
     from wirekit._proto.http1 import Request
     from wirekit.server.asgi import ASGIApp
     from wirekit.server.protocol import HTTPServerProtocol
@@ -48,6 +52,10 @@ def _header(request: Request, name: bytes) -> bytes | None:
         if key.lower() == name:
             return value
     return None
+
+
+def _header_values(request: Request, name: bytes) -> list[bytes]:
+    return [value for key, value in request.headers if key.lower() == name]
 
 
 def is_websocket_upgrade(request: Request) -> bool:
@@ -92,7 +100,18 @@ class WebSocketSession:
             if offered
             else []
         )
-        self.ws = Connection(ConnectionType.SERVER)
+        #: Our Sec-WebSocket-Extensions answer, sent with the 101 (None: no extension).
+        self.extensions_header: bytes | None = None
+        extensions: list[Extension] = []
+        if protocol.state.config.ws_per_message_deflate:
+            accepted = negotiate(_header_values(request, b"sec-websocket-extensions"))
+            if accepted is not None:
+                answer, parameters = accepted
+                self.extensions_header = answer.encode("latin-1")
+                extensions.append(
+                    PerMessageDeflate(parameters, max_message_bytes=max_message_bytes)
+                )
+        self.ws = Connection(ConnectionType.SERVER, extensions=extensions)
         self.inbox: deque[dict[str, Any]] = deque([{"type": "websocket.connect"}])
         self.waiter: asyncio.Future[None] | None = None
         self.accepted = False
@@ -150,6 +169,26 @@ class WebSocketSession:
                 self._message(event)
             elif isinstance(event, Ping):
                 self._write(self.ws.send(event.response()))
+            elif isinstance(event, CloseConnection) and self.ws.state is ConnectionState.OPEN:
+                # wsproto found a bad frame (or a message that inflates past the limit):
+                # the connection is still open on its side, so we fail it with that code.
+                if event.code == CLOSE_TOO_BIG:
+                    logger.info(
+                        "closing WebSocket from %s: compressed message inflates past "
+                        "ws_max_message_bytes=%d",
+                        self.protocol.client,
+                        self.max_message_bytes,
+                    )
+                    self._send_close(CLOSE_TOO_BIG, "message too big")
+                else:
+                    logger.info(
+                        "closing WebSocket from %s: %s (code %d)",
+                        self.protocol.client,
+                        event.reason,
+                        event.code,
+                    )
+                    self._send_close(event.code, event.reason or "")
+                return
             elif isinstance(event, CloseConnection):
                 if self.ws.state is ConnectionState.REMOTE_CLOSING:
                     self._write(self.ws.send(event.response()))
@@ -276,6 +315,8 @@ class WebSocketSession:
             b"upgrade: websocket\r\nconnection: Upgrade\r\n",
             b"sec-websocket-accept: " + generate_accept_token(self.key) + b"\r\n",
         ]
+        if self.extensions_header is not None:
+            head.append(b"sec-websocket-extensions: " + self.extensions_header + b"\r\n")
         subprotocol = message.get("subprotocol")
         if subprotocol:
             head.append(b"sec-websocket-protocol: " + subprotocol.encode("latin-1") + b"\r\n")
