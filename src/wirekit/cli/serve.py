@@ -10,26 +10,44 @@ import argparse
 import functools
 import importlib
 import logging
+import math
 import os
+import shutil
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from wirekit.server.config import (
     DEFAULT_BACKLOG,
+    DEFAULT_BODY_RATE_GRACE,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_PENDING_REQUESTS,
     DEFAULT_MIN_BODY_RATE,
+    DEFAULT_RETRY_AFTER,
     DEFAULT_SHUTDOWN_TIMEOUT,
     DEFAULT_THREADS,
+    DEFAULT_WRITE_TIMEOUT,
+    DEFAULT_WS_MAX_MESSAGE_BYTES,
     ServerConfig,
 )
 
-__all__ = ["AppImportError", "add_parser", "config_from_args", "import_app", "main", "run"]
+__all__ = [
+    "AppImportError",
+    "add_parser",
+    "child_arguments",
+    "config_from_args",
+    "import_app",
+    "main",
+    "run",
+]
 
 logger = logging.getLogger("wirekit.server")
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class AppImportError(Exception):
@@ -61,6 +79,33 @@ def import_app(spec: str, *, app_dir: str = ".") -> Any:
         except AttributeError:
             raise AppImportError(f"module {module_name!r} has no attribute {attribute!r}") from None
     return found
+
+
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``. A bad value exits with status 2
+    and argparse's message names the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
+    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -174,6 +219,52 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=DEFAULT_SHUTDOWN_TIMEOUT,
         help=f"seconds in-flight requests get at shutdown (default: {DEFAULT_SHUTDOWN_TIMEOUT})",
     )
+    limits.add_argument(
+        "--write-timeout",
+        type=_seconds,
+        default=DEFAULT_WRITE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"seconds an answer may wait on a client that does not read it "
+        f"(default: {DEFAULT_WRITE_TIMEOUT})",
+    )
+    limits.add_argument(
+        "--body-rate-grace",
+        type=_seconds,
+        default=DEFAULT_BODY_RATE_GRACE,
+        metavar="SECONDS",
+        help=f"seconds of upload before --min-body-rate applies "
+        f"(default: {DEFAULT_BODY_RATE_GRACE})",
+    )
+    limits.add_argument(
+        "--max-header-bytes",
+        type=_whole_number(1),
+        default=DEFAULT_MAX_HEADER_BYTES,
+        metavar="BYTES",
+        help=f"request head size limit, 431 beyond (default: {DEFAULT_MAX_HEADER_BYTES})",
+    )
+    limits.add_argument(
+        "--ws-max-message-bytes",
+        type=_whole_number(1),
+        default=DEFAULT_WS_MAX_MESSAGE_BYTES,
+        metavar="BYTES",
+        help=f"largest WebSocket message, closed with 1009 beyond "
+        f"(default: {DEFAULT_WS_MAX_MESSAGE_BYTES})",
+    )
+    limits.add_argument(
+        "--no-ws-per-message-deflate",
+        dest="ws_per_message_deflate",
+        action="store_false",
+        help="do not compress WebSocket messages even when the client offers "
+        "permessage-deflate (RFC 7692)",
+    )
+    limits.add_argument(
+        "--retry-after",
+        # 0 is allowed: Retry-After is 1*DIGIT seconds (RFC 9110 section 10.2.3).
+        type=_whole_number(0),
+        default=DEFAULT_RETRY_AFTER,
+        metavar="SECONDS",
+        help=f"Retry-After value sent with 503 answers (default: {DEFAULT_RETRY_AFTER})",
+    )
     tls = parser.add_argument_group("TLS")
     tls.add_argument("--ssl-certfile", help="certificate chain (PEM)")
     tls.add_argument("--ssl-keyfile", help="private key (PEM)")
@@ -215,6 +306,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     logs.add_argument(
         "--no-server-header", action="store_true", help="do not send 'Server: wirekit'"
     )
+    logs.add_argument("--no-date-header", action="store_true", help="do not send the Date header")
     logs.add_argument(
         "--no-uvloop",
         action="store_true",
@@ -248,6 +340,12 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         header_timeout=args.header_timeout,
         min_body_rate=args.min_body_rate,
         shutdown_timeout=args.shutdown_timeout,
+        write_timeout=args.write_timeout,
+        body_rate_grace=args.body_rate_grace,
+        max_header_bytes=args.max_header_bytes,
+        ws_max_message_bytes=args.ws_max_message_bytes,
+        ws_per_message_deflate=args.ws_per_message_deflate,
+        retry_after=args.retry_after,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         ssl_ca_certs=args.ssl_ca_certs,
@@ -259,6 +357,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         proxy_protocol=args.proxy_protocol,
         access_log=args.access_log,
         server_header=None if args.no_server_header else "wirekit",
+        date_header=not args.no_date_header,
         use_uvloop=not args.no_uvloop,
     )
 
@@ -267,10 +366,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the server; the exit status is 0 after a clean shutdown, 1 on a startup error."""
     from wirekit.server.main import Server
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    level = _log_level(args.log_level)
+    logging.basicConfig(level=level, format=_LOG_FORMAT)
     try:
         config = config_from_args(args)
         app = import_app(args.app, app_dir=args.app_dir)
@@ -281,7 +378,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_with_reload(args)
     try:
         if config.workers > 1:
-            return _run_workers(args.app, args.app_dir, config)
+            return _run_workers(args.app, args.app_dir, config, log_level=level)
         Server(app, config).run()
     except OSError as exc:
         print(f"wirekit serve: could not serve on {_where(config)}: {exc}", file=sys.stderr)
@@ -297,47 +394,99 @@ def main(argv: list[str] | None = None) -> int:
     return run(parser.parse_args(["serve", *(sys.argv[1:] if argv is None else argv)]))
 
 
+def _log_level(name: str) -> int:
+    level = logging.getLevelName(name.upper())
+    if not isinstance(level, int):
+        raise ValueError(f"unknown log level {name!r}")
+    return level
+
+
+def child_arguments(
+    args: argparse.Namespace, *, leave_out: frozenset[str] = frozenset()
+) -> list[str]:
+    """Arguments for ``python -m wirekit.cli.serve`` that repeat the options in ``args``.
+
+    Rebuilt from the parsed options, not from ``sys.argv``: the parent may have been started
+    as ``wirekit serve``, ``python -m wirekit.cli.serve`` or from Python, with abbreviated
+    flags. Options left at their default are omitted; ``leave_out`` names destinations
+    (``"reload"``, ``"ssl_dev"``...) to drop.
+    """
+    serve_parser = add_parser(argparse.ArgumentParser(prog="wirekit").add_subparsers())
+    arguments = [args.app]
+    for action in serve_parser._actions:
+        if not action.option_strings or action.dest == "help" or action.dest in leave_out:
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value == action.default:
+            continue
+        flag = action.option_strings[-1]
+        if action.nargs == 0:  # an on/off switch such as --debug
+            arguments.append(flag)
+        else:
+            # FLAG=VALUE so that a value starting with "-" is not read as a flag.
+            arguments.append(f"{flag}={value}")
+    return arguments
+
+
 def _run_with_reload(args: argparse.Namespace) -> int:
     """Development: run the server as a child process, restarted when a .py file changes."""
+    from wirekit.server.main import Server
     from wirekit.server.reload import run_with_reload
 
-    arguments = sys.argv[sys.argv.index("serve") + 1 :] if "serve" in sys.argv else [args.app]
-    arguments = [argument for argument in arguments if argument != "--reload"]
+    leave_out = {"reload"}
+    extra: list[str] = []
+    binder: Server | None = None
     if args.fd is not None:
-        command = [sys.executable, "-m", "wirekit.cli.serve", *arguments]
-        return run_with_reload(command, paths=[os.path.abspath(args.app_dir)], pass_fds=[args.fd])
-    # Bound once here and handed to every restarted server: the address stays the same
-    # (even with --port 0), and connections made during a restart wait in the backlog
-    # instead of being refused.
-    from wirekit.server.main import Server
+        listening_fd = args.fd
+    else:
+        # Bound once here and handed to every restarted server: the address stays the same
+        # (even with --port 0), and connections made during a restart wait in the backlog
+        # instead of being refused.
+        config = config_from_args(args)
+        binder = Server(_no_app, config)
+        try:
+            sockets = binder.bind()
+        except OSError as exc:
+            print(f"wirekit serve: could not serve on {_where(config)}: {exc}", file=sys.stderr)
+            return 1
+        binder.sockets = sockets
+        sockets[0].set_inheritable(True)
+        listening_fd = sockets[0].fileno()
+        extra += ["--fd", str(listening_fd)]
+    certificate_folder: str | None = None
+    try:
+        if args.ssl_dev:
+            # Made once here: a certificate per restart would change the fingerprint a
+            # developer's client was told to trust at every saved edit.
+            from wirekit.server.tls import serving_dev_certificate
 
-    config = config_from_args(args)
-    binder = Server(_no_app, config)
-    try:
-        sockets = binder.bind()
-    except OSError as exc:
-        print(f"wirekit serve: could not serve on {_where(config)}: {exc}", file=sys.stderr)
-        return 1
-    binder.sockets = sockets
-    listening = sockets[0]
-    listening.set_inheritable(True)
-    command = [
-        sys.executable,
-        "-m",
-        "wirekit.cli.serve",
-        *arguments,
-        "--fd",
-        str(listening.fileno()),
-    ]
-    try:
+            certificate = serving_dev_certificate(logger)
+            certificate_folder = str(certificate.certfile.parent)
+            leave_out |= {"ssl_dev", "ssl_certfile", "ssl_keyfile"}
+            extra += [
+                f"--ssl-certfile={certificate.certfile}",
+                f"--ssl-keyfile={certificate.keyfile}",
+            ]
+        command = [
+            sys.executable,
+            "-m",
+            "wirekit.cli.serve",
+            *child_arguments(args, leave_out=frozenset(leave_out)),
+            *extra,
+        ]
         return run_with_reload(
-            command, paths=[os.path.abspath(args.app_dir)], pass_fds=[listening.fileno()]
+            command, paths=[os.path.abspath(args.app_dir)], pass_fds=[listening_fd]
         )
     finally:
-        binder._close_sockets()
+        if certificate_folder is not None:
+            shutil.rmtree(certificate_folder, ignore_errors=True)
+        if binder is not None:
+            binder._close_sockets()
 
 
-def _run_workers(app_spec: str, app_dir: str, config: ServerConfig) -> int:
+def _run_workers(
+    app_spec: str, app_dir: str, config: ServerConfig, *, log_level: int = logging.INFO
+) -> int:
     """Bind once here, then let N spawned worker processes serve the shared socket."""
     from wirekit.server.main import Server
     from wirekit.server.workers import Supervisor
@@ -356,7 +505,8 @@ def _run_workers(app_spec: str, app_dir: str, config: ServerConfig) -> int:
     binder = Server(_no_app, config)
     sockets = binder.bind()
     binder.sockets = sockets  # so _close_sockets() below closes them, not just the UDS path
-    target = functools.partial(_serve_in_worker, app_spec, app_dir, config)
+    # Spawned workers start with fresh logging: they are told the level explicitly.
+    target = functools.partial(_serve_in_worker, app_spec, app_dir, config, log_level=log_level)
     try:
         Supervisor(target, sockets, config.workers, graceful_timeout=config.shutdown_timeout).run()
     finally:
@@ -368,13 +518,13 @@ def _no_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:  # pra
     raise RuntimeError("placeholder app used only to bind sockets")
 
 
-def _serve_in_worker(app_spec: str, app_dir: str, config: ServerConfig, sock: Any) -> None:
+def _serve_in_worker(
+    app_spec: str, app_dir: str, config: ServerConfig, sock: Any, *, log_level: int = logging.INFO
+) -> None:
     """Runs in each worker process (module level, so ``spawn`` can pickle it)."""
     from wirekit.server.main import Server
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=log_level, format=_LOG_FORMAT)
     app = import_app(app_spec, app_dir=app_dir)
     Server(app, config).run([sock])
 
