@@ -8,6 +8,8 @@ value is a usage error (exit status 2) that names the flag.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -170,3 +172,21 @@ def test_no_ws_per_message_deflate_turns_compression_off(
     else:
         assert answered is not None
         assert answered.startswith("permessage-deflate")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        pytest.param([], os.SCHED_BATCH, id="default"),
+        pytest.param(["--no-sched-batch"], os.SCHED_OTHER, id="switched-off"),
+        pytest.param(["--workers", "2"], os.SCHED_BATCH, id="workers"),
+    ],
+)
+def test_wsgi_threads_run_with_sched_batch_unless_switched_off(
+    tmp_path: Path, arguments: list[str], expected: int
+) -> None:
+    with ServeProcess("peer_apps:wsgi_sched", arguments, log_path=tmp_path / "serve.log") as server:
+        port = server.wait_serving()
+        answer = one_answer(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    policies = json.loads(answer.partition(b"\r\n\r\n")[2])
+    assert policies == {"worker": expected, "main": expected}

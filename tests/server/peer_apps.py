@@ -24,6 +24,18 @@ SLOW_SECONDS = 0.2
 SLOW_BODY = b"x" * 20_000
 
 
+def wsgi_sched(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The Linux scheduling policy of this worker thread and of the process's main thread."""
+    import threading
+
+    main = threading.main_thread().native_id
+    body = json.dumps(
+        {"worker": os.sched_getscheduler(0), "main": os.sched_getscheduler(main)}
+    ).encode()
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [body]
+
+
 def wsgi_whoami(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     body = json.dumps(
         {

@@ -158,6 +158,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=f"WSGI worker threads (default: {DEFAULT_THREADS})",
     )
     app.add_argument(
+        "--no-sched-batch",
+        dest="sched_batch",
+        action="store_false",
+        help="keep the default Linux scheduling policy for a WSGI app's threads instead "
+        "of SCHED_BATCH (which stops GIL-bound threads preempting each other)",
+    )
+    app.add_argument(
         "--workers", type=int, default=1, help="worker processes sharing the socket (default: 1)"
     )
     app.add_argument(
@@ -327,6 +334,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         interface="asgi3" if args.interface == "asgi" else args.interface,
         lifespan=args.lifespan,
         threads=args.threads,
+        sched_batch=args.sched_batch,
         workers=args.workers,
         root_path=args.root_path,
         debug=args.debug,

@@ -26,7 +26,7 @@ from wirekit.server.config import Interface, ServerConfig
 from wirekit.server.lifespan import LifespanRunner
 from wirekit.server.protocol import Cycle, HTTPServerProtocol, ServerState
 from wirekit.server.proxy_headers import ProxyHeadersPolicy
-from wirekit.server.wsgi import WorkerPool, WSGICycle
+from wirekit.server.wsgi import WorkerPool, WSGICycle, batch_scheduling
 
 if TYPE_CHECKING:  # pragma: no cover
     import ssl
@@ -266,7 +266,7 @@ class Server:
                 self._close_sockets()
                 raise
         else:
-            self._pool = WorkerPool(config.threads)
+            self._pool = WorkerPool(config.threads, sched_batch=config.sched_batch)
         access_logger = (
             AccessLogger(config.access_log, stream=sys.stderr) if config.access_log else None
         )
@@ -398,8 +398,16 @@ class Server:
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve in this thread until SIGTERM/SIGINT or :meth:`shutdown` (blocking)."""
         runner = _new_runner(self.config.use_uvloop)
-        with runner:
-            runner.run(self.serve(sockets, install_signal_handlers=True))
+        # The loop thread is ours here (not under serve(), which runs in the caller's
+        # loop): it shares the GIL with the WSGI threads, so it gets their policy too,
+        # for as long as it serves.
+        undo = batch_scheduling() if self.interface == "wsgi" and self.config.sched_batch else None
+        try:
+            with runner:
+                runner.run(self.serve(sockets, install_signal_handlers=True))
+        finally:
+            if undo is not None:
+                undo()
 
 
 def _apply_forwarded(

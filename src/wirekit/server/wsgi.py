@@ -9,6 +9,7 @@ iterable's ``close()`` is always called (PEP 3333, "Specification Details").
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
 import sys
@@ -27,7 +28,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from wirekit._proto.http1 import Request
     from wirekit.server.protocol import HTTPServerProtocol
 
-__all__ = ["WSGIApp", "WSGICycle", "WSGIInput", "WorkerPool", "apply_forwarded", "build_environ"]
+__all__ = [
+    "WSGIApp",
+    "WSGICycle",
+    "WSGIInput",
+    "WorkerPool",
+    "apply_forwarded",
+    "batch_scheduling",
+    "build_environ",
+]
 
 logger = logging.getLogger("wirekit.server")
 
@@ -50,12 +59,41 @@ _CHECKED_NAMES_MAX = 512
 _STATUS = re.compile(r"([1-9][0-9][0-9]) ?(.*)\Z", re.DOTALL)
 
 
+def batch_scheduling() -> Callable[[], None] | None:
+    """Put the calling thread in the SCHED_BATCH policy (Linux); return how to undo it.
+
+    None where the policy does not exist or may not be set (the thread is left as it was).
+    See ``ServerConfig.sched_batch`` for why a server of GIL-bound threads wants it.
+    """
+    policy = getattr(os, "SCHED_BATCH", None)
+    if policy is None:
+        return None
+    try:
+        previous = os.sched_getscheduler(0)
+        previous_param = os.sched_getparam(0)
+        os.sched_setscheduler(0, policy, os.sched_param(0))
+    except OSError as exc:
+        logger.debug("SCHED_BATCH not set: %s", exc)
+        return None
+
+    def undo() -> None:
+        try:
+            os.sched_setscheduler(0, previous, previous_param)
+        except OSError as exc:
+            logger.debug("scheduling policy not restored: %s", exc)
+
+    return undo
+
+
 class WorkerPool:
     """A fixed set of threads taking jobs from one queue (started on first use)."""
 
-    def __init__(self, threads: int, *, name: str = "wirekit-wsgi") -> None:
+    def __init__(
+        self, threads: int, *, name: str = "wirekit-wsgi", sched_batch: bool = False
+    ) -> None:
         self.size = threads
         self.name = name
+        self.sched_batch = sched_batch
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
 
@@ -70,6 +108,8 @@ class WorkerPool:
         self._jobs.put(job)
 
     def _work(self) -> None:
+        if self.sched_batch:
+            batch_scheduling()
         while True:
             job = self._jobs.get()
             if job is None:
