@@ -183,6 +183,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         "write_high_water",
         "write_paused",
         "write_paused_since",
+        "wsgi_environ",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -201,6 +202,9 @@ class HTTPServerProtocol(asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.scheme = "http"
+        #: The per-connection part of a WSGI environ (server, client, constants), built by
+        #: the first request and copied by each (wirekit.server.wsgi.build_environ).
+        self.wsgi_environ: dict[str, Any] | None = None
         self.deadline = 0.0
         self.deadline_reason = ""
         self.head_started = False
@@ -312,6 +316,7 @@ class HTTPServerProtocol(asyncio.Protocol):
             self.abort()
             return b""
         self.proxy_buffer = None
+        self.wsgi_environ = None
         if isinstance(info.source, tuple):
             self.client = (str(info.source[0]), int(info.source[1]))
         if isinstance(info.destination, tuple):

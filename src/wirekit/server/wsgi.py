@@ -161,6 +161,8 @@ class WSGIInput:
             return self._buffered
 
     def finish(self, *, gone: bool = False) -> None:
+        if self._lock is _COMPLETE_LOCK and not gone:
+            return  # complete from the start: nobody waits, nothing changes
         with self._lock:
             self._done = True
             self._gone = self._gone or gone
@@ -265,33 +267,36 @@ def build_environ(
     """The PEP 3333 environ for one request."""
     raw_path, query = split_target(request.target)
     # PEP 3333 "Unicode issues": PATH_INFO is the decoded bytes, carried as latin-1 text.
-    path = unquote_to_bytes(raw_path).decode("latin-1")
+    path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("latin-1")
     script_name = root_path
     if root_path and (path == root_path or path.startswith(root_path + "/")):
         path = path[len(root_path) :]
-    server = protocol.server or ("", 0)
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": request.method.decode("ascii"),
-        "SCRIPT_NAME": script_name,
-        "PATH_INFO": path,
-        "QUERY_STRING": query.decode("latin-1"),
-        "RAW_URI": request.target.decode("latin-1"),
-        "SERVER_NAME": server[0],
-        "SERVER_PORT": str(server[1]),
-        "SERVER_PROTOCOL": "HTTP/" + request.http_version.decode("ascii"),
-        "SERVER_SOFTWARE": "wirekit",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": protocol.scheme,
-        "wsgi.input": body,
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": multiprocess,
-        "wsgi.run_once": False,
-        "wsgi.input_terminated": True,
-    }
-    if protocol.client is not None:
-        environ["REMOTE_ADDR"] = protocol.client[0]
-        environ["REMOTE_PORT"] = str(protocol.client[1])
+    base = protocol.wsgi_environ
+    if base is None:
+        server = protocol.server or ("", 0)
+        base = protocol.wsgi_environ = {
+            "SERVER_NAME": server[0],
+            "SERVER_PORT": str(server[1]),
+            "SERVER_SOFTWARE": "wirekit",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": protocol.scheme,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": multiprocess,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+        }
+        if protocol.client is not None:
+            base["REMOTE_ADDR"] = protocol.client[0]
+            base["REMOTE_PORT"] = str(protocol.client[1])
+    environ = base.copy()
+    environ["REQUEST_METHOD"] = request.method.decode("ascii")
+    environ["SCRIPT_NAME"] = script_name
+    environ["PATH_INFO"] = path
+    environ["QUERY_STRING"] = query.decode("latin-1")
+    environ["RAW_URI"] = request.target.decode("latin-1")
+    environ["SERVER_PROTOCOL"] = "HTTP/" + request.http_version.decode("ascii")
+    environ["wsgi.input"] = body
     keys = _ENVIRON_KEYS
     for raw_name, raw_value in request.headers:
         key = keys.get(raw_name)
