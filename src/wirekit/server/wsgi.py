@@ -137,6 +137,17 @@ _COMPLETE_LOCK = threading.Condition(threading.Lock())
 class WSGIInput:
     """``wsgi.input``: the request body, read in the worker thread as the loop receives it."""
 
+    __slots__ = (
+        "_asked_continue",
+        "_buffered",
+        "_chunks",
+        "_cycle",
+        "_done",
+        "_gone",
+        "_lock",
+        "waiting",
+    )
+
     def __init__(self, cycle: WSGICycle, *, complete: bool = False) -> None:
         self._cycle = cycle
         self._chunks: deque[bytes] = deque()
@@ -357,6 +368,30 @@ def apply_forwarded(
 
 class WSGICycle:
     """One request handled by a WSGI app in a worker thread."""
+
+    __slots__ = (
+        "_close_after",
+        "_done_posted",
+        "_headers",
+        "_headers_sent",
+        "_posted",
+        "_resume_scheduled",
+        "_started",
+        "_status",
+        "_writable",
+        "_written",
+        "app",
+        "debug",
+        "environ",
+        "expect_continue",
+        "gone",
+        "high_water",
+        "input",
+        "loop",
+        "protocol",
+        "read_wait",
+        "write_wait",
+    )
 
     def __init__(
         self,
