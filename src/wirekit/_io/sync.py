@@ -64,9 +64,6 @@ class SystemResolver:
         return [(info[0], info[4]) for info in infos]
 
 
-_PEEK_NOW = socket.MSG_PEEK | socket.MSG_DONTWAIT
-
-
 def _timeval(seconds: float | None) -> bytes:
     """``struct timeval`` for SO_RCVTIMEO/SO_SNDTIMEO; zero means no timeout."""
     if seconds is None:
@@ -90,6 +87,7 @@ class SyncStream:
         "_closed",
         "_kernel_timeouts",
         "_peer",
+        "_poller",
         "_recv_timeout",
         "_send_timeout",
         "_sock",
@@ -102,6 +100,7 @@ class SyncStream:
         self._peer = peer
         self._trace = trace
         self._closed = False
+        self._poller: select.poll | None = None
         self._kernel_timeouts = not isinstance(sock, ssl.SSLSocket)
         if self._kernel_timeouts:
             sock.settimeout(None)
@@ -228,21 +227,18 @@ class SyncStream:
         sock = self._sock
         if isinstance(sock, ssl.SSLSocket) and sock.pending():
             return True
-        if not self._kernel_timeouts:
-            try:
+        # poll(0) with one poller kept per stream: EOF, stray bytes, or an error mean stale.
+        # (A MSG_PEEK recv answers the same but raises BlockingIOError on every idle
+        # connection; measured, it made each reused keep-alive GET ~3 µs dearer.)
+        poller = self._poller
+        try:
+            if poller is None:
                 poller = select.poll()
                 poller.register(sock, select.POLLIN)
-                return bool(poller.poll(0))
-            except (OSError, ValueError):
-                return True
-        # One non-blocking peek: EOF (b"") or stray bytes mean stale; EAGAIN means idle.
-        try:
-            sock.recv(1, _PEEK_NOW)
-        except BlockingIOError:
-            return False
-        except OSError:
+                self._poller = poller
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
             return True
-        return True
 
 
 class SyncBackend:

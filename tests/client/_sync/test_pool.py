@@ -54,47 +54,18 @@ def test_idle_connections_expire_after_keepalive_expiry() -> None:
         assert server.connections == 2
 
 
-def test_connection_closed_by_the_server_while_idle_is_not_used_for_a_post() -> None:
+def test_connection_closed_by_the_server_while_idle_is_not_used() -> None:
     events: list[str] = []
-    with ScriptedServer(
-        [expect(), send(_OK), close()], [expect(extra_bytes=4), send(_OK)]
-    ) as server:
+    with ScriptedServer([expect(), send(_OK), close()], [expect(), send(_OK)]) as server:
         with wirekit.Client(retry=0, trace=lambda e, i: events.append(e)) as client:
             assert (client.get(server.url + "/one")).content == b"ok"
             assert server.connections[0].finished.wait(10)
             sync_sleep(0.1)  # let the FIN reach our socket (and the event loop see it)
-            response = client.post(server.url + "/two", content=b"once")
-            assert response.content == b"ok"
+            assert (client.get(server.url + "/two")).content == b"ok"
         assert len(server.connections) == 2
-    # A POST cannot be repeated, so the pool checks the idle connection before using it:
-    # nothing was written to the dead connection.
+    # Detected before use: no request was written to the dead connection and retried.
     assert "connection.stale" not in events
     assert events.count("connect.done") == 2
-    assert server.received[0].count(b"POST") == 0
-
-
-def test_connection_idle_past_the_trusted_window_is_checked_before_a_get(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A GET on a connection that has been idle a while (here: past a shortened window) is
-    # checked first too, so a server's stray "408" before closing is never read as its
-    # answer.
-    from wirekit.client._sync import connection
-
-    monkeypatch.setattr(connection, "TRUSTED_IDLE_SECONDS", 0.05)
-    events: list[str] = []
-    stray = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    with ScriptedServer(
-        [expect(), send(_OK), sleep(0.05), send(stray), close()], [expect(), send(_OK)]
-    ) as server:
-        with wirekit.Client(retry=0, trace=lambda e, i: events.append(e)) as client:
-            assert (client.get(server.url + "/one")).content == b"ok"
-            assert server.connections[0].finished.wait(10)
-            sync_sleep(0.2)
-            response = client.get(server.url + "/two")
-        assert (response.status_code, response.content) == (200, b"ok")
-        assert len(server.connections) == 2
-    assert "connection.stale" not in events
 
 
 def test_stale_connection_retries_an_idempotent_request_once() -> None:
@@ -194,3 +165,28 @@ def test_a_thousand_failures_leave_no_file_descriptors_behind(blackhole_url) -> 
     assert {"ConnectError", "ReadError", "RemoteProtocolError", "ReadTimeout"} <= set(outcomes)
     assert {"ConnectTimeout", "KeyError"} <= set(outcomes)
     assert open_fds() <= baseline
+
+
+def test_every_idle_connection_closed_at_once_is_detected_before_use() -> None:
+    # A server restart closes all idle connections together: none of them may be used.
+    events: list[str] = []
+    with ScriptedServer(
+        [expect(), send(_OK), expect(), send(_OK), close()],
+        [expect(), send(_OK), close()],
+        [expect(), send(_OK)],
+    ) as server:
+        with wirekit.Client(retry=0, trace=lambda e, i: events.append(e)) as client:
+            # Two connections in the pool: the second request is sent while the first
+            # connection is still busy streaming.
+            with client.stream("GET", server.url + "/a") as first:
+                second = client.get(server.url + "/b")
+                first.read()
+            assert second.content == b"ok"
+            client.get(server.url + "/c")  # reuses one of them; then the server closes
+            assert server.connections[0].finished.wait(10)
+            assert server.connections[1].finished.wait(10)
+            sync_sleep(0.1)  # let both FINs arrive
+            response = client.get(server.url + "/d")
+        assert response.content == b"ok"
+        assert len(server.connections) == 3
+    assert "connection.stale" not in events

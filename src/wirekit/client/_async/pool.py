@@ -78,7 +78,7 @@ class AsyncConnectionPool:
     ) -> Response:
         origin = request.url.origin
         for attempt in (1, 2):
-            connection = await self._acquire(origin, deadline, trace, _can_resend(request))
+            connection = await self._acquire(origin, deadline, trace)
             reused = connection.is_connected
             try:
                 if not reused:
@@ -103,7 +103,7 @@ class AsyncConnectionPool:
 
     # -- slots -------------------------------------------------------------------------------
     async def _acquire(
-        self, origin: Origin, deadline: Deadline, trace: Trace | None, resendable: bool
+        self, origin: Origin, deadline: Deadline, trace: Trace | None
     ) -> AsyncHTTPConnection:
         while True:
             stale: list[AsyncHTTPConnection] = []
@@ -119,9 +119,7 @@ class AsyncConnectionPool:
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1
-                    if candidate.is_usable(now, resendable=resendable) and not self._expired(
-                        candidate, now
-                    ):
+                    if candidate.is_usable() and not self._expired(candidate, now):
                         found = candidate
                         break
                     self._forget(candidate)

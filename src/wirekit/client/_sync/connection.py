@@ -35,9 +35,6 @@ __all__ = ["HTTPConnection", "ProxyRoute"]
 logger = logging.getLogger("wirekit.http")
 
 READ_SIZE = 65536  # one recv per 64 KiB: the size where syscall cost stops mattering
-#: A pooled connection idle for less than this is reused for a resendable request without a
-#: liveness check (see ``HTTPConnection.is_usable``).
-TRUSTED_IDLE_SECONDS = 1.0
 _HTTP_VERSIONS = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
 
 
@@ -115,24 +112,10 @@ class HTTPConnection:
     def idle_since(self) -> float:
         return self._idle_since
 
-    def is_usable(self, now: float, *, resendable: bool) -> bool:
-        """Still connected, and the peer did not close or send stray bytes while idle.
-
-        A connection idle for less than ``TRUSTED_IDLE_SECONDS`` is taken without asking
-        the socket when the request can be sent again: servers close idle connections
-        after seconds, not milliseconds, and if one did close it in that window the
-        request fails before any answer and the pool sends it once more on a new
-        connection (as Go's and aiohttp's clients do). The check costs a syscall and an
-        exception, about 8% of a small keep-alive GET; it is kept for requests that
-        cannot be repeated (a POST, a streamed body) and for connections idle longer,
-        where a server may also have written a stray "408 Request Timeout" before closing.
-        """
+    def is_usable(self) -> bool:
+        """Still connected, and the peer did not close or send stray bytes while idle."""
         stream = self._stream
-        if stream is None:
-            return False
-        if resendable and now - self._idle_since < TRUSTED_IDLE_SECONDS:
-            return True
-        return not stream.is_readable()
+        return stream is not None and not stream.is_readable()
 
     @property
     def is_connected(self) -> bool:

@@ -79,7 +79,7 @@ class ConnectionPool:
     ) -> Response:
         origin = request.url.origin
         for attempt in (1, 2):
-            connection = self._acquire(origin, deadline, trace, _can_resend(request))
+            connection = self._acquire(origin, deadline, trace)
             reused = connection.is_connected
             try:
                 if not reused:
@@ -103,9 +103,7 @@ class ConnectionPool:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- slots -------------------------------------------------------------------------------
-    def _acquire(
-        self, origin: Origin, deadline: Deadline, trace: Trace | None, resendable: bool
-    ) -> HTTPConnection:
+    def _acquire(self, origin: Origin, deadline: Deadline, trace: Trace | None) -> HTTPConnection:
         while True:
             stale: list[HTTPConnection] = []
             signal: Signal | None = None
@@ -120,9 +118,7 @@ class ConnectionPool:
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1
-                    if candidate.is_usable(now, resendable=resendable) and not self._expired(
-                        candidate, now
-                    ):
+                    if candidate.is_usable() and not self._expired(candidate, now):
                         found = candidate
                         break
                     self._forget(candidate)

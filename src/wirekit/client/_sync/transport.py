@@ -46,7 +46,7 @@ class HTTPTransport(BaseTransport):
 
     ``verify``: True (OS trust store, certifi fallback), False, a CA bundle path or an
     ``ssl.SSLContext``. ``cert``: a client certificate file, or ``(certfile, keyfile)``.
-    ``proxy``: a proxy URL (http, https, socks5, socks5h, socks4) or None; with
+    ``proxy``: a proxy URL (http, https, socks5, socks5h, socks4, socks4a) or None; with
     ``trust_env`` the environment's proxies apply when ``proxy`` is None.
     ``family``: 0 (Happy Eyeballs over IPv6 and IPv4), ``socket.AF_INET`` or ``AF_INET6``.
     ``resolver``: replaces the system resolver (e.g. ``wirekit.net.CachingResolver``);
