@@ -242,6 +242,31 @@ def test_rsv1_on_a_continuation_frame_is_a_protocol_error() -> None:
     assert caught.value.rcvd.code == 1002
 
 
+def _compress_final(data: bytes) -> bytes:
+    """A deflate stream closed with a final block (BFINAL=1, RFC 7692 §7.2.3.4)."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -9)
+    return deflater.compress(data) + deflater.flush(zlib.Z_FINISH)
+
+
+def test_message_ending_with_a_final_deflate_block_is_accepted() -> None:
+    with running(apps.asgi_websocket_echo) as server, ws_client(server) as ws:
+        for text in ("first", "second"):  # the next message starts a new deflate stream
+            ws.socket.sendall(_client_frame(0x1, _compress_final(text.encode()), rsv1=True))
+            assert ws.recv(timeout=WAIT) == "echo: " + text
+
+
+def test_message_bytes_after_a_final_deflate_block_are_refused_not_dropped() -> None:
+    frames = _client_frame(0x1, _compress_final(b"a"), rsv1=True, fin=False) + _client_frame(
+        0x0, _compress(b"b"), rsv1=False
+    )
+    with running(apps.asgi_websocket_echo) as server, ws_client(server) as ws:
+        ws.socket.sendall(frames)
+        with pytest.raises(ConnectionClosedError) as caught:
+            ws.recv(timeout=WAIT)
+    assert caught.value.rcvd is not None
+    assert caught.value.rcvd.code == 1007
+
+
 @pytest.mark.parametrize(
     ("offer", "answer"),
     [
@@ -271,8 +296,11 @@ def test_rsv1_on_a_continuation_frame_is_a_protocol_error() -> None:
             id="first-acceptable-offer",
         ),
         pytest.param("x-webkit-deflate-frame", None, id="other-extension"),
+        pytest.param(
+            "permessage-deflate; client_max_window_bits=1\u00b2", None, id="superscript-digit"
+        ),
     ],
 )
 def test_offer_negotiation(offer: str, answer: str | None) -> None:
-    accepted = negotiate([offer.encode()])
+    accepted = negotiate([offer.encode("latin-1")])
     assert (accepted[0] if accepted else None) == answer

@@ -230,6 +230,13 @@ class HTTP1Receiver(BodyReader):
             self._buffer = self._buffer[self._pos :] + data
         self._pos = 0
 
+    @property
+    def next_is_end_of_message(self) -> bool:
+        """True when the next event is an EndOfMessage already parsed: right after a head
+        event, the message has no body at all (no Data event will come)."""
+        events = self._events
+        return bool(events) and type(events[0]) is EndOfMessage
+
     def next_event(self) -> Event | Signal:
         """The next event, or NEED_DATA / PAUSED. Raises ProtocolViolation on bad input."""
         events = self._events

@@ -8,6 +8,7 @@ more than the bytes the message may still hold, plus one.
 
 from __future__ import annotations
 
+import sys
 import zlib
 from dataclasses import dataclass
 
@@ -51,7 +52,8 @@ def _window_bits(value: str | None, *, required: bool) -> int | None:
     if value is None:
         return None if required else 15
     value = value.strip('"')
-    if not value.isdigit() or len(value) > 2 or not 8 <= int(value) <= 15:
+    # isascii(): str.isdigit() also accepts "²" and friends, which int() then refuses.
+    if not (value.isascii() and value.isdigit()) or len(value) > 2 or not 8 <= int(value) <= 15:
         return None
     return int(value)
 
@@ -164,7 +166,7 @@ class PerMessageDeflate(Extension):
             self.inflated = 0
         return RsvBits(True, False, False)
 
-    def _inflate(self, data: bytes) -> bytes | CloseReason:
+    def _inflate(self, data: bytes, *, payload: bool = True) -> bytes | CloseReason:
         if self.inflater is None:
             # A larger window than the client uses is always safe; zlib wants at least 9.
             self.inflater = zlib.decompressobj(-max(9, self.parameters.client_max_window_bits))
@@ -172,8 +174,13 @@ class PerMessageDeflate(Extension):
         try:
             # max_length bounds the output: a compression bomb is stopped after room + 1
             # bytes, whatever the input holds (the rest is left in unconsumed_tail).
-            inflated = self.inflater.decompress(data, room + 1)
+            inflated = self.inflater.decompress(data, min(room + 1, sys.maxsize))
         except zlib.error:
+            return CloseReason.INVALID_FRAME_PAYLOAD_DATA
+        if payload and self.inflater.unused_data:
+            # Message bytes after a final deflate block (BFINAL, RFC 7692 §7.2.3.4 allows
+            # one only at the end) would be dropped silently: the message is refused.
+            self.inflater = None
             return CloseReason.INVALID_FRAME_PAYLOAD_DATA
         self.inflated += len(inflated)
         if self.inflated > self.max_message_bytes:
@@ -196,7 +203,7 @@ class PerMessageDeflate(Extension):
         compressed, self.inbound_compressed = self.inbound_compressed, False
         if not compressed:
             return None
-        tail = self._inflate(_TAIL)
+        tail = self._inflate(_TAIL, payload=False)  # after a BFINAL block it is left over
         inflater = self.inflater
         # A final deflate block (BFINAL) ends the stream: the next message starts a new one.
         if self.parameters.client_no_context_takeover or (inflater is not None and inflater.eof):

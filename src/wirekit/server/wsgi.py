@@ -20,7 +20,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote_to_bytes
 
-from wirekit._proto.http1 import State
 from wirekit.server.asgi import error_body, split_target
 from wirekit.server.protocol import ClientDisconnected
 
@@ -62,7 +61,9 @@ _STATUS = re.compile(r"([1-9][0-9][0-9]) ?(.*)\Z", re.DOTALL)
 def batch_scheduling() -> Callable[[], None] | None:
     """Put the calling thread in the SCHED_BATCH policy (Linux); return how to undo it.
 
-    None where the policy does not exist or may not be set (the thread is left as it was).
+    None where the policy does not exist or may not be set, or the thread already runs
+    under another policy than the default one (it is left as it was). Threads and processes
+    started from a SCHED_BATCH thread inherit the policy.
     See ``ServerConfig.sched_batch`` for why a server of GIL-bound threads wants it.
     """
     policy = getattr(os, "SCHED_BATCH", None)
@@ -70,6 +71,8 @@ def batch_scheduling() -> Callable[[], None] | None:
         return None
     try:
         previous = os.sched_getscheduler(0)
+        if previous != os.SCHED_OTHER:
+            return None  # the operator chose a policy (chrt, systemd): theirs stands
         previous_param = os.sched_getparam(0)
         os.sched_setscheduler(0, policy, os.sched_param(0))
     except OSError as exc:
@@ -413,7 +416,10 @@ class WSGICycle:
         self.high_water = protocol.state.config.write_high_water
         self.read_wait = protocol.state.config.header_timeout
         self.write_wait = protocol.state.config.write_timeout
-        self.input = WSGIInput(self, complete=protocol.conn.their_state is State.DONE)
+        # Bodiless (its EndOfMessage is the next event): the input is complete from the
+        # start. Not "their_state is DONE": a body that came with the head is parsed, and
+        # the state DONE, while its Data events still wait in the queue.
+        self.input = WSGIInput(self, complete=protocol.conn.next_is_end_of_message)
         self.environ = build_environ(
             protocol, request, self.input, root_path=root_path, multiprocess=multiprocess
         )
@@ -554,7 +560,7 @@ class WSGICycle:
                 writable = self._writable = threading.Event()
             writable.clear()
             # Checked again after clear(): the loop may have drained in between.
-            still_full = (
+            still_full = not self.gone and (
                 self.protocol.write_paused or self._posted - self._written > self.high_water
             )
             if still_full and not writable.wait(self.write_wait):

@@ -1,0 +1,57 @@
+"""``wsgi.input`` when the body arrives in the same packet as the head.
+
+The parser reads the whole packet at once, so by the time the app starts, the request may
+already be fully parsed while its body still waits in the parser's event queue. The app
+must still read every byte.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.server.support import WAIT, read_response, running
+from wirekit.server import main as server_main
+from wirekit.server.wsgi import WorkerPool
+
+
+class _EagerPool(WorkerPool):
+    """Starts each job at once and gives it a head start before the loop goes on, so the
+    app reads ``wsgi.input`` before the loop has fed it the body (the race, made sure)."""
+
+    def submit(self, job: Callable[[], None]) -> None:
+        worker = threading.Thread(target=job, daemon=True)
+        worker.start()
+        worker.join(0.2)  # the app is blocked reading by then (or, when broken, done)
+
+
+def _echo_length(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    body = environ["wsgi.input"].read()  # to the end (wsgi.input_terminated)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(len(body)).encode()]
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        pytest.param(b"Content-Length: 100\r\n\r\n" + b"x" * 100, id="content-length"),
+        pytest.param(
+            b"Transfer-Encoding: chunked\r\n\r\n64\r\n" + b"x" * 100 + b"\r\n0\r\n\r\n",
+            id="chunked",
+        ),
+    ],
+)
+def test_body_sent_with_the_head_is_read_whole(
+    monkeypatch: pytest.MonkeyPatch, framing: bytes
+) -> None:
+    monkeypatch.setattr(server_main, "WorkerPool", _EagerPool)
+    with running(_echo_length, interface="wsgi") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            for _ in range(3):  # keep-alive: each request in one packet
+                sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\n" + framing)
+                status, _headers, body = read_response(sock)
+                assert (status, body) == (200, b"100")
