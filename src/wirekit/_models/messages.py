@@ -255,9 +255,19 @@ class Response:
         """Read (and decode) the whole body, close the stream, and return it."""
         if self._content is None:
             encoding = self.headers.get("content-encoding")
-            if not encoding or encoding == "identity":
+            identity = not encoding or encoding == "identity"
+            read_all = getattr(self._stream, "read_all", None) if identity else None
+            if read_all is not None:
+                # The client's own bodies hand over every chunk in one call (no generators).
+                self._sync_stream()  # the consumed/closed checks
+                try:
+                    chunks: list[bytes] = read_all()
+                finally:
+                    self.close()
+            elif identity:
                 chunks = list(self.iter_raw())
             else:
+                # Decoded as it arrives, so a decompression bomb stops the reading early.
                 decoder = self._decoder()
                 chunks = [decoder.decode(raw) for raw in self.iter_raw()]
                 chunks.append(decoder.flush())
@@ -333,9 +343,19 @@ class Response:
         """Read (and decode) the whole body, close the stream, and return it."""
         if self._content is None:
             encoding = self.headers.get("content-encoding")
-            if not encoding or encoding == "identity":
+            identity = not encoding or encoding == "identity"
+            read_all = getattr(self._stream, "read_all", None) if identity else None
+            if read_all is not None:
+                # The client's own bodies hand over every chunk in one call (no generators).
+                self._async_stream()  # the consumed/closed checks
+                try:
+                    chunks: list[bytes] = await read_all()
+                finally:
+                    await self.aclose()
+            elif identity:
                 chunks = [raw async for raw in self.aiter_raw()]
             else:
+                # Decoded as it arrives, so a decompression bomb stops the reading early.
                 decoder = self._decoder()
                 chunks = [decoder.decode(raw) async for raw in self.aiter_raw()]
                 chunks.append(decoder.flush())
