@@ -74,3 +74,22 @@ def test_repr_hides_credentials() -> None:
     assert "secret" not in text
     assert "s=1" not in text
     assert "*/*" in text
+
+
+def test_raw_follows_every_change_and_is_a_fresh_list_each_time() -> None:
+    headers = Headers({"Accept": "*/*"})
+    first = headers.raw
+    first.append((b"X-Mine", b"1"))  # the caller's list: never seen by the next call
+    assert headers.raw == [(b"Accept", b"*/*")]
+    copy = headers.copy()
+    headers.add("X-A", "1")
+    assert headers.raw == [(b"Accept", b"*/*"), (b"X-A", b"1")]
+    assert copy.raw == [(b"Accept", b"*/*")]
+    headers["Accept"] = "text/html"
+    assert headers.raw == [(b"Accept", b"text/html"), (b"X-A", b"1")]
+    del headers["x-a"]
+    assert headers.raw == [(b"Accept", b"text/html")]
+    headers.update({"X-B": "2"})
+    assert headers.raw == [(b"Accept", b"text/html"), (b"X-B", b"2")]
+    assert headers.pop("x-b") == "2"
+    assert headers.raw == [(b"Accept", b"text/html")]

@@ -40,16 +40,20 @@ class Headers(MutableMapping[str, str]):
     [('Accept', 'text/html'), ('Accept', 'application/json')]
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_raw")
 
     def __init__(self, headers: HeaderTypes | Any = None) -> None:
         # Each entry is (name as given, lower-cased name, value): lookups compare the
         # lower-cased name without re-lowering every entry on every call.
         self._items: list[tuple[str, str, str]] = []
+        # The wire form (``raw``), kept until the next change: a client's default headers
+        # are copied into every request, and so is their encoding.
+        self._raw: list[tuple[bytes, bytes]] | None = None
         if headers is None:
             return
         if isinstance(headers, Headers):
             self._items = list(headers._items)
+            self._raw = headers._raw
             return
         pairs: Iterable[Any] = headers.items() if isinstance(headers, Mapping) else headers
         items = self._items
@@ -65,6 +69,7 @@ class Headers(MutableMapping[str, str]):
     def from_raw(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         """Headers from wire pairs (bytes), in one pass: the client's per-response path."""
         headers = cls.__new__(cls)
+        headers._raw = None
         headers._items = [
             (name, name.lower(), value)
             for name, value in [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
@@ -120,8 +125,13 @@ class Headers(MutableMapping[str, str]):
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
-        """All pairs as bytes (latin-1), ready for the wire."""
-        return [(n.encode("latin-1"), v.encode("latin-1")) for n, _, v in self._items]
+        """All pairs as bytes (latin-1), ready for the wire (a new list each time)."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = [
+                (n.encode("latin-1"), v.encode("latin-1")) for n, _, v in self._items
+            ]
+        return list(raw)
 
     # -- writing -------------------------------------------------------------------------
     def __setitem__(self, name: str, value: str | Sequence[str]) -> None:
@@ -140,6 +150,7 @@ class Headers(MutableMapping[str, str]):
         if not placed:
             new.extend((name, lower, v) for v in values)
         self._items = new
+        self._raw = None
 
     def __delitem__(self, name: str) -> None:
         lower = name.lower()
@@ -147,10 +158,12 @@ class Headers(MutableMapping[str, str]):
         if len(kept) == len(self._items):
             raise KeyError(name)
         self._items = kept
+        self._raw = None
 
     def add(self, name: str, value: str) -> None:
         """Append one more ``name: value`` (keeps any earlier ones)."""
         self._items.append((name, name.lower(), value))
+        self._raw = None
 
     def update(self, other: Any = (), /, **kwargs: str) -> None:
         """Replace the names found in ``other`` (repeats in ``other`` are all kept)."""
@@ -158,6 +171,7 @@ class Headers(MutableMapping[str, str]):
         for name in {k for _, k, _v in incoming._items}:
             self.pop(name, None)
         self._items.extend(incoming._items)
+        self._raw = None
         for name, value in kwargs.items():
             self[name] = value
 

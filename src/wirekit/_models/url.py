@@ -146,6 +146,7 @@ class URL:
         "_fragment",
         "_has_authority",
         "_host",
+        "_origin",
         "_params",
         "_path",
         "_port",
@@ -188,6 +189,7 @@ class URL:
         else:
             raise TypeError(f"URL() takes a str or URL, not {type(url).__name__}")
         self._params = None
+        self._origin: Origin | None = None
         if params is not None:
             added = QueryParams(params)
             if added:
@@ -374,7 +376,10 @@ class URL:
 
     @property
     def origin(self) -> Origin:
-        return Origin(self._scheme, self._host, self.effective_port)
+        origin = self._origin
+        if origin is None:  # URLs do not change once built: worked out once (per request)
+            origin = self._origin = Origin(self._scheme, self._host, self.effective_port)
+        return origin
 
     @property
     def is_absolute(self) -> bool:

@@ -310,7 +310,7 @@ class AsyncClient:
     def _auth_for(self, request: Request, auth: Any) -> Auth | None:
         chosen = self.auth if auth is UNSET else coerce_auth(auth)
         url = request.url
-        if url.username or url.password:
+        if url.userinfo:
             # Credentials in the URL: Basic auth, and never sent on the wire in the URL.
             from urllib.parse import unquote
 
