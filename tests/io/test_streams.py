@@ -437,3 +437,22 @@ def test_async_backend_runs_on_uvloop() -> None:
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
         assert runner.run(exchange(server.port)) == RESPONSE
+
+
+@pytest.mark.anyio
+async def test_async_reads_never_exceed_max_bytes_and_keep_every_byte_in_order() -> None:
+    payload = bytes(range(256)) * 4096  # 1 MiB, arriving in chunks the loop sizes
+    with ScriptedServer([expect(), send(payload), close()]) as server:
+        stream = await AsyncIOBackend().connect_tcp("127.0.0.1", server.port, timeout=10)
+        try:
+            await stream.write(REQUEST, timeout=10)
+            received = b""
+            for _ in range(100_000):
+                chunk = await stream.read(1000, timeout=10)  # smaller than any loop chunk
+                if not chunk:
+                    break
+                assert len(chunk) <= 1000
+                received += chunk
+        finally:
+            await stream.aclose()
+    assert received == payload

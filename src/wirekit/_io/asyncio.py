@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -78,7 +79,11 @@ class _StreamProtocol(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop, high_water: int) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
+        # Received chunks as the loop handed them over (no copy into one growing buffer:
+        # for a big download that meant a copy of every byte and, above glibc's mmap
+        # threshold, fresh zeroed pages for every refill; see AsyncIOStream.read).
+        self.chunks: deque[bytes | memoryview] = deque()
+        self.buffered = 0
         self.high_water = high_water
         self.eof = False
         self.lost = False
@@ -94,8 +99,11 @@ class _StreamProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if len(self.buffer) > self.high_water and not self.reading_paused:
+        if not data:
+            return
+        self.chunks.append(data)
+        self.buffered += len(data)
+        if self.buffered > self.high_water and not self.reading_paused:
             assert self.transport is not None
             self.reading_paused = True
             self.transport.pause_reading()
@@ -146,6 +154,30 @@ async def _abort_and_settle(transport: asyncio.Transport) -> None:
     await asyncio.sleep(0)
 
 
+def _take(chunks: deque[bytes | memoryview], max_bytes: int) -> bytes:
+    """Up to ``max_bytes`` from the front of ``chunks`` (which must not be empty).
+
+    A chunk that fits is handed over as is (the usual case: no copy); a bigger one is cut,
+    its rest kept as a memoryview, so each byte is copied once, into a piece no larger
+    than ``max_bytes``. Small chunks that arrived together are joined up to the limit.
+    """
+    first = chunks[0]
+    size = len(first)
+    if size > max_bytes:
+        view = first if isinstance(first, memoryview) else memoryview(first)
+        chunks[0] = view[max_bytes:]
+        return bytes(view[:max_bytes])
+    chunks.popleft()
+    if not chunks or size + len(chunks[0]) > max_bytes:
+        return first if type(first) is bytes else bytes(first)
+    parts = [first]
+    while chunks and size + len(chunks[0]) <= max_bytes:
+        chunk = chunks.popleft()
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
 def _expire(waiter: asyncio.Future[bool]) -> None:
     if not waiter.done():
         waiter.set_result(False)
@@ -170,20 +202,15 @@ class AsyncIOStream:
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
-        if not protocol.buffer:
+        if not protocol.buffered:
             if self._closed:
                 raise read_failure(self._peer, ConnectionError("the stream is closed"))
             if not protocol.eof:
                 await self._wait(timeout, drain=False)
-        buffer = protocol.buffer
-        if buffer:
-            if len(buffer) <= max_bytes:
-                data = bytes(buffer)
-                buffer.clear()
-            else:
-                data = bytes(buffer[:max_bytes])
-                del buffer[:max_bytes]
-            if protocol.reading_paused and len(buffer) <= protocol.high_water // 4:
+        if protocol.buffered:
+            data = _take(protocol.chunks, max_bytes)
+            protocol.buffered -= len(data)
+            if protocol.reading_paused and protocol.buffered <= protocol.high_water // 4:
                 protocol.reading_paused = False
                 self._transport.resume_reading()
             return data
@@ -317,7 +344,7 @@ class AsyncIOStream:
 
     def is_readable(self) -> bool:
         protocol = self._protocol
-        return bool(protocol.buffer) or protocol.eof or self._closed
+        return bool(protocol.buffered) or protocol.eof or self._closed
 
 
 async def open_stream(
