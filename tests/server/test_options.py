@@ -178,6 +178,10 @@ def test_two_worker_processes_serve_and_stop_on_sigterm(tmp_path: Path) -> None:
             )
             if result.returncode == 0 and result.stdout.isdigit():
                 pids.add(int(result.stdout))
+            else:
+                # Bound but not listening yet, or a worker still starting: wait instead of
+                # spending the bounded attempts in a burst.
+                time.sleep(0.05)
         assert len(pids) >= 1
         assert process.pid not in pids  # answered by workers, not the supervisor
         process.send_signal(signal.SIGTERM)
