@@ -55,3 +55,30 @@ def test_body_sent_with_the_head_is_read_whole(
                 sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\n" + framing)
                 status, _headers, body = read_response(sock)
                 assert (status, body) == (200, b"100")
+
+
+def _environ_echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    keys = ("CONTENT_TYPE", "HTTP_ACCEPT", "HTTP_COOKIE", "HTTP_X_FORWARDED_FOR", "PATH_INFO")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return ["\n".join(f"{key}={environ.get(key)}" for key in keys).encode("latin-1")]
+
+
+def test_environ_joins_repeated_fields_and_drops_underscored_names() -> None:
+    request = (
+        b"GET /a%20b HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\naccept: text/plain\r\n"
+        b"Cookie: a=1\r\nCookie: b=2\r\nContent-Type: text/one\r\nContent-Type: text/two\r\n"
+        b"X_Forwarded_For: 6.6.6.6\r\n\r\n"
+    )
+    with running(_environ_echo, interface="wsgi") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            for _ in range(2):  # the second request on the connection reuses its base
+                sock.sendall(request)
+                status, _headers, body = read_response(sock)
+                assert status == 200
+                assert body.decode("latin-1").splitlines() == [
+                    "CONTENT_TYPE=text/two",
+                    "HTTP_ACCEPT=text/html,text/plain",
+                    "HTTP_COOKIE=a=1; b=2",
+                    "HTTP_X_FORWARDED_FOR=None",
+                    "PATH_INFO=/a b",
+                ]

@@ -319,7 +319,7 @@ def build_environ(
         if not key:
             continue
         value = raw_value.decode("latin-1")
-        if key in environ:
+        if key in environ and key[0] == "H":  # CONTENT_TYPE/LENGTH: the last one stands
             # Repeated fields join with "," (RFC 9110 §5.3); Cookie joins with "; " (§5.4).
             environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
         else:
