@@ -56,6 +56,9 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _CHECKED_NAMES: dict[str, bytes] = {}
 _CHECKED_NAMES_MAX = 512
 _STATUS = re.compile(r"([1-9][0-9][0-9]) ?(.*)\Z", re.DOTALL)
+#: Status lines a WSGI app has sent that passed the check, as (code, reason bytes): apps
+#: answer with the same few ("200 OK"); emptied when full.
+_CHECKED_STATUSES: dict[str, tuple[int, bytes]] = {}
 
 
 def batch_scheduling() -> Callable[[], None] | None:
@@ -380,7 +383,7 @@ class WSGICycle:
         "_posted",
         "_resume_scheduled",
         "_started",
-        "_status",
+        "_status_parts",
         "_writable",
         "_written",
         "app",
@@ -388,12 +391,9 @@ class WSGICycle:
         "environ",
         "expect_continue",
         "gone",
-        "high_water",
         "input",
         "loop",
         "protocol",
-        "read_wait",
-        "write_wait",
     )
 
     def __init__(
@@ -413,9 +413,6 @@ class WSGICycle:
         self.app = app
         self.debug = debug
         self.expect_continue = request.expect_continue
-        self.high_water = protocol.state.config.write_high_water
-        self.read_wait = protocol.state.config.header_timeout
-        self.write_wait = protocol.state.config.write_timeout
         # Bodiless (its EndOfMessage is the next event): the input is complete from the
         # start. Not "their_state is DONE": a body that came with the head is parsed, and
         # the state DONE, while its Data events still wait in the queue.
@@ -432,13 +429,26 @@ class WSGICycle:
         # Made by the worker the first time it has to wait for the client to read (most
         # answers never do); the loop sets it, if it exists, when the buffer drains.
         self._writable: threading.Event | None = None
-        self._status = ""
+        self._status_parts: tuple[int, bytes] = (500, b"")
         self._headers: list[tuple[bytes, bytes]] = []
         self._started = False
         self._headers_sent = False
         self._close_after = False
         self._done_posted = False
         pool.submit(self.run)
+
+    # Settings only the body and back-pressure paths need: read when used, not per request.
+    @property
+    def high_water(self) -> int:
+        return self.protocol.state.config.write_high_water
+
+    @property
+    def read_wait(self) -> float:
+        return self.protocol.state.config.header_timeout
+
+    @property
+    def write_wait(self) -> float:
+        return self.protocol.state.config.write_timeout
 
     # -- loop thread: from the connection ----------------------------------------------------
     def feed_body(self, data: bytes) -> None:
@@ -492,8 +502,15 @@ class WSGICycle:
                 exc_info = None  # break the traceback cycle, as PEP 3333 asks
         elif self._started:
             raise RuntimeError("WSGI start_response() called twice without exc_info")
-        if not isinstance(status, str) or not _STATUS.match(status):
-            raise ValueError(f"WSGI status must be a str like '200 OK', got {status!r}")
+        parts = _CHECKED_STATUSES.get(status) if isinstance(status, str) else None
+        if parts is None:
+            if not isinstance(status, str) or not _STATUS.match(status):
+                raise ValueError(f"WSGI status must be a str like '200 OK', got {status!r}")
+            code, _, reason = status.partition(" ")
+            parts = (int(code), reason.encode("latin-1"))
+            if len(_CHECKED_STATUSES) >= _CHECKED_NAMES_MAX:
+                _CHECKED_STATUSES.clear()
+            _CHECKED_STATUSES[status] = parts
         encoded: list[tuple[bytes, bytes]] = []
         names = _CHECKED_NAMES
         for pair in headers:
@@ -519,7 +536,7 @@ class WSGICycle:
                     names.clear()
                 raw_name = names[name] = name.encode("latin-1")
             encoded.append((raw_name, value.encode("latin-1")))
-        self._status = status
+        self._status_parts = parts
         self._headers = encoded
         self._started = True
         return self._write_legacy
@@ -538,9 +555,9 @@ class WSGICycle:
             raise ClientDisconnected("client disconnected while the response was being sent")
         if not self._headers_sent:
             self._headers_sent = True
-            code, _, reason = self._status.partition(" ")
+            code, reason = self._status_parts
             self.loop.call_soon_threadsafe(
-                self._loop_head, int(code), reason.encode("latin-1"), self._headers, data, final
+                self._loop_head, code, reason, self._headers, data, final
             )
         else:
             self.loop.call_soon_threadsafe(self._loop_body, data, final)
@@ -594,10 +611,8 @@ class WSGICycle:
                     raise ClientDisconnected("client disconnected before the response")
                 self._headers_sent = True
                 self._done_posted = True
-                code, _, reason = self._status.partition(" ")
-                self.loop.call_soon_threadsafe(
-                    self._loop_whole, int(code), reason.encode("latin-1"), result[0]
-                )
+                code, reason = self._status_parts
+                self.loop.call_soon_threadsafe(self._loop_whole, code, reason, result[0])
             else:
                 for chunk in result:
                     if not isinstance(chunk, bytes):
