@@ -309,3 +309,31 @@ def test_url_shorthands_and_bad_urls(wirekit: Run, httpbin_server: ThreadedWSGIS
     bad = wirekit("get", "http://[bad/")
     assert bad.code == 2
     assert "http://[bad/" in bad.stderr
+
+
+def test_timing_waterfall_keeps_phase_names_whole_on_a_slow_request() -> None:
+    # Seconds-long phases widen the number columns; on an 80-column output the phase names
+    # must still come out whole, one row per phase (scripts read this table).
+    import io
+
+    from wirekit import Response
+    from wirekit.cli._output import Output
+    from wirekit.cli.get import _print_waterfall
+
+    response = Response(200)
+    response.timings = {
+        "connect": 1.5,
+        "request_sent": 2.25,
+        "first_byte": 95.125,
+        "body_done": 99.5,
+    }
+    response.elapsed = 99.75
+    stream = io.StringIO()
+    out = Output(stdout=stream)
+    out.console.width = 80
+    _print_waterfall(out, response)
+    lines = stream.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    names = [line.split("  ")[0].strip() for line in lines[1:]]
+    assert "waiting (first byte)" in names
+    assert "total" in names

@@ -60,7 +60,7 @@ METHODS = ("get", "post", "put", "patch", "delete", "head")
 #: Bytes read from the network per write to the ``-o`` file (a balance of syscalls and memory).
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
 #: Characters of the longest bar in the ``--timing`` waterfall.
-TIMING_BAR_WIDTH = 40
+TIMING_BAR_WIDTH = 36
 
 # RFC 9110 §14.4: "Content-Range: bytes first-last/complete" (complete may be "*").
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
@@ -326,14 +326,16 @@ def _print_waterfall(out: Output, response: Response) -> None:
     rows = _phases(response.timings)
     total = max([end for _, _, end in rows] + [response.elapsed or 0.0])
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    table.add_column("phase")
-    table.add_column("start ms", justify="right")
-    table.add_column("took ms", justify="right")
-    table.add_column("", no_wrap=True)
+    # No column wraps: a narrow console crops the bars rather than splitting a phase name
+    # over two lines (which also broke scripts reading the table).
+    table.add_column("phase", no_wrap=True)
+    table.add_column("start ms", justify="right", no_wrap=True)
+    table.add_column("took ms", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, overflow="crop")
     scale = TIMING_BAR_WIDTH / total if total > 0 else 0.0
     for name, start, end in rows:
-        offset = round(start * scale)
-        width = max(1, round((end - start) * scale))
+        offset = min(round(start * scale), TIMING_BAR_WIDTH - 1)
+        width = max(1, min(round((end - start) * scale), TIMING_BAR_WIDTH - offset))
         bar = Text(" " * offset) + Text("█" * width, style="green")
         table.add_row(name, f"{start * 1000:.2f}", f"{(end - start) * 1000:.2f}", bar)
     table.add_row(Text("total", style="bold"), "", f"{total * 1000:.2f}", "")
