@@ -304,3 +304,22 @@ def test_message_bytes_after_a_final_deflate_block_are_refused_not_dropped() -> 
 def test_offer_negotiation(offer: str, answer: str | None) -> None:
     accepted = negotiate([offer.encode("latin-1")])
     assert (accepted[0] if accepted else None) == answer
+
+
+async def _app_claiming_an_extension(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "websocket":
+        return
+    assert (await receive())["type"] == "websocket.connect"
+    await send({"type": "websocket.accept", "headers": [(b"sec-websocket-extensions", b"x-bogus")]})
+    message = await receive()
+    if message.get("text") is not None:
+        await send({"type": "websocket.send", "text": "echo: " + message["text"]})
+    await send({"type": "websocket.close", "code": 1000})
+
+
+def test_an_extension_header_set_by_the_app_is_not_sent() -> None:
+    with running(_app_claiming_an_extension) as server, ws_client(server) as ws:
+        header = _extensions_header(ws)
+        ws.send("hi")
+        assert ws.recv(timeout=WAIT) == "echo: hi"
+    assert header == "permessage-deflate; client_max_window_bits=12"

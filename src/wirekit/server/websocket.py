@@ -325,6 +325,15 @@ class WebSocketSession:
         for name, value in message.get("headers", ()):
             if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value:
                 self._protocol_error("header with CR or LF in websocket.accept")
+            if bytes(name).lower() == b"sec-websocket-extensions":
+                # Extensions change the framing, which is ours: an app cannot implement
+                # one through ASGI, so claiming one would break the connection.
+                logger.warning(
+                    "dropped Sec-WebSocket-Extensions set by the app on %s: extensions are "
+                    "negotiated by the server",
+                    self.scope["path"],
+                )
+                continue
             head.append(bytes(name) + b": " + bytes(value) + b"\r\n")
         head.append(b"\r\n")
         self._write(b"".join(head))
