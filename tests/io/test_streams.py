@@ -3,6 +3,7 @@ ways, EOF, timeouts, refused and reset connections, stale detection, name errors
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from pathlib import Path
@@ -456,3 +457,19 @@ async def test_async_reads_never_exceed_max_bytes_and_keep_every_byte_in_order()
         finally:
             await stream.aclose()
     assert received == payload
+
+
+@pytest.mark.anyio
+async def test_async_stream_merges_a_trickle_of_tiny_pieces() -> None:
+    # 20,000 one-byte sends: kept as a few merged buffers, not an object per byte, and
+    # read back in order.
+    from wirekit._io.asyncio import _StreamProtocol
+
+    protocol = _StreamProtocol(asyncio.get_running_loop(), high_water=1 << 20)
+    for index in range(20_000):
+        protocol.data_received(bytes([index % 251]))
+    assert protocol.buffered == 20_000
+    assert len(protocol.chunks) <= 2
+    assert b"".join(bytes(chunk) for chunk in protocol.chunks) == bytes(
+        index % 251 for index in range(20_000)
+    )

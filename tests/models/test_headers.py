@@ -93,3 +93,13 @@ def test_raw_follows_every_change_and_is_a_fresh_list_each_time() -> None:
     assert headers.raw == [(b"Accept", b"text/html"), (b"X-B", b"2")]
     assert headers.pop("x-b") == "2"
     assert headers.raw == [(b"Accept", b"text/html")]
+
+
+def test_copy_module_copies_are_independent() -> None:
+    import copy
+
+    original = Headers({"A": "1"})
+    duplicate = copy.copy(original)
+    duplicate.add("B", "2")
+    assert original.raw == [(b"A", b"1")]
+    assert original.multi_items() == [("A", "1")]

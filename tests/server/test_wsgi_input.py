@@ -82,3 +82,21 @@ def test_environ_joins_repeated_fields_and_drops_underscored_names() -> None:
                     "HTTP_X_FORWARDED_FOR=None",
                     "PATH_INFO=/a b",
                 ]
+
+
+def _bad_status(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    try:
+        start_response("200OK", [("Content-Type", "text/plain")])
+    except ValueError as exc:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(exc).encode()]
+    return [b"accepted"]
+
+
+def test_a_status_without_a_space_is_refused_with_a_clear_message() -> None:
+    with running(_bad_status, interface="wsgi") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _headers, body = read_response(sock)
+    assert status == 200
+    assert body == b"WSGI status must be a str like '200 OK', got '200OK'"

@@ -73,6 +73,12 @@ class AsyncSystemResolver:
         return [(info[0], info[4]) for info in infos]
 
 
+#: Received pieces smaller than this are merged into the previous one while it is under
+#: ``_MERGE_LIMIT`` bytes (see _StreamProtocol.data_received).
+_SMALL_CHUNK = 1024
+_MERGE_LIMIT = 16 * 1024
+
+
 class _StreamProtocol(asyncio.Protocol):
     """Receive buffer, EOF/error state and the two waiters (read, drain) of one stream."""
 
@@ -82,7 +88,7 @@ class _StreamProtocol(asyncio.Protocol):
         # Received chunks as the loop handed them over (no copy into one growing buffer:
         # for a big download that meant a copy of every byte and, above glibc's mmap
         # threshold, fresh zeroed pages for every refill; see AsyncIOStream.read).
-        self.chunks: deque[bytes | memoryview] = deque()
+        self.chunks: deque[bytes | bytearray | memoryview] = deque()
         self.buffered = 0
         self.high_water = high_water
         self.eof = False
@@ -101,7 +107,19 @@ class _StreamProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not data:
             return
-        self.chunks.append(data)
+        chunks = self.chunks
+        if len(data) < _SMALL_CHUNK and chunks:
+            # A peer sending tiny pieces would otherwise cost an object per few bytes
+            # (megabytes before the high-water mark stops reading): small ones are merged.
+            tail = chunks[-1]
+            if not isinstance(tail, memoryview) and len(tail) < _MERGE_LIMIT:
+                if type(tail) is bytes:
+                    tail = chunks[-1] = bytearray(tail)
+                tail += data
+            else:
+                chunks.append(data)
+        else:
+            chunks.append(data)
         self.buffered += len(data)
         if self.buffered > self.high_water and not self.reading_paused:
             assert self.transport is not None
@@ -154,7 +172,7 @@ async def _abort_and_settle(transport: asyncio.Transport) -> None:
     await asyncio.sleep(0)
 
 
-def _take(chunks: deque[bytes | memoryview], max_bytes: int) -> bytes:
+def _take(chunks: deque[bytes | bytearray | memoryview], max_bytes: int) -> bytes:
     """Up to ``max_bytes`` from the front of ``chunks`` (which must not be empty).
 
     A chunk that fits is handed over as is (the usual case: no copy); a bigger one is cut,

@@ -178,6 +178,8 @@ class Headers(MutableMapping[str, str]):
     def copy(self) -> Headers:
         return Headers(self)
 
+    __copy__ = copy  # copy.copy() must not share the item list (nor leave ``raw`` stale)
+
     # -- comparison and display ------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Headers):

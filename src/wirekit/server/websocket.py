@@ -58,6 +58,21 @@ def _header_values(request: Request, name: bytes) -> list[bytes]:
     return [value for key, value in request.headers if key.lower() == name]
 
 
+_app_extensions_warned = False
+
+
+def _warn_app_extensions(path: str) -> None:
+    """Say once per process that an app's Sec-WebSocket-Extensions header is dropped."""
+    global _app_extensions_warned
+    if not _app_extensions_warned:
+        _app_extensions_warned = True
+        logger.warning(
+            "dropped Sec-WebSocket-Extensions set by the app (first seen on %s): "
+            "extensions are negotiated by the server; this is logged once",
+            path,
+        )
+
+
 def is_websocket_upgrade(request: Request) -> bool:
     upgrade = _header(request, b"upgrade")
     return upgrade is not None and upgrade.strip().lower() == b"websocket"
@@ -328,11 +343,7 @@ class WebSocketSession:
             if bytes(name).lower() == b"sec-websocket-extensions":
                 # Extensions change the framing, which is ours: an app cannot implement
                 # one through ASGI, so claiming one would break the connection.
-                logger.warning(
-                    "dropped Sec-WebSocket-Extensions set by the app on %s: extensions are "
-                    "negotiated by the server",
-                    self.scope["path"],
-                )
+                _warn_app_extensions(self.scope["path"])
                 continue
             head.append(bytes(name) + b": " + bytes(value) + b"\r\n")
         head.append(b"\r\n")

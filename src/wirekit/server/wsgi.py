@@ -55,10 +55,12 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 #: with their bytes; emptied when full so odd apps cannot grow it without bound.
 _CHECKED_NAMES: dict[str, bytes] = {}
 _CHECKED_NAMES_MAX = 512
-_STATUS = re.compile(r"([1-9][0-9][0-9]) ?(.*)\Z", re.DOTALL)
+#: PEP 3333 status: three digits, then a space and the reason (a bare code is let through).
+_STATUS = re.compile(r"([1-9][0-9][0-9])(?: (.*))?\Z", re.DOTALL)
 #: Status lines a WSGI app has sent that passed the check, as (code, reason bytes): apps
 #: answer with the same few ("200 OK"); emptied when full.
 _CHECKED_STATUSES: dict[str, tuple[int, bytes]] = {}
+_CHECKED_STATUSES_MAX = 256
 
 
 def batch_scheduling() -> Callable[[], None] | None:
@@ -504,11 +506,11 @@ class WSGICycle:
             raise RuntimeError("WSGI start_response() called twice without exc_info")
         parts = _CHECKED_STATUSES.get(status) if isinstance(status, str) else None
         if parts is None:
-            if not isinstance(status, str) or not _STATUS.match(status):
+            matched = _STATUS.match(status) if isinstance(status, str) else None
+            if matched is None:
                 raise ValueError(f"WSGI status must be a str like '200 OK', got {status!r}")
-            code, _, reason = status.partition(" ")
-            parts = (int(code), reason.encode("latin-1"))
-            if len(_CHECKED_STATUSES) >= _CHECKED_NAMES_MAX:
+            parts = (int(matched[1]), (matched[2] or "").encode("latin-1"))
+            if len(_CHECKED_STATUSES) >= _CHECKED_STATUSES_MAX:
                 _CHECKED_STATUSES.clear()
             _CHECKED_STATUSES[status] = parts
         encoded: list[tuple[bytes, bytes]] = []

@@ -122,6 +122,22 @@ def test_credentials_in_the_url_become_basic_auth(httpbin_server) -> None:
     assert "u:p@" not in str(response.url)
 
 
+def test_percent_escapes_in_url_credentials_are_decoded_once(httpbin_server) -> None:
+    # "p%2541ss" in the URL is the password "p%41ss" (decoded once, not "pAss").
+    url = httpbin_server.url.replace("http://", "http://u%40x:p%2541ss@")
+    with wirekit.Client() as client:
+        response = client.get(url + "/basic-auth/u@x/p%2541ss")
+    assert response.status_code == 200
+
+
+def test_empty_url_credentials_send_no_authorization(httpbin_server) -> None:
+    url = httpbin_server.url.replace("http://", "http://:@") + "/headers"
+    with wirekit.Client() as client:
+        response = client.get(url)
+    assert "Authorization" not in response.json()["headers"]
+    assert ":@" not in str(response.url)
+
+
 def test_netrc_credentials_are_used(httpbin_server, tmp_path, monkeypatch) -> None:
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login u password p\n")

@@ -312,10 +312,11 @@ class AsyncClient:
         url = request.url
         if url.userinfo:
             # Credentials in the URL: Basic auth, and never sent on the wire in the URL.
-            from urllib.parse import unquote
-
-            if chosen is None:
-                chosen = BasicAuth(unquote(url.username), unquote(url.password))
+            # URL.username/password are already percent-decoded (a "%41" typed in a
+            # password stays "%41"); "http://:@host/" carries none.
+            username, password = url.username, url.password
+            if chosen is None and (username or password):
+                chosen = BasicAuth(username, password)
             request.url = url.copy_with(userinfo="")
         return chosen
 
