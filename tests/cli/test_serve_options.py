@@ -20,6 +20,7 @@ import pytest
 
 from tests.cli.conftest import Result, cli_environment
 from tests.server.process_support import PROCESS_WAIT, ServeProcess
+from tests.server.support import raw_exchange
 from wirekit.cli import serve as serve_command
 from wirekit.server.config import ServerConfig
 
@@ -27,25 +28,14 @@ pytestmark = pytest.mark.slow
 
 Run = Callable[..., Result]
 
+
 #: Reads at most this many chunks of one answer (bounds the loop; answers here are small).
 MAX_READS = 1_000
 
 
-def exchange(sock: socket.socket, request: bytes) -> bytes:
-    """Send ``request`` and read until the server closes the connection."""
-    sock.sendall(request)
-    received = b""
-    for _ in range(MAX_READS):
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        received += chunk
-    return received
-
-
 def one_answer(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=PROCESS_WAIT) as sock:
-        return exchange(sock, request)
+        return raw_exchange(sock, request)
 
 
 def head_of(answer: bytes) -> list[bytes]:

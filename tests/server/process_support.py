@@ -151,19 +151,24 @@ class ServeProcess:
             str(port),
             *arguments,
         ]
+        self._spawn(environment)
+
+    def _spawn(self, environment: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+        """Start ``self.command`` with its output in ``self.log_path``."""
         environment = {**os.environ, **(environment or {})}
         # The child imports wirekit and the test apps the same way this process does.
         environment["PYTHONPATH"] = os.pathsep.join(
             [str(HERE.parent.parent), *filter(None, [environment.get("PYTHONPATH")])]
         )
         environment["PYTHONUNBUFFERED"] = "1"
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             self.command,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=environment,
+            cwd=cwd,
             start_new_session=True,  # its own group: cleanup can reach every child
         )
         self.pid = self.process.pid

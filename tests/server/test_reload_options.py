@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,13 +20,13 @@ from pathlib import Path
 import pytest
 
 from tests.server.process_support import (
-    HERE,
     PROCESS_WAIT,
     ServeProcess,
     get,
     running_in_group,
     wait_until,
 )
+from tests.support.helpers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -49,30 +48,7 @@ class CommandServeProcess(ServeProcess):
     def __init__(self, command: Sequence[str], *, log_path: Path, cwd: Path) -> None:
         self.log_path = log_path
         self.command = list(command)
-        environment = dict(os.environ)
-        environment["PYTHONPATH"] = os.pathsep.join(
-            [str(HERE.parent.parent), *filter(None, [environment.get("PYTHONPATH")])]
-        )
-        environment["PYTHONUNBUFFERED"] = "1"
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            self.command,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        self.pid = self.process.pid
-        self.port = 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+        self._spawn(cwd=cwd)
 
 
 def edit(module: Path, answer: bytes) -> None:
