@@ -1,9 +1,10 @@
 """Generate the sync client (and its tests) from the async source of truth.
 
-The async code in ``src/wirekit/client/_async/`` and ``tests/client/_async/`` is the only
-hand-written version; this script rewrites it token by token into ``_sync/`` twins (as
-httpcore does), so sync and async behaviour can never drift. ``--check`` exits 1 when a
-generated file is missing or stale, and ``make test`` runs it.
+The async code in ``src/wirekit/client/_async/``, ``tests/client/_async/`` and
+``src/wirekit/_io/_async/`` (the SOCKS backend) is the only hand-written version; this script
+rewrites it token by token into ``_sync/`` twins (as httpcore does), so sync and async
+behaviour can never drift. ``--check`` exits 1 when a generated file is missing or stale,
+and ``make test`` runs it.
 
 Written here rather than taken from the ``unasync`` package because we need project
 specific renames (``AsyncClient`` -> ``Client``, ``aread`` -> ``read``, the anyio marker) and
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAIRS = [
     (ROOT / "src/wirekit/client/_async", ROOT / "src/wirekit/client/_sync"),
     (ROOT / "tests/client/_async", ROOT / "tests/client/_sync"),
+    (ROOT / "src/wirekit/_io/_async", ROOT / "src/wirekit/_io/_sync"),
 ]
 
 # Order matters: the longer, more specific patterns first.
@@ -42,6 +44,11 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAsyncIterable\b", "Iterable"),
     (r"\bhandle_async_request\b", "handle_request"),
+    # The concrete backends (_io/_async): asyncio module -> blocking module, same names.
+    (r"\bwirekit\._io\.asyncio\b", "wirekit._io.sync"),
+    (r"\bpython_socks\.async_\.asyncio\b", "python_socks.sync"),
+    (r"\bAsyncIOBackend\b", "SyncBackend"),
+    (r"\bAsyncIOStream\b", "SyncStream"),
     (r"\baclose\b", "close"),
     (r"\baread\b", "read"),
     (r"\baiter_(bytes|text|lines|raw)\b", r"iter_\1"),

@@ -1,0 +1,1 @@
+"""``_io`` code written once: the async tree is the source; the sync tree is generated from it."""

@@ -1,0 +1,106 @@
+"""``AsyncSocksBackend``: TCP connections tunnelled through a SOCKS proxy.
+
+This file is the source of truth for ``SocksBackend`` too (generated into ``_sync`` by
+``scripts/unasync.py``); import both from ``wirekit._io.socks``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from wirekit._io._shared import host_port, literal_addresses
+from wirekit._io._socks_shared import SocksProxyURL, translate_error, tune_socket, wanted_family
+from wirekit._io.asyncio import AsyncIOBackend, AsyncIOStream, AsyncSystemResolver, open_stream
+from wirekit._io.base import (
+    AsyncNetworkBackend,
+    AsyncNetworkStream,
+    AsyncResolver,
+    SocketOption,
+    Trace,
+)
+from wirekit.errors import ProxyError
+
+__all__ = ["AsyncSocksBackend"]
+
+
+class AsyncSocksBackend:
+    """A network backend (``AsyncNetworkBackend``) whose TCP connections go through a SOCKS
+    proxy."""
+
+    def __init__(
+        self,
+        proxy_url: str,
+        *,
+        backend: AsyncNetworkBackend | None = None,
+        resolver: AsyncResolver | None = None,
+    ) -> None:
+        self.proxy = SocksProxyURL.parse(proxy_url)
+        self.backend: AsyncNetworkBackend = backend if backend is not None else AsyncIOBackend()
+        # Local DNS (socks5://, socks4://) asks the wrapped backend's resolver by default, so
+        # an injected resolver keeps working when a SOCKS proxy is configured.
+        inherited = getattr(self.backend, "resolver", None)
+        self.resolver: AsyncResolver = resolver or inherited or AsyncSystemResolver()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        *,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+        family: int = 0,
+        trace: Trace | None = None,
+    ) -> AsyncIOStream:
+        from python_socks import ProxyError as SocksError
+        from python_socks.async_.asyncio import Proxy
+
+        started = time.monotonic()
+        target = host
+        if not self.proxy.remote_dns and literal_addresses(host, port, family) is None:
+            if trace is not None:
+                trace("dns.start", {"host": host})
+            wanted = wanted_family(self.proxy, family)
+            addresses = await self.resolver.resolve(host, port, family=wanted)
+            target = addresses[0][1][0]
+            if trace is not None:
+                trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
+        remaining = None if timeout is None else max(timeout - (time.monotonic() - started), 1e-3)
+        address = (self.proxy.host, self.proxy.port)
+        if trace is not None:
+            trace("connect.start", {"address": address})
+        proxy = Proxy(**self.proxy.proxy_arguments())  # type: ignore[arg-type]
+        local = None if local_address is None else (local_address, 0)
+        try:
+            sock = await proxy.connect(target, port, timeout=remaining, local_addr=local)
+        except (SocksError, OSError) as exc:
+            error = translate_error(self.proxy, host, port, timeout, exc)
+            if trace is not None:
+                trace("connect.failed", {"address": address, "error": error})
+            raise error from exc
+        try:
+            tune_socket(sock, socket_options)
+        except OSError as exc:
+            sock.close()
+            raise ProxyError(f"cannot set socket options on the tunnel to {host}: {exc}") from exc
+        stream = await open_stream(sock, host_port(host, port), trace=trace)
+        if trace is not None:
+            trace("connect.done", {"address": address})
+        return stream
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        *,
+        timeout: float | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+        trace: Trace | None = None,
+    ) -> AsyncNetworkStream:
+        """Unix sockets are local: they never go through the proxy."""
+        return await self.backend.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options, trace=trace
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self.backend.sleep(seconds)
