@@ -160,6 +160,35 @@ async def test_async_read_timeout_leaves_stream_usable() -> None:
         await stream.aclose()
 
 
+@pytest.mark.anyio
+async def test_async_short_timeout_after_a_long_one_fires_on_time() -> None:
+    # The stream keeps one timer: a read with a shorter timeout than the armed one must
+    # arm an earlier timer, or it would wait the long one out (asyncio.wait_for catches that).
+    with ScriptedServer([expect(), send(b"first"), hold()]) as server:
+        stream = await AsyncIOBackend().connect_tcp("127.0.0.1", server.port, timeout=10)
+        try:
+            await stream.write(REQUEST)
+            assert await stream.read(10, timeout=60) == b"first"
+            with pytest.raises(ReadTimeout, match=r"timed out after 0.1 s"):
+                await asyncio.wait_for(stream.read(10, timeout=0.1), 10)
+        finally:
+            await stream.aclose()
+
+
+@pytest.mark.anyio
+async def test_async_long_timeout_after_a_short_one_is_not_cut_short() -> None:
+    # The timer armed by the first read (0.2 s) fires during the second read: it must move
+    # on to the second read's own deadline, not expire it. The data comes at about 0.6 s.
+    with ScriptedServer([expect(), send(b"first"), sleep(0.6), send(b"second"), hold()]) as server:
+        stream = await AsyncIOBackend().connect_tcp("127.0.0.1", server.port, timeout=10)
+        try:
+            await stream.write(REQUEST)
+            assert await stream.read(10, timeout=0.2) == b"first"
+            assert await stream.read(10, timeout=10) == b"second"
+        finally:
+            await stream.aclose()
+
+
 def test_sync_refused_is_a_connect_error_not_a_timeout() -> None:
     port = refused_port()
     with pytest.raises(ConnectError, match=rf"^connection refused by 127.0.0.1:{port}$") as info:
