@@ -95,6 +95,16 @@ def test_raw_follows_every_change_and_is_a_fresh_list_each_time() -> None:
     assert headers.raw == [(b"Accept", b"text/html")]
 
 
+def test_copy_of_text_latin1_cannot_carry_works_and_fails_only_when_encoded() -> None:
+    # Copies share the source's encoding when it has one; text that has none must still
+    # copy (and read back) fine, failing only where the wire form is asked for.
+    original = Headers({"X-Price": "5 €"})
+    copy = original.copy()
+    assert copy["x-price"] == "5 €"
+    with pytest.raises(UnicodeEncodeError):
+        copy.raw  # noqa: B018
+
+
 def test_copy_module_copies_are_independent() -> None:
     import copy
 

@@ -53,7 +53,16 @@ class Headers(MutableMapping[str, str]):
             return
         if isinstance(headers, Headers):
             self._items = list(headers._items)
-            self._raw = headers._raw
+            # Encoded here on the source, so every later copy (one per request of a client)
+            # shares the encoding instead of each copy encoding the same pairs again.
+            # (Text that latin-1 cannot carry fails where it is sent, as before, not here.)
+            raw = headers._raw
+            if raw is None:
+                try:
+                    raw = headers._wire()
+                except UnicodeEncodeError:
+                    raw = None
+            self._raw = raw
             return
         pairs: Iterable[Any] = headers.items() if isinstance(headers, Mapping) else headers
         items = self._items
@@ -126,12 +135,16 @@ class Headers(MutableMapping[str, str]):
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
         """All pairs as bytes (latin-1), ready for the wire (a new list each time)."""
+        return list(self._wire())
+
+    def _wire(self) -> list[tuple[bytes, bytes]]:
+        """The cached wire pairs (shared: callers must not change the list)."""
         raw = self._raw
         if raw is None:
             raw = self._raw = [
                 (n.encode("latin-1"), v.encode("latin-1")) for n, _, v in self._items
             ]
-        return list(raw)
+        return raw
 
     # -- writing -------------------------------------------------------------------------
     def __setitem__(self, name: str, value: str | Sequence[str]) -> None:

@@ -2,8 +2,9 @@
 
 The async client code names ``AsyncLock`` and ``AsyncSignal``; the generated sync code names
 ``Lock`` and ``Signal`` (scripts/unasync.py drops the prefix). Under asyncio a critical
-section that never awaits is already atomic, so ``AsyncLock`` costs nothing: code inside
-``async with lock:`` must not await (the sync twin really locks there).
+section that never awaits is already atomic, so ``AsyncLock`` is a no-op, entered with a
+plain ``with`` (an ``async with`` would cost two coroutines per use): code inside
+``with lock:`` must not await (the sync twin really locks there).
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ class AsyncLock:
 
     __slots__ = ()
 
-    async def __aenter__(self) -> None:
+    def __enter__(self) -> None:
         return None
 
-    async def __aexit__(
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,

@@ -7,6 +7,7 @@ closed on every path (success, error, cancellation: DESIGN invariant 5).
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 import time
@@ -465,15 +466,21 @@ def _host_for_header(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+@functools.lru_cache(maxsize=256)
+def _host_value(host: str, port: int | None) -> bytes:
+    """The Host header for a URL's host and explicit port (a client calls few hosts)."""
+    value = _host_for_header(host)
+    if port is not None:
+        value = f"{value}:{port}"
+    return value.encode("idna") if not value.isascii() else value.encode()
+
+
 def _wire_headers(
     headers: Headers, url: URL, extra: list[tuple[bytes, bytes]] | None
 ) -> list[tuple[bytes, bytes]]:
     raw = headers.raw
     if "host" not in headers:
-        host = _host_for_header(url.host)
-        if url.port is not None:
-            host = f"{host}:{url.port}"
-        raw.insert(0, (b"Host", host.encode("idna") if not host.isascii() else host.encode()))
+        raw.insert(0, (b"Host", _host_value(url.host, url.port)))
     if extra:
         raw.extend(extra)
     return raw

@@ -109,7 +109,7 @@ class AsyncConnectionPool:
             stale: list[AsyncHTTPConnection] = []
             signal: AsyncSignal | None = None
             found: AsyncHTTPConnection | None = None
-            async with self._lock:
+            with self._lock:
                 if self._closed:
                     raise RuntimeError("the client has been closed")
                 now = monotonic()
@@ -138,7 +138,7 @@ class AsyncConnectionPool:
             seconds, binding = deadline.for_phase(deadline.timeout.pool, "waiting for the pool")
             woken = await signal.wait(seconds)
             if not woken:
-                async with self._lock:
+                with self._lock:
                     try:
                         self._waiters.remove((origin, signal))
                     except ValueError:
@@ -232,7 +232,7 @@ class AsyncConnectionPool:
     async def _release(self, connection: AsyncHTTPConnection, reusable: bool) -> None:
         """Give a connection back: kept idle if it can serve again, else closed."""
         close = True
-        async with self._lock:
+        with self._lock:
             if reusable and not self._closed and connection.is_connected:
                 max_idle = self._limits.max_idle_connections
                 if max_idle is None or self._idle_count < max_idle:
@@ -249,7 +249,7 @@ class AsyncConnectionPool:
 
     async def aclose(self) -> None:
         """Close every idle connection; connections lent out close when their response does."""
-        async with self._lock:
+        with self._lock:
             self._closed = True
             idle = [c for stack in self._idle.values() for c in stack]
             self._idle.clear()
