@@ -85,7 +85,11 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
     original = request.url
     hop_auth = auth
     while True:
-        response = yield from _auth_flow(request, hop_auth, settings)
+        auth = hop_auth if hop_auth is not None else _netrc_auth(request, settings)
+        if auth is None:
+            response = yield from _retry_flow(request, settings)  # one generator fewer
+        else:
+            response = yield from _auth_flow(request, auth, settings)
         response.history = list(history)
         if not (settings.follow_redirects and response.is_redirect):
             return response
@@ -109,14 +113,16 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
         request = next_request
 
 
-def _auth_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Flow:
-    if auth is None:
-        if settings.netrc is not None and "authorization" not in request.headers:
-            found = settings.netrc.credentials_for(request.url.host)
-            if found is not None:
-                auth = BasicAuth(*found)
-        if auth is None:
-            return (yield from _retry_flow(request, settings))
+def _netrc_auth(request: Request, settings: FlowSettings) -> Auth | None:
+    """Basic auth from netrc for the request's host, unless it carries Authorization."""
+    if settings.netrc is not None and "authorization" not in request.headers:
+        found = settings.netrc.credentials_for(request.url.host)
+        if found is not None:
+            return BasicAuth(*found)
+    return None
+
+
+def _auth_flow(request: Request, auth: Auth, settings: FlowSettings) -> Flow:
     flow = auth.auth_flow(request)
     next_request = next(flow)
     while True:

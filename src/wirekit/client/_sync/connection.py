@@ -326,6 +326,11 @@ class HTTPConnection:
                 raise deadline.exceeded("sending the request") from exc
             raise
 
+    def body_event_nowait(self) -> Any:
+        """The next body event if the bytes are already here, else ``http1.NEED_DATA``:
+        callers try this first and ``receive_body_event`` only when it says so."""
+        return self._next_event(self._proto)
+
     def receive_body_event(self, deadline: Deadline) -> Any:
         """The next body event: Data, EndOfMessage; reading from the socket as needed."""
         proto = self._proto
@@ -399,9 +404,13 @@ class ResponseBody:
         self._release: Any = None  # set by the pool: async callable(connection, reusable)
 
     def __iter__(self) -> Iterator[bytes]:
+        connection = self._connection
         try:
             while True:
-                data = self._next_data()
+                event = connection.body_event_nowait()
+                if event is http1.NEED_DATA:
+                    event = connection.receive_body_event(self._deadline)
+                data = self._data_of(event)
                 if data is None:
                     break
                 yield data
@@ -413,11 +422,15 @@ class ResponseBody:
     def read_all(self) -> list[bytes]:
         """Every remaining chunk at once: what ``Response.read()`` uses, without the two
         generators iteration costs per response (async ones are dear: each is registered
-        with the event loop)."""
+        with the event loop). Events already parsed are taken without awaiting."""
+        connection = self._connection
         chunks: list[bytes] = []
         try:
             while True:
-                data = self._next_data()
+                event = connection.body_event_nowait()
+                if event is http1.NEED_DATA:
+                    event = connection.receive_body_event(self._deadline)
+                data = self._data_of(event)
                 if data is None:
                     break
                 chunks.append(data)
@@ -427,17 +440,15 @@ class ResponseBody:
         self._complete()
         return chunks
 
-    def _next_data(self) -> bytes | None:
-        """The next body bytes, or None at the end of the body."""
-        connection = self._connection
-        event = connection.receive_body_event(self._deadline)
-        if isinstance(event, http1.Data):
+    def _data_of(self, event: Any) -> bytes | None:
+        """A body event's bytes, or None at the end of the body."""
+        if type(event) is http1.Data:
             data: bytes = event.data
             return data
-        if isinstance(event, http1.EndOfMessage):
+        if type(event) is http1.EndOfMessage:
             return None
         raise RemoteProtocolError(
-            f"unexpected {type(event).__name__} from {connection.origin.host} "
+            f"unexpected {type(event).__name__} from {self._connection.origin.host} "
             "while reading the response body"
         )
 
