@@ -263,7 +263,7 @@ class Response:
                 try:
                     chunks: list[bytes] = read_all()
                 finally:
-                    self.close()
+                    self._closed = True  # read_all() leaves its stream finished (see aread)
             elif identity:
                 chunks = list(self.iter_raw())
             else:
@@ -351,7 +351,9 @@ class Response:
                 try:
                     chunks: list[bytes] = await read_all()
                 finally:
-                    await self.aclose()
+                    # read_all() leaves its stream finished whatever happens (the connection
+                    # released or closed): only our flag is left to set, no aclose() chain.
+                    self._closed = True
             elif identity:
                 chunks = [raw async for raw in self.aiter_raw()]
             else:

@@ -417,15 +417,19 @@ class AsyncResponseBody:
                 if data is None:
                     break
                 yield data
+            reusable = self._end_cycle()
         except BaseException:
             await self._finish(reusable=False)
             raise
-        await self._complete()
+        await self._finish(reusable=reusable)
 
     async def read_all(self) -> list[bytes]:
         """Every remaining chunk at once: what ``Response.read()`` uses, without the two
         generators iteration costs per response (async ones are dear: each is registered
-        with the event loop). Events already parsed are taken without awaiting."""
+        with the event loop). Events already parsed are taken without awaiting.
+
+        Whether it returns or raises, the body is finished when it is done (the connection
+        released or closed): ``Response`` relies on that instead of closing it again."""
         connection = self._connection
         chunks: list[bytes] = []
         try:
@@ -437,10 +441,11 @@ class AsyncResponseBody:
                 if data is None:
                     break
                 chunks.append(data)
+            reusable = self._end_cycle()
         except BaseException:
             await self._finish(reusable=False)
             raise
-        await self._complete()
+        await self._finish(reusable=reusable)
         return chunks
 
     def _data_of(self, event: Any) -> bytes | None:
@@ -455,9 +460,10 @@ class AsyncResponseBody:
             "while reading the response body"
         )
 
-    async def _complete(self) -> None:
+    def _end_cycle(self) -> bool:
+        """The body is all read: note when, and say whether the connection can be reused."""
         self._timings["body_done"] = time.monotonic() - self._deadline.started_at
-        await self._finish(reusable=self._connection.finish_cycle())
+        return self._connection.finish_cycle()
 
     async def aclose(self) -> None:
         await self._finish(reusable=False)

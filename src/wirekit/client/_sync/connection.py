@@ -414,15 +414,19 @@ class ResponseBody:
                 if data is None:
                     break
                 yield data
+            reusable = self._end_cycle()
         except BaseException:
             self._finish(reusable=False)
             raise
-        self._complete()
+        self._finish(reusable=reusable)
 
     def read_all(self) -> list[bytes]:
         """Every remaining chunk at once: what ``Response.read()`` uses, without the two
         generators iteration costs per response (async ones are dear: each is registered
-        with the event loop). Events already parsed are taken without awaiting."""
+        with the event loop). Events already parsed are taken without awaiting.
+
+        Whether it returns or raises, the body is finished when it is done (the connection
+        released or closed): ``Response`` relies on that instead of closing it again."""
         connection = self._connection
         chunks: list[bytes] = []
         try:
@@ -434,10 +438,11 @@ class ResponseBody:
                 if data is None:
                     break
                 chunks.append(data)
+            reusable = self._end_cycle()
         except BaseException:
             self._finish(reusable=False)
             raise
-        self._complete()
+        self._finish(reusable=reusable)
         return chunks
 
     def _data_of(self, event: Any) -> bytes | None:
@@ -452,9 +457,10 @@ class ResponseBody:
             "while reading the response body"
         )
 
-    def _complete(self) -> None:
+    def _end_cycle(self) -> bool:
+        """The body is all read: note when, and say whether the connection can be reused."""
         self._timings["body_done"] = time.monotonic() - self._deadline.started_at
-        self._finish(reusable=self._connection.finish_cycle())
+        return self._connection.finish_cycle()
 
     def close(self) -> None:
         self._finish(reusable=False)
