@@ -51,8 +51,9 @@ class ClientPlan:
     import_rounds: int = 5
     #: Rounds of the CPU-per-request cases (sequential, async at ``async_concurrency``),
     #: interleaved over the clients; each client keeps its lowest CPU per request. One
-    #: round let the anchors move by 30% between runs (http.client: 92 to 125 µs).
-    cpu_rounds: int = 3
+    #: round let the anchors move by 30% between runs (http.client: 92 to 125 µs); with
+    #: three, aiohttp's best still ranged 103-118 µs over three runs of one hour.
+    cpu_rounds: int = 5
     budget_s: float = 10.0
 
 
