@@ -77,6 +77,21 @@ def test_pipelined_requests_are_answered_in_order(app: Any, expected: bytes) -> 
         assert bodies == [expected] * 4
 
 
+@pytest.mark.parametrize(("app", "expected"), HELLO)
+def test_request_after_a_body_answered_early_is_answered(app: Any, expected: bytes) -> None:
+    # The app answers before reading the body; the rest of the body then arrives together
+    # with the next request, in one packet: that request must be answered (it once waited
+    # for more bytes that never came).
+    with running(app) as server, server.connect() as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+        buffer = bytearray()
+        assert read_response(sock, buffer)[0] == 200
+        sock.sendall(b"0123456789GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _, body = read_response(sock, buffer)
+    assert status == 200
+    assert body == expected
+
+
 @pytest.mark.parametrize("app", ECHO)
 def test_chunked_request_body_is_decoded(app: Any) -> None:
     with running(app) as server, server.connect() as sock:

@@ -231,6 +231,14 @@ class HTTP1Receiver(BodyReader):
         self._pos = 0
 
     @property
+    def has_input(self) -> bool:
+        """False when ``next_event()`` can only say NEED_DATA: no queued event, no unparsed
+        byte, no EOF and no error. Lets a driver skip asking after each answer."""
+        return bool(
+            self._events or self._pos < len(self._buffer) or self._eof or self._error is not None
+        )
+
+    @property
     def next_is_end_of_message(self) -> bool:
         """True when the next event is an EndOfMessage already parsed: right after a head
         event, the message has no body at all (no Data event will come)."""

@@ -378,8 +378,9 @@ class HTTPServerProtocol(asyncio.Protocol):
                 if self.cycle is not None:
                     self.cycle.end_body()
                 elif self._next_after_body and self.transport is not None:
+                    # The rest of a body answered early is read: the next (pipelined)
+                    # request may already be buffered, and this loop reads it.
                     self._next_cycle(self.transport)
-                    return
             elif event is PAUSED:
                 # A full request is in hand and its answer is not finished. Reading goes on
                 # (pausing per request costs two system calls); data_received stops reading
@@ -585,7 +586,8 @@ class HTTPServerProtocol(asyncio.Protocol):
         if self.pipeline_paused:
             self.pipeline_paused = False
             transport.resume_reading()
-        self.process()
+        if self.conn.has_input:  # pipelined bytes or EOF already here (usually not)
+            self.process()
 
     def _log_access(self, request: Request) -> None:
         self.log_request = None
