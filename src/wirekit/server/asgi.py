@@ -11,7 +11,7 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote
 
 from wirekit.server.protocol import ClientDisconnected
@@ -167,11 +167,11 @@ class ASGICycle:
         # The app's own coroutine is the task (no wrapper coroutine): measured faster with
         # uvloop than a try/finally wrapper, at 1 and at 64 connections; _done() does the
         # bookkeeping a wrapper would.
-        state = self.protocol.state
-        coroutine = cast("Coroutine[Any, Any, None]", self.app(self.scope, self.receive, self.send))
-        task = self.protocol.loop.create_task(coroutine)
+        protocol = self.protocol
+        coroutine: Coroutine[Any, Any, None] = self.app(self.scope, self.receive, self.send)  # type: ignore[assignment]
+        task = protocol.loop.create_task(coroutine)
         self.task = task
-        state.tasks.add(task)
+        protocol.state.tasks.add(task)
         task.add_done_callback(self._done)
 
     # -- from the connection ---------------------------------------------------------------
