@@ -178,3 +178,40 @@ async def asgi_websocket_echo(scope: dict[str, Any], receive: Any, send: Any) ->
             await send({"type": "websocket.send", "text": "echo: " + message["text"]})
         else:
             await send({"type": "websocket.send", "bytes": message["bytes"][::-1]})
+
+
+def wsgi_echo_path(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Answers ``METHOD /path:body`` after reading the whole body (sequencing tests)."""
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return [environ["REQUEST_METHOD"].encode() + b" " + environ["PATH_INFO"].encode() + b":" + body]
+
+
+def wsgi_hello_path(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Answers ``METHOD /path`` without reading the body (sequencing tests)."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["REQUEST_METHOD"].encode() + b" " + environ["PATH_INFO"].encode()]
+
+
+async def asgi_echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers ``METHOD /path:body`` after reading the whole body (sequencing tests)."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    for _ in range(100_000):
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    answer = scope["method"].encode() + b" " + scope["path"].encode() + b":" + body
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": answer})
+
+
+async def asgi_hello_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers ``METHOD /path`` without reading the body (sequencing tests)."""
+    if scope["type"] != "http":
+        return
+    answer = scope["method"].encode() + b" " + scope["path"].encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": answer})

@@ -16,6 +16,22 @@ APPS = [pytest.param(apps.wsgi_hello, id="wsgi"), pytest.param(apps.asgi_hello, 
 
 
 @pytest.mark.parametrize("app", APPS)
+def test_partial_pipelined_head_gets_the_header_timeout(app: Any) -> None:
+    # A full request and the start of a second head in one packet, then silence: the second
+    # head is under header_timeout (1 s here), not the 60 s idle timeout.
+    with running(app, header_timeout=1.0, idle_timeout=60.0) as server:
+        sock = server.connect()
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost:")
+            buffer = bytearray()
+            assert read_response(sock, buffer)[0] == 200
+            rest = bytes(buffer) + read_until_closed(sock)  # bounded by WAIT (10 s)
+        finally:
+            sock.close()
+    assert rest.startswith(b"HTTP/1.1 408 ")
+
+
+@pytest.mark.parametrize("app", APPS)
 def test_slowloris_flood_does_not_stop_other_clients(app: Any) -> None:
     with running(app, header_timeout=1.0) as server:
         attackers: list[socket.socket] = []

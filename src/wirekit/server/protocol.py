@@ -587,6 +587,11 @@ class HTTPServerProtocol(asyncio.Protocol):
             self.pipeline_paused = False
             transport.resume_reading()
         if self.conn.has_input:  # pipelined bytes or EOF already here (usually not)
+            # Bytes of the next head are in: its header deadline runs from now, as if they
+            # had just arrived (a partial pipelined head must not get the idle timeout).
+            self.head_started = True
+            self.deadline = self.state.now + self.state.config.header_timeout
+            self.deadline_reason = "header"
             self.process()
 
     def _log_access(self, request: Request) -> None:
