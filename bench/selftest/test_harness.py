@@ -187,3 +187,16 @@ def test_unavailable_wirekit_shows_as_not_available_in_the_targets() -> None:
     _, _, rows = report.targets_table(client)
     assert rows[0][1] == report.NOT_AVAILABLE
     assert rows[0][4] == "-"
+
+
+@pytest.mark.parametrize("floor", [False, True], ids=["wirekit", "floor"])
+def test_server_overhead_answers_every_in_memory_request(floor: bool) -> None:
+    import uvloop
+    from server_overhead import measure
+
+    seconds, answers = uvloop.run(measure(floor=floor, rounds=3))
+    assert seconds > 0
+    assert len(answers) == 64
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert answer.endswith(b"\r\n\r\nHello, world!")
