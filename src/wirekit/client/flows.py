@@ -115,11 +115,13 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
 
 def _netrc_auth(request: Request, settings: FlowSettings) -> Auth | None:
     """Basic auth from netrc for the request's host, unless it carries Authorization."""
-    if settings.netrc is not None and "authorization" not in request.headers:
-        found = settings.netrc.credentials_for(request.url.host)
-        if found is not None:
-            return BasicAuth(*found)
-    return None
+    if settings.netrc is None:
+        return None
+    # The lookup first: usually it finds nothing, and the header scan is dearer.
+    found = settings.netrc.credentials_for(request.url.host)
+    if found is None or "authorization" in request.headers:
+        return None
+    return BasicAuth(*found)
 
 
 def _auth_flow(request: Request, auth: Auth, settings: FlowSettings) -> Flow:

@@ -395,7 +395,7 @@ class AsyncResponseBody:
     or anything fails, the connection is closed (its remaining bytes are unknown).
     """
 
-    __slots__ = ("_connection", "_deadline", "_done", "_release", "_timings")
+    __slots__ = ("_connection", "_deadline", "_done", "_pool", "_timings")
 
     def __init__(
         self, connection: AsyncHTTPConnection, deadline: Deadline, timings: dict[str, float]
@@ -404,7 +404,7 @@ class AsyncResponseBody:
         self._deadline = deadline
         self._timings = timings
         self._done = False
-        self._release: Any = None  # set by the pool: async callable(connection, reusable)
+        self._pool: Any = None  # set by the pool that lent the connection
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         connection = self._connection
@@ -472,9 +472,10 @@ class AsyncResponseBody:
         if self._done:
             return
         self._done = True
-        release = self._release
-        if release is not None:
-            await release(self._connection, reusable)
+        pool = self._pool
+        if pool is not None:
+            if not (reusable and pool.keep_idle(self._connection)):
+                await pool.discard(self._connection)
         elif not reusable:
             await self._connection.aclose()
 

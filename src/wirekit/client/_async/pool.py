@@ -78,14 +78,14 @@ class AsyncConnectionPool:
     ) -> Response:
         origin = request.url.origin
         for attempt in (1, 2):
-            connection = await self._acquire(origin, deadline, trace)
+            connection = self._take_idle(origin) or await self._acquire(origin, deadline, trace)
             reused = connection.is_connected
             try:
                 if not reused:
                     await connection.connect(deadline, trace)
                 response = await connection.handle_async_request(request, deadline, trace)
             except _STALE_ERRORS:
-                await self._release(connection, False)
+                await self.discard(connection)
                 if attempt == 1 and reused and _can_resend(request):
                     if trace is not None:
                         trace("connection.stale", {"origin": origin})
@@ -95,13 +95,31 @@ class AsyncConnectionPool:
                     continue
                 raise
             except BaseException:
-                await self._release(connection, False)
+                await self.discard(connection)
                 raise
-            response.stream._release = self._release
+            response.stream._pool = self
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- slots -------------------------------------------------------------------------------
+    def _take_idle(self, origin: Origin) -> AsyncHTTPConnection | None:
+        """The usual case, without a coroutine: the newest idle connection to ``origin`` if
+        it is usable and fresh. None sends the caller to ``_acquire``, which also sweeps,
+        drops stale connections, opens new ones and waits for a free slot."""
+        with self._lock:
+            stack = self._idle.get(origin)
+            if not stack or self._closed:
+                return None
+            now = monotonic()
+            if now - self._last_sweep > _SWEEP_INTERVAL:
+                return None
+            candidate = stack[-1]
+            if not candidate.is_usable() or self._expired(candidate, now):
+                return None
+            stack.pop()
+            self._idle_count -= 1
+            return candidate
+
     async def _acquire(
         self, origin: Origin, deadline: Deadline, trace: Trace | None
     ) -> AsyncHTTPConnection:
@@ -229,23 +247,27 @@ class AsyncConnectionPool:
                     return
         waiters.popleft()[1].set()
 
-    async def _release(self, connection: AsyncHTTPConnection, reusable: bool) -> None:
-        """Give a connection back: kept idle if it can serve again, else closed."""
-        close = True
+    def keep_idle(self, connection: AsyncHTTPConnection) -> bool:
+        """Take back a connection that can serve again, as idle (no coroutine: the usual
+        end of a response). False when the pool cannot keep it: ``discard`` it then."""
         with self._lock:
-            if reusable and not self._closed and connection.is_connected:
-                max_idle = self._limits.max_idle_connections
-                if max_idle is None or self._idle_count < max_idle:
-                    connection.mark_idle(monotonic())
-                    self._idle.setdefault(connection.origin, []).append(connection)
-                    self._idle_count += 1
-                    close = False
-                    self._wake(connection.origin)
-            if close:
-                self._forget(connection)
-                self._wake(None)
-        if close:
-            await connection.aclose()
+            if self._closed or not connection.is_connected:
+                return False
+            max_idle = self._limits.max_idle_connections
+            if max_idle is not None and self._idle_count >= max_idle:
+                return False
+            connection.mark_idle(monotonic())
+            self._idle.setdefault(connection.origin, []).append(connection)
+            self._idle_count += 1
+            self._wake(connection.origin)
+            return True
+
+    async def discard(self, connection: AsyncHTTPConnection) -> None:
+        """Close a lent-out connection and give its slot to a waiter."""
+        with self._lock:
+            self._forget(connection)
+            self._wake(None)
+        await connection.aclose()
 
     async def aclose(self) -> None:
         """Close every idle connection; connections lent out close when their response does."""

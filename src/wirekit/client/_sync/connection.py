@@ -392,7 +392,7 @@ class ResponseBody:
     or anything fails, the connection is closed (its remaining bytes are unknown).
     """
 
-    __slots__ = ("_connection", "_deadline", "_done", "_release", "_timings")
+    __slots__ = ("_connection", "_deadline", "_done", "_pool", "_timings")
 
     def __init__(
         self, connection: HTTPConnection, deadline: Deadline, timings: dict[str, float]
@@ -401,7 +401,7 @@ class ResponseBody:
         self._deadline = deadline
         self._timings = timings
         self._done = False
-        self._release: Any = None  # set by the pool: async callable(connection, reusable)
+        self._pool: Any = None  # set by the pool that lent the connection
 
     def __iter__(self) -> Iterator[bytes]:
         connection = self._connection
@@ -469,9 +469,10 @@ class ResponseBody:
         if self._done:
             return
         self._done = True
-        release = self._release
-        if release is not None:
-            release(self._connection, reusable)
+        pool = self._pool
+        if pool is not None:
+            if not (reusable and pool.keep_idle(self._connection)):
+                pool.discard(self._connection)
         elif not reusable:
             self._connection.close()
 
