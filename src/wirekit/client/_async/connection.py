@@ -445,7 +445,8 @@ class AsyncResponseBody:
         except BaseException:
             await self._finish(reusable=False)
             raise
-        await self._finish(reusable=reusable)
+        if not self._finish_nowait(reusable):
+            await self._finish(reusable=reusable)
         return chunks
 
     def _data_of(self, event: Any) -> bytes | None:
@@ -468,14 +469,24 @@ class AsyncResponseBody:
     async def aclose(self) -> None:
         await self._finish(reusable=False)
 
-    async def _finish(self, *, reusable: bool) -> None:
+    def _finish_nowait(self, reusable: bool) -> bool:
+        """Finish without awaiting when no I/O is needed (already finished, or the pool keeps
+        the connection idle): True if done, False if ``_finish`` must close it."""
         if self._done:
+            return True
+        pool = self._pool
+        if reusable and pool is not None and pool.keep_idle(self._connection):
+            self._done = True
+            return True
+        return False
+
+    async def _finish(self, *, reusable: bool) -> None:
+        if self._finish_nowait(reusable):
             return
         self._done = True
         pool = self._pool
         if pool is not None:
-            if not (reusable and pool.keep_idle(self._connection)):
-                await pool.discard(self._connection)
+            await pool.discard(self._connection)
         elif not reusable:
             await self._connection.aclose()
 

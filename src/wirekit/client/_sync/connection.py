@@ -442,7 +442,8 @@ class ResponseBody:
         except BaseException:
             self._finish(reusable=False)
             raise
-        self._finish(reusable=reusable)
+        if not self._finish_nowait(reusable):
+            self._finish(reusable=reusable)
         return chunks
 
     def _data_of(self, event: Any) -> bytes | None:
@@ -465,14 +466,24 @@ class ResponseBody:
     def close(self) -> None:
         self._finish(reusable=False)
 
-    def _finish(self, *, reusable: bool) -> None:
+    def _finish_nowait(self, reusable: bool) -> bool:
+        """Finish without awaiting when no I/O is needed (already finished, or the pool keeps
+        the connection idle): True if done, False if ``_finish`` must close it."""
         if self._done:
+            return True
+        pool = self._pool
+        if reusable and pool is not None and pool.keep_idle(self._connection):
+            self._done = True
+            return True
+        return False
+
+    def _finish(self, *, reusable: bool) -> None:
+        if self._finish_nowait(reusable):
             return
         self._done = True
         pool = self._pool
         if pool is not None:
-            if not (reusable and pool.keep_idle(self._connection)):
-                pool.discard(self._connection)
+            pool.discard(self._connection)
         elif not reusable:
             self._connection.close()
 
