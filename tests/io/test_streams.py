@@ -502,3 +502,65 @@ async def test_async_stream_merges_a_trickle_of_tiny_pieces() -> None:
     assert b"".join(bytes(chunk) for chunk in protocol.chunks) == bytes(
         index % 251 for index in range(20_000)
     )
+
+
+async def _flood(stream: Any, timeout: float) -> None:
+    """Write until the peer (which never reads) makes a write wait for the buffer to drain."""
+    for _ in range(10_000):
+        await stream.write(b"x" * 65536, timeout=timeout)
+
+
+async def _until_writing_paused(stream: Any) -> None:
+    for _ in range(2000):  # bounded: a non-reading loopback peer fills up in milliseconds
+        if stream._protocol.writing_paused:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the write buffer never filled")
+
+
+async def _outcome(task: asyncio.Task[Any]) -> BaseException | None:
+    """The task's exception; a failure naming the hang if it outlives 15 s (not wait_for:
+    ReadTimeout and WriteTimeout are TimeoutErrors too)."""
+    done, _ = await asyncio.wait({task}, timeout=15.0)
+    if not done:
+        pytest.fail("still waiting after 15 s: its own timeout never fired")
+    return task.exception()
+
+
+@pytest.mark.anyio
+async def test_async_read_timeout_fires_while_a_write_waits_to_drain() -> None:
+    # One timer serves both directions: a read (1 s) and a write that waits to drain (60 s)
+    # at once on one stream each keep their own deadline.
+    with ScriptedServer([hold()]) as server:
+        stream = await AsyncIOBackend().connect_tcp("127.0.0.1", server.port, timeout=10)
+        reader = asyncio.create_task(stream.read(100, timeout=1.0))
+        await asyncio.sleep(0)
+        writer = asyncio.create_task(_flood(stream, timeout=60))
+        try:
+            await _until_writing_paused(stream)
+            assert isinstance(await _outcome(reader), ReadTimeout)
+        finally:
+            reader.cancel()
+            writer.cancel()
+            await asyncio.gather(reader, writer, return_exceptions=True)
+            await stream.aclose()
+
+
+@pytest.mark.anyio
+async def test_async_write_timeout_fires_after_a_concurrent_read_returns() -> None:
+    # A write waits to drain (2 s) while an untimed read on the same stream gets a byte and
+    # returns: the write still ends with WriteTimeout after its own 2 s.
+    with ScriptedServer([sleep(0.5), send(b"x"), hold()]) as server:
+        stream = await AsyncIOBackend().connect_tcp("127.0.0.1", server.port, timeout=10)
+        writer = asyncio.create_task(_flood(stream, timeout=2.0))
+        reader = asyncio.create_task(stream.read(100))
+        try:
+            await _until_writing_paused(stream)
+            assert await _outcome(reader) is None
+            assert reader.result() == b"x"
+            assert isinstance(await _outcome(writer), WriteTimeout)
+        finally:
+            reader.cancel()
+            writer.cancel()
+            await asyncio.gather(reader, writer, return_exceptions=True)
+            await stream.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from typing import Any
 
@@ -90,6 +91,23 @@ def test_request_after_a_body_answered_early_is_answered(app: Any, expected: byt
         status, _, body = read_response(sock, buffer)
     assert status == 200
     assert body == expected
+
+
+@pytest.mark.parametrize(("app", "expected"), HELLO)
+def test_request_after_an_early_answer_then_half_close_is_answered(
+    app: Any, expected: bytes
+) -> None:
+    # The rest of an early-answered body, a pipelined request and the client's FIN arrive
+    # together: the server answers the second request, then closes.
+    with running(app) as server, server.connect() as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+        buffer = bytearray()
+        assert read_response(sock, buffer)[0] == 200
+        sock.sendall(b"0123456789GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        rest = bytes(buffer) + read_until_closed(sock)
+    assert rest.startswith(b"HTTP/1.1 200 ")
+    assert rest.endswith(expected)
 
 
 @pytest.mark.parametrize("app", ECHO)

@@ -213,10 +213,10 @@ class AsyncIOStream:
         self._peer = peer
         self._trace = trace
         self._closed = False
-        # The timeout of the wait in progress: its waiter and deadline (loop time), and the
-        # one timer the stream keeps (see _wait).
-        self._waiter: asyncio.Future[bool] | None = None
-        self._wait_deadline = 0.0
+        # The deadlines (loop time) of the timed waits in progress, one slot per direction
+        # (0: read, 1: drain; 0.0 when none: a read and a write may wait at once), and the
+        # one timer the stream keeps for both (see _wait).
+        self._deadlines = [0.0, 0.0]
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
 
@@ -267,10 +267,10 @@ class AsyncIOStream:
             protocol.drain_waiter = waiter
         else:
             protocol.read_waiter = waiter
+        slot = 1 if drain else 0
         if timeout is not None:
             deadline = loop.time() + timeout
-            self._waiter = waiter
-            self._wait_deadline = deadline
+            self._deadlines[slot] = deadline
             timer = self._timer
             if timer is None or self._timer_at > deadline:
                 if timer is not None:
@@ -289,7 +289,7 @@ class AsyncIOStream:
                 protocol.drain_waiter = None
             else:
                 protocol.read_waiter = None
-            self._waiter = None
+            self._deadlines[slot] = 0.0
         if not woken:
             if drain:
                 raise write_timeout(self._peer, timeout)
@@ -297,17 +297,22 @@ class AsyncIOStream:
 
     def _on_timer(self) -> None:
         self._timer = None
-        waiter = self._waiter
-        if waiter is None or waiter.done():
-            return  # no wait in progress: the timer simply lapses
-        deadline = self._wait_deadline
+        protocol = self._protocol
         # Within a millisecond counts as due: uvloop's clock has millisecond steps, and a
         # timer re-armed for less would spin until the clock moves.
-        if self._loop.time() + 0.001 >= deadline:
-            waiter.set_result(False)
-        else:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
-            self._timer_at = deadline
+        now = self._loop.time() + 0.001
+        next_at = 0.0
+        for slot, waiter in enumerate((protocol.read_waiter, protocol.drain_waiter)):
+            deadline = self._deadlines[slot]
+            if not deadline or waiter is None or waiter.done():
+                continue  # no timed wait in this direction
+            if now >= deadline:
+                waiter.set_result(False)
+            elif not next_at or deadline < next_at:
+                next_at = deadline
+        if next_at:
+            self._timer = self._loop.call_at(next_at, self._on_timer)
+            self._timer_at = next_at
 
     def _stop_timer(self) -> None:
         timer = self._timer

@@ -10,7 +10,7 @@ import pytest
 import wirekit
 from tests.support.helpers import open_fds
 from tests.support.keepalive import KeepAliveServer
-from tests.support.scripted import ScriptedServer, close, expect, reset, send, sleep
+from tests.support.scripted import ScriptedServer, close, expect, hold, reset, send, sleep
 from wirekit.client._primitives import async_sleep
 
 _OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -197,3 +197,23 @@ async def test_every_idle_connection_closed_at_once_is_detected_before_use() -> 
         assert response.content == b"ok"
         assert len(server.connections) == 3
     assert "connection.stale" not in events
+
+
+_TRUNCATED = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"t" * 10
+
+
+@pytest.mark.anyio
+async def test_body_cut_short_gives_its_only_slot_back() -> None:
+    # read() relies on the body giving its connection back on every path, failures too:
+    # with one slot, the next request must not wait for a slot that never frees.
+    with ScriptedServer(
+        [expect(), send(_TRUNCATED), close()], [expect(), send(_OK), hold()]
+    ) as server:
+        limits = wirekit.Limits(max_connections=1)
+        timeout = wirekit.Timeout(10, pool=1.0)
+        async with wirekit.AsyncClient(limits=limits, timeout=timeout, retry=0) as client:
+            with pytest.raises(wirekit.TransportError):
+                await client.get(server.url + "/cut")
+            response = await client.get(server.url + "/next")
+    assert response.content == b"ok"
+    assert len(server.connections) == 2
