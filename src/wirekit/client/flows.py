@@ -85,11 +85,11 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
     original = request.url
     hop_auth = auth
     while True:
-        auth = hop_auth if hop_auth is not None else _netrc_auth(request, settings)
-        if auth is None:
+        chosen = hop_auth if hop_auth is not None else _netrc_auth(request, settings)
+        if chosen is None:
             response = yield from _retry_flow(request, settings)  # one generator fewer
         else:
-            response = yield from _auth_flow(request, auth, settings)
+            response = yield from _auth_flow(request, chosen, settings)
         response.history = list(history)
         if not (settings.follow_redirects and response.is_redirect):
             return response
