@@ -51,6 +51,7 @@ def _selection(only: list[str]) -> dict[str, Any]:
     # "wirekit" names the client, its async twin and both wirekit servers.
     if "wirekit" in expanded:
         expanded |= {"wirekit-async", "wirekit-asgi", "wirekit-wsgi"}
+        expanded |= {"wirekit-asgi-mypyc", "wirekit-wsgi-mypyc"}
     unknown = expanded - known - {"wirekit"}
     if unknown:
         raise SystemExit(f"--only: unknown name(s) {sorted(unknown)}; choose from {sorted(known)}")

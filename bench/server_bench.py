@@ -8,6 +8,7 @@ the other core. Also measures server memory per idle keep-alive connection.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -200,7 +201,23 @@ def _server_commands() -> dict[str, ArgvBuilder]:
             "--log-level=warning",
             "--idle-timeout=60",
         ],
+        # The same two on the mypyc build (scripts/compile.py, `make compile`).
+        "wirekit-asgi-mypyc": lambda port, scratch: _compiled(
+            _server_commands()["wirekit-asgi"](port, scratch)
+        ),
+        "wirekit-wsgi-mypyc": lambda port, scratch: _compiled(
+            _server_commands()["wirekit-wsgi"](port, scratch)
+        ),
     }
+
+
+#: Where scripts/compile.py puts the compiled copy of the package.
+COMPILED_DIR = BENCH_DIR.parent / "build" / "compiled"
+
+
+def _compiled(argv: list[str]) -> list[str]:
+    """``argv`` run with the compiled package first on the path (before the editable one)."""
+    return ["env", f"PYTHONPATH={COMPILED_DIR}{os.pathsep}{BENCH_DIR}", *argv]
 
 
 SERVER_NAMES = tuple(_server_commands())
@@ -212,6 +229,8 @@ def availability(name: str) -> str | None:
     program = argv[0]
     if shutil.which(program) is None and not Path(program).exists():
         return f"{program} is not installed"
+    if name.endswith("-mypyc") and not any(COMPILED_DIR.glob("wirekit/_proto/http1.*.so")):
+        return f"no compiled build in {COMPILED_DIR} (run `make compile`)"
     if name.startswith("wirekit"):
         completed = subprocess.run(
             [PYTHON, "-m", "wirekit.cli", "serve", "--help"],

@@ -16,6 +16,22 @@ import pytest
 
 pytest_plugins = ["tests.support.fixtures"]
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `make pytest-compiled` runs the suite on the mypyc build (scripts/compile.py): make
+    # sure that is what the tests import, not the editable pure-Python install.
+    if os.environ.get("WIREKIT_EXPECT_COMPILED") == "1":
+        import wirekit._proto.http1
+        import wirekit.server.protocol
+
+        for module in (wirekit._proto.http1, wirekit.server.protocol):
+            if not str(module.__file__).endswith(".so"):
+                raise pytest.UsageError(
+                    f"WIREKIT_EXPECT_COMPILED=1 but {module.__name__} is {module.__file__}"
+                    " (run `make compile`, and put build/compiled first on PYTHONPATH)"
+                )
+
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_sendto = socket.socket.sendto

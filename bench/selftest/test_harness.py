@@ -169,7 +169,12 @@ def test_only_selects_sections_cases_clients_and_servers() -> None:
     wirekit = run._selection(["wirekit", "sequential"])
     assert wirekit["clients"] == {"wirekit", "wirekit-async"}
     assert wirekit["client_cases"] == {"sequential"}
-    assert wirekit["servers"] == {"wirekit-asgi", "wirekit-wsgi"}
+    assert wirekit["servers"] == {
+        "wirekit-asgi",
+        "wirekit-wsgi",
+        "wirekit-asgi-mypyc",
+        "wirekit-wsgi-mypyc",
+    }
     server_only = run._selection(["server"])
     assert not server_only["client"]
     assert server_only["server"]

@@ -8,7 +8,6 @@ followed chunk by chunk so that llhttp is never fed the bytes of a pipelined nex
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
 
 from wirekit._proto._http1_events import Data, Event, ProtocolViolation
 from wirekit._proto._http1_llhttp import CHUNK_SIZE, HEX_DIGITS_AND_CRLF, strip_values
@@ -19,10 +18,10 @@ __all__ = ["BodyReader"]
 class BodyReader:
     """The body readers of :class:`~wirekit._proto._http1_read.HTTP1Receiver` (state there)."""
 
-    if not TYPE_CHECKING:
-        # No slots of its own (HTTP1Receiver declares them all); hidden from mypy, which
-        # would otherwise refuse the assignments to the attributes declared below.
-        __slots__ = ()
+    # No __slots__ of its own: HTTP1Receiver declares them all (mypy would refuse the
+    # assignments to the attributes below if this class declared an empty tuple, and mypyc
+    # compiles no statement hidden from it). CPython creates no instance dict unless one is
+    # used, so instances stay as small.
 
     # State kept by HTTP1Receiver (declared there in __slots__).
     _buffer: bytes
@@ -46,21 +45,25 @@ class BodyReader:
     _max_header_count: int
     _max_chunk_extension_bytes: int
 
-    if TYPE_CHECKING:
+    # Defined by HTTP1Receiver; these bodies only give the mixin complete methods when it
+    # is compiled (mypyc builds a method table per class, see scripts/compile.py).
+    def _violation(self, message: str, status_code: int = 400) -> ProtocolViolation:
+        raise NotImplementedError
 
-        def _violation(self, message: str, status_code: int = 400) -> ProtocolViolation: ...
+    def _limit(self, message: str, limit: str, value: int, status_code: int) -> ProtocolViolation:
+        raise NotImplementedError
 
-        def _limit(
-            self, message: str, limit: str, value: int, status_code: int
-        ) -> ProtocolViolation: ...
+    def _too_many_fields(self, where: str) -> ProtocolViolation:
+        raise NotImplementedError
 
-        def _too_many_fields(self, where: str) -> ProtocolViolation: ...
+    def _find_blank_line(self, buffer: bytes, pos: int, end: int) -> int:
+        raise NotImplementedError
 
-        def _find_blank_line(self, buffer: bytes, pos: int, end: int) -> int: ...
+    def _feed(self, data: bytes | memoryview) -> None:
+        raise NotImplementedError
 
-        def _feed(self, data: bytes | memoryview) -> None: ...
-
-        def _end_message(self, trailers: list[tuple[bytes, bytes]] | None = None) -> None: ...
+    def _end_message(self, trailers: list[tuple[bytes, bytes]] | None = None) -> None:
+        raise NotImplementedError
 
     def _read_length_body(self) -> bool:
         buffer = self._buffer

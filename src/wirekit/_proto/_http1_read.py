@@ -209,7 +209,7 @@ class HTTP1Receiver(BodyReader):
         )
 
     # -- receiving -----------------------------------------------------------------------
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
         """Add bytes received from the peer; ``b""`` means the peer closed its side."""
         if self._eof:
             if data:
@@ -443,7 +443,13 @@ class HTTP1Receiver(BodyReader):
                     if len(self._fields) > self._max_header_count:
                         raise self._too_many_fields("head")
                     if self._server:
-                        version = REQUEST_LINE_VERSIONS.get(buffer[line_end - 9 : line_end - 1])
+                        # (A line too short to end in " HTTP/x.y" has no version here: the
+                        # slice would start before it, or wrap around from the end.)
+                        version = (
+                            REQUEST_LINE_VERSIONS.get(buffer[line_end - 9 : line_end - 1])
+                            if line_end - pos >= 9
+                            else None
+                        )
                         # Only if the line is "method SP target SP version": llhttp reads
                         # "GET /HTTP/1.1" as an HTTP/0.9 request for "/HTTP/1.1".
                         if version is not None and (

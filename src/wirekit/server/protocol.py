@@ -27,9 +27,10 @@ from wirekit._proto.http1 import (
     State,
     Upgrade,
 )
-from wirekit.errors import LocalProtocolError, ReadError, RemoteProtocolError
+from wirekit.errors import LocalProtocolError, RemoteProtocolError
 from wirekit.server.accesslog import AccessLogger, AccessLogRecord
 from wirekit.server.config import ServerConfig
+from wirekit.server.errors import ClientDisconnected
 from wirekit.server.proxy_protocol import NEED_MORE, ProxyInfo, parse_proxy_header
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,13 +54,6 @@ _REASONS = {
     503: b"Service Unavailable",
     505: b"HTTP Version Not Supported",
 }
-
-
-class ClientDisconnected(ReadError, OSError):
-    """The client went away while the app was still reading or answering.
-
-    Also an ``OSError``: ASGI (spec 2.4) and WSGI apps expect an ``IOError`` subclass here.
-    """
 
 
 def plain_response(status: int, text: str, *, extra: bytes = b"") -> bytes:
