@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from wirekit.errors import DeadlineExceeded
 
@@ -29,7 +29,7 @@ __all__ = [
 class _Unset:
     """Marks an option that was not passed (``None`` means "no limit")."""
 
-    _instance: _Unset | None = None
+    _instance: ClassVar[_Unset | None] = None
 
     def __new__(cls) -> _Unset:
         if cls._instance is None:
