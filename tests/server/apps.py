@@ -91,13 +91,18 @@ async def asgi_hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"hello from asgi"})
 
 
-async def asgi_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _asgi_body(receive: Any) -> bytes:
     body = b""
     for _ in range(100_000):
         message = await receive()
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
+    return body
+
+
+async def asgi_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    body = await _asgi_body(receive)
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body})
 
@@ -197,12 +202,7 @@ async def asgi_echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None
     """Answers ``METHOD /path:body`` after reading the whole body (sequencing tests)."""
     if scope["type"] != "http":
         return
-    body = b""
-    for _ in range(100_000):
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await _asgi_body(receive)
     answer = scope["method"].encode() + b" " + scope["path"].encode() + b":" + body
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": answer})

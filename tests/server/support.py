@@ -105,12 +105,9 @@ def read_until_closed(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-def read_response(
-    sock: socket.socket, buffer: bytearray | None = None
-) -> tuple[int, dict[str, str], bytes]:
-    """Read one Content-Length or chunked response from a raw socket (bounded)."""
+def read_head(sock: socket.socket, data: bytearray) -> tuple[bytes, bytes]:
+    """Read until ``data`` holds a whole response head; (head, the bytes after it)."""
     sock.settimeout(WAIT)
-    data = buffer if buffer is not None else bytearray()
     for _ in range(10_000):
         if b"\r\n\r\n" in data:
             break
@@ -118,6 +115,15 @@ def read_response(
         assert chunk, f"connection closed before a full response head: {bytes(data)!r}"
         data += chunk
     head, _, rest = bytes(data).partition(b"\r\n\r\n")
+    return head, rest
+
+
+def read_response(
+    sock: socket.socket, buffer: bytearray | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Read one Content-Length or chunked response from a raw socket (bounded)."""
+    data = buffer if buffer is not None else bytearray()
+    head, rest = read_head(sock, data)
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
     headers: dict[str, str] = {}

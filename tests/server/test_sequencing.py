@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from tests.server import apps
-from tests.server.support import WAIT, RunningServer, read_response, read_until_closed, running
+from tests.server.support import (
+    RunningServer,
+    read_head,
+    read_response,
+    read_until_closed,
+    running,
+)
 
 # -- the dimensions ----------------------------------------------------------------------
 
@@ -193,14 +199,7 @@ def _send_bytewise(sender: Sender, data: bytes, first_end: int | None = None) ->
 def _take_interim(sock: socket.socket, buffer: bytearray) -> int | None:
     """Waits for the next response head; if it is a 1xx, removes it from ``buffer`` and
     returns its status (None: a final answer is next, left in ``buffer``)."""
-    sock.settimeout(WAIT)
-    for _ in range(10_000):
-        if b"\r\n\r\n" in buffer:
-            break
-        chunk = sock.recv(65536)
-        assert chunk, f"connection closed before a response head: {bytes(buffer)!r}"
-        buffer += chunk
-    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    head, rest = read_head(sock, buffer)
     status = int(head.split(b" ", 2)[1])
     if status >= 200:
         return None
