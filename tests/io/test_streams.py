@@ -527,6 +527,13 @@ async def _outcome(task: asyncio.Task[Any]) -> BaseException | None:
     return task.exception()
 
 
+async def _stop(stream: Any, *tasks: asyncio.Task[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await stream.aclose()
+
+
 @pytest.mark.anyio
 async def test_async_read_timeout_fires_while_a_write_waits_to_drain() -> None:
     # One timer serves both directions: a read (1 s) and a write that waits to drain (60 s)
@@ -540,10 +547,7 @@ async def test_async_read_timeout_fires_while_a_write_waits_to_drain() -> None:
             await _until_writing_paused(stream)
             assert isinstance(await _outcome(reader), ReadTimeout)
         finally:
-            reader.cancel()
-            writer.cancel()
-            await asyncio.gather(reader, writer, return_exceptions=True)
-            await stream.aclose()
+            await _stop(stream, reader, writer)
 
 
 @pytest.mark.anyio
@@ -560,7 +564,4 @@ async def test_async_write_timeout_fires_after_a_concurrent_read_returns() -> No
             assert reader.result() == b"x"
             assert isinstance(await _outcome(writer), WriteTimeout)
         finally:
-            reader.cancel()
-            writer.cancel()
-            await asyncio.gather(reader, writer, return_exceptions=True)
-            await stream.aclose()
+            await _stop(stream, reader, writer)
