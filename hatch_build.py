@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -25,7 +26,7 @@ class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or version == "editable" or os.environ.get("WIREKIT_PURE"):
             return
-        output = Path(tempfile.mkdtemp(prefix="wirekit-compiled-"))
+        output = self._output = Path(tempfile.mkdtemp(prefix="wirekit-compiled-"))
         try:
             built = _compile(Path(self.root), output)
         except BaseException as exc:  # SystemExit from the script included
@@ -40,6 +41,11 @@ class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
             build_data["force_include"][str(extension)] = str(extension.relative_to(output))
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        output = getattr(self, "_output", None)
+        if output is not None:
+            shutil.rmtree(output, ignore_errors=True)  # the wheel has its copies now
 
 
 def _compile(root: Path, output: Path) -> list[Path]:
