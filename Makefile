@@ -49,7 +49,8 @@ compile: $(COMPILED)
 # The same tests on the compiled build (tests/conftest.py checks it is the one imported).
 pytest-compiled: $(COMPILED)
 	WIREKIT_EXPECT_COMPILED=1 PYTHONPATH=build/compiled $(BIN)/python -m pytest -n auto \
-		-p no:cacheprovider tests/proto tests/models tests/io tests/client tests/server tests/server_parts
+		-p no:cacheprovider tests/proto tests/models tests/io tests/client tests/server tests/server_parts \
+		tests/test_public_api.py
 
 test: lint unasync typecheck pytest pytest-compiled
 

@@ -88,3 +88,27 @@ def test_timeouts_are_builtin_timeout_errors_and_refusal_is_not() -> None:
         assert issubclass(cls, TimeoutError)
         assert issubclass(cls, wirekit.TransportError)
     assert not issubclass(wirekit.ConnectError, TimeoutError)
+
+
+def test_public_classes_can_be_subclassed() -> None:
+    # Also on the mypyc build (make pytest-compiled), where compiled classes refuse
+    # interpreted subclasses unless they allow them.
+    import wirekit
+    from wirekit.server.main import Server
+
+    class MyClient(wirekit.Client):
+        def marker(self) -> str:
+            return "mine"
+
+    class MyRetry(wirekit.Retry):
+        pass
+
+    class MyServer(Server):
+        pass
+
+    with MyClient() as client:
+        assert client.marker() == "mine"
+    assert MyRetry(2).total == 2
+    assert isinstance(MyServer(lambda environ, start: []), Server)
+    for base in (wirekit.Timeout, wirekit.Limits):
+        assert issubclass(type("Sub", (base,), {}), base)

@@ -360,3 +360,10 @@ def test_copy_with_fragment_none_removes_the_fragment() -> None:
     url = URL("http://h/p?q=1#frag")
     assert str(url.copy_with(fragment=None)) == "http://h/p?q=1"
     assert str(url.copy_with(fragment="x y")) == "http://h/p?q=1#x%20y"
+
+
+def test_params_merge_from_a_mapping_replaces_keys_and_keeps_repeats() -> None:
+    # A dict (a Mapping, iterated by items, not by keys): the compiled build once read it
+    # as a list of pairs.
+    merged = URL("http://h/?a=1&c=0").copy_merge_params({"b": "2", "a": ["3", "4"]})
+    assert str(merged) == "http://h/?c=0&b=2&a=3&a=4"

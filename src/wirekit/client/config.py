@@ -12,6 +12,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
+from mypy_extensions import mypyc_attr
+
 from wirekit.errors import DeadlineExceeded
 
 __all__ = [
@@ -54,6 +56,7 @@ DEFAULT_TOTAL_TIMEOUT: Final = 300.0
 DEFAULT_MAX_REDIRECTS: Final = 20  # as requests, httpx and browsers (Chrome stops at 20)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Timeout:
     """Time limits for one request, in seconds. ``None`` disables one limit.
@@ -157,6 +160,7 @@ class Deadline:
         )
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Connection pool limits.
@@ -185,6 +189,7 @@ DEFAULT_LIMITS: Final = Limits()
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Retry:
     """When and how to try a request again.

@@ -20,6 +20,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from mypy_extensions import mypyc_attr
+
 from wirekit.server.accesslog import AccessLogger
 from wirekit.server.asgi import ASGIApp, ASGICycle, build_scope
 from wirekit.server.config import Interface, ServerConfig
@@ -60,6 +62,7 @@ def detect_interface(app: Any) -> Interface:
     return "wsgi"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Server:
     """An HTTP/1.1 server for one WSGI or ASGI app.
 

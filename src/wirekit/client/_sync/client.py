@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from wirekit.__version__ import __version__
 from wirekit._models import decoders
 from wirekit._models.content import encode_request
@@ -44,6 +46,8 @@ _USER_AGENT = f"wirekit/{__version__}"
 URL_CACHE_SIZE = 256
 
 
+# Subclassing a client is common; the compiled build must allow it (scripts/compile.py).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Client:
     """An HTTP client with pooled keep-alive connections; use it as a context manager.
 
