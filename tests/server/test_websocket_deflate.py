@@ -230,16 +230,21 @@ def test_fragmented_compressed_message_with_a_ping_between_fragments() -> None:
         assert ws.recv(timeout=WAIT) == "echo: " + text
 
 
-def test_rsv1_on_a_continuation_frame_is_a_protocol_error() -> None:
-    frames = _client_frame(0x1, _compress(b"a"), rsv1=True, fin=False) + _client_frame(
-        0x0, _compress(b"b"), rsv1=True
-    )
+def _close_code_after(frames: bytes) -> int:
+    """Send raw client frames to the echo app; the close code the server answers with."""
     with running(apps.asgi_websocket_echo) as server, ws_client(server) as ws:
         ws.socket.sendall(frames)
         with pytest.raises(ConnectionClosedError) as caught:
             ws.recv(timeout=WAIT)
     assert caught.value.rcvd is not None
-    assert caught.value.rcvd.code == 1002
+    return caught.value.rcvd.code
+
+
+def test_rsv1_on_a_continuation_frame_is_a_protocol_error() -> None:
+    frames = _client_frame(0x1, _compress(b"a"), rsv1=True, fin=False) + _client_frame(
+        0x0, _compress(b"b"), rsv1=True
+    )
+    assert _close_code_after(frames) == 1002
 
 
 def _compress_final(data: bytes) -> bytes:
@@ -259,12 +264,7 @@ def test_message_bytes_after_a_final_deflate_block_are_refused_not_dropped() -> 
     frames = _client_frame(0x1, _compress_final(b"a"), rsv1=True, fin=False) + _client_frame(
         0x0, _compress(b"b"), rsv1=False
     )
-    with running(apps.asgi_websocket_echo) as server, ws_client(server) as ws:
-        ws.socket.sendall(frames)
-        with pytest.raises(ConnectionClosedError) as caught:
-            ws.recv(timeout=WAIT)
-    assert caught.value.rcvd is not None
-    assert caught.value.rcvd.code == 1007
+    assert _close_code_after(frames) == 1007
 
 
 @pytest.mark.parametrize(

@@ -407,15 +407,13 @@ class AsyncResponseBody:
         self._pool: Any = None  # set by the pool that lent the connection
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        connection = self._connection
+        # Streaming: one await per chunk is nothing next to the chunk (read_all has the
+        # no-await path for whole bodies).
+        connection, deadline = self._connection, self._deadline
         try:
-            while True:
-                event = connection.body_event_nowait()
-                if event is http1.NEED_DATA:
-                    event = await connection.receive_body_event(self._deadline)
-                data = self._data_of(event)
-                if data is None:
-                    break
+            while (
+                data := self._data_of(await connection.receive_body_event(deadline))
+            ) is not None:
                 yield data
             reusable = self._end_cycle()
         except BaseException:
