@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+#: Where scripts/compile.py puts the compiled copy of the package (``make compile``); the
+#: ``-mypyc`` servers and clients run with it first on the path.
+COMPILED_DIR = BENCH_DIR.parent / "build" / "compiled"
 REPO_DIR = BENCH_DIR.parent
 PYTHON = sys.executable
 

@@ -8,6 +8,7 @@ interpreters. Returns plain dicts; ``report.py`` turns them into tables.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,8 +16,17 @@ from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from _harness import BENCH_DIR, PYTHON, ServerProcess, child_environment, cores, free_port, running
-from client_cases import ASYNC_CLIENTS, CASES, SYNC_CLIENTS
+from _harness import (
+    BENCH_DIR,
+    COMPILED_DIR,
+    PYTHON,
+    ServerProcess,
+    child_environment,
+    cores,
+    free_port,
+    running,
+)
+from client_cases import ASYNC_CLIENTS, CASES, COMPILED_CLIENTS, SYNC_CLIENTS
 
 ALL_CLIENTS = SYNC_CLIENTS + ASYNC_CLIENTS
 
@@ -71,6 +81,14 @@ QUICK_PLAN = ClientPlan(
 )
 
 
+def _child_environment(client: str) -> dict[str, str]:
+    environment = child_environment()
+    if client in COMPILED_CLIENTS:
+        # The compiled copy goes before the editable install, as for the -mypyc servers.
+        environment["PYTHONPATH"] = os.pathsep.join([str(COMPILED_DIR), environment["PYTHONPATH"]])
+    return environment
+
+
 def _run_child(
     client: str, case: str, port: int, *, count: int, concurrency: int, budget: float, core: int
 ) -> dict[str, Any]:
@@ -91,7 +109,7 @@ def _run_child(
             capture_output=True,
             text=True,
             timeout=budget + CHILD_GRACE_S,
-            env=child_environment(),
+            env=_child_environment(client),
             cwd=BENCH_DIR,
             check=False,
         )

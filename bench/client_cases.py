@@ -27,9 +27,12 @@ HELLO_LENGTH = 13
 
 #: Sync clients, and the ones that cannot share one object between threads (each thread of
 #: the threads case gets its own, as a user of them would do).
-SYNC_CLIENTS = ("http.client", "urllib3", "requests", "httpx", "pycurl", "wirekit")
+SYNC_CLIENTS = ("http.client", "urllib3", "requests", "httpx", "pycurl", "wirekit", "wirekit-mypyc")
 PER_THREAD_CLIENTS = frozenset({"http.client", "pycurl"})
-ASYNC_CLIENTS = ("aiohttp", "httpx-async", "wirekit-async")
+ASYNC_CLIENTS = ("aiohttp", "httpx-async", "wirekit-async", "wirekit-async-mypyc")
+#: The wirekit clients run from the compiled build (``make compile``): the same adapters, with
+#: build/compiled first on the path (client_bench.py sets it; ``_check_compiled`` verifies).
+COMPILED_CLIENTS = frozenset({"wirekit-mypyc", "wirekit-async-mypyc"})
 CASES = ("sequential", "threads", "async", "download", "construct")
 
 #: Requests made before measuring, per thread or task, so connections exist and lazy imports
@@ -228,6 +231,7 @@ def make_sync(client: str, port: int, pool_size: int) -> SyncAdapter:
         "requests": RequestsAdapter,
         "httpx": HttpxAdapter,
         "wirekit": WirekitAdapter,
+        "wirekit-mypyc": WirekitAdapter,
     }
     return builders[client](port, pool_size)
 
@@ -237,6 +241,7 @@ def make_async(client: str, port: int, pool_size: int) -> AsyncAdapter:
         "aiohttp": AiohttpAdapter,
         "httpx-async": HttpxAsyncAdapter,
         "wirekit-async": WirekitAsyncAdapter,
+        "wirekit-async-mypyc": WirekitAsyncAdapter,
     }
     return builders[client](port, pool_size)
 
@@ -413,13 +418,13 @@ def _constructor(client: str, port: int) -> tuple[Callable[[], Any], Callable[[A
         return _import("requests").Session, (lambda made: made.close())
     if client == "httpx":
         return _import("httpx").Client, (lambda made: made.close())
-    if client == "wirekit":
+    if client in ("wirekit", "wirekit-mypyc"):
         return _import("wirekit").Client, (lambda made: made.close())
     if client == "httpx-async":
         return _import("httpx").AsyncClient, (lambda made: made.aclose())
     if client == "aiohttp":
         return _import("aiohttp").ClientSession, (lambda made: made.close())
-    if client == "wirekit-async":
+    if client in ("wirekit-async", "wirekit-async-mypyc"):
         build = _import("wirekit").AsyncClient
 
         def dispose(made: Any) -> Any:
@@ -458,8 +463,17 @@ def run_construct(client: str, port: int, count: int, budget: float) -> dict[str
     return _run_loop(measure_all)
 
 
+def _check_compiled(client: str) -> None:
+    """A ``-mypyc`` client must run the compiled HTTP/1.1 core, never the pure one by mistake."""
+    core = _import("wirekit._proto.http1")
+    if not str(core.__file__).endswith(".so"):
+        raise Unavailable(f"{client}: no compiled build on the path (run `make compile`)")
+
+
 def run_case(args: argparse.Namespace) -> dict[str, Any]:
     client, case, port = args.client, args.case, args.port
+    if client in COMPILED_CLIENTS:
+        _check_compiled(client)
     is_async = client in ASYNC_CLIENTS
     if case == "construct":
         return run_construct(client, port, args.count, args.budget)

@@ -49,7 +49,8 @@ def _row_or_failure(name: str, result: Mapping[str, Any], width: int) -> list[st
 
 
 def _cpu_against_anchors(name: str, cpu: Any, results: Mapping[str, Any]) -> str:
-    anchors = (ASYNC_ANCHOR,) if name.endswith("-async") or name == "aiohttp" else SYNC_ANCHORS
+    is_async = name.removesuffix("-mypyc").endswith("-async") or name == "aiohttp"
+    anchors = (ASYNC_ANCHOR,) if is_async else SYNC_ANCHORS
     parts = []
     for anchor in anchors:
         anchor_cpu = results.get(anchor, {}).get("cpu_us_per_request")
@@ -206,10 +207,10 @@ def targets_table(client: Mapping[str, Any]) -> Table:
     concurrency = str(_get(client, "plan", "async_concurrency") or 64)
 
     def pair(
-        case: str, anchor: str, key: str, *, sub: str | None = None
+        case: str, anchor: str, key: str, *, sub: str | None = None, build: str = ""
     ) -> tuple[Any, Any, str | None]:
         base = [case, sub] if sub else [case]
-        ours = _get(client, *base, "wirekit-async" if case == "async" else "wirekit")
+        ours = _get(client, *base, ("wirekit-async" if case == "async" else "wirekit") + build)
         theirs = _get(client, *base, anchor)
         failure = _failure(ours) if isinstance(ours, Mapping) else "not run"
         return (
@@ -248,8 +249,16 @@ def targets_table(client: Mapping[str, Any]) -> Table:
             "le",
         ),
     ]
+    # The compiled build's rows (``-mypyc``) follow the pure package's when they were run.
+    specs += [
+        (f"{goal} (compiled)", case, anchor, key, sub, limit, direction)
+        for goal, case, anchor, key, sub, limit, direction in specs
+        if _get(client, *([case, sub] if sub else [case]), "wirekit-mypyc")
+        or _get(client, *([case, sub] if sub else [case]), "wirekit-async-mypyc")
+    ]
     for goal, case, anchor, key, sub, limit, direction in specs:
-        ours, theirs, failure = pair(case, anchor, key, sub=sub)
+        build = "-mypyc" if goal.endswith("(compiled)") else ""
+        ours, theirs, failure = pair(case, anchor, key, sub=sub, build=build)
         if failure or ours is None or not theirs:
             rows.append([goal, failure or "not run", _number(theirs, 1), "-", "-"])
             continue

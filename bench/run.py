@@ -48,9 +48,10 @@ def _selection(only: list[str]) -> dict[str, Any]:
     choices = _choices()
     known = set().union(*choices.values())
     expanded = set(only)
-    # "wirekit" names the client, its async twin and both wirekit servers.
+    # "wirekit" names the client, its async twin, both servers, and their compiled builds.
     if "wirekit" in expanded:
         expanded |= {"wirekit-async", "wirekit-asgi", "wirekit-wsgi"}
+        expanded |= {"wirekit-mypyc", "wirekit-async-mypyc"}
         expanded |= {"wirekit-asgi-mypyc", "wirekit-wsgi-mypyc"}
     unknown = expanded - known - {"wirekit"}
     if unknown:

@@ -23,6 +23,7 @@ from typing import Any
 
 from _harness import (
     BENCH_DIR,
+    COMPILED_DIR,
     PYTHON,
     ServerProcess,
     cores,
@@ -209,10 +210,6 @@ def _server_commands() -> dict[str, ArgvBuilder]:
             _server_commands()["wirekit-wsgi"](port, scratch)
         ),
     }
-
-
-#: Where scripts/compile.py puts the compiled copy of the package.
-COMPILED_DIR = BENCH_DIR.parent / "build" / "compiled"
 
 
 def _compiled(argv: list[str]) -> list[str]:

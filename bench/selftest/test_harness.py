@@ -167,7 +167,12 @@ def test_only_selects_sections_cases_clients_and_servers() -> None:
     assert everything["client"]
     assert everything["server"]
     wirekit = run._selection(["wirekit", "sequential"])
-    assert wirekit["clients"] == {"wirekit", "wirekit-async"}
+    assert wirekit["clients"] == {
+        "wirekit",
+        "wirekit-async",
+        "wirekit-mypyc",
+        "wirekit-async-mypyc",
+    }
     assert wirekit["client_cases"] == {"sequential"}
     assert wirekit["servers"] == {
         "wirekit-asgi",
@@ -205,3 +210,19 @@ def test_server_overhead_answers_every_in_memory_request(floor: bool) -> None:
     for answer in answers:
         assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
         assert answer.endswith(b"\r\n\r\nHello, world!")
+
+
+def test_compiled_client_rows_follow_the_pure_ones_in_the_targets() -> None:
+    client = {
+        "sequential": {
+            "http.client": {"cpu_us_per_request": 100.0},
+            "wirekit": {"cpu_us_per_request": 90.0},
+            "wirekit-mypyc": {"cpu_us_per_request": 60.0},
+        }
+    }
+    _, _, rows = report.targets_table(client)
+    goals = [row[0] for row in rows]
+    compiled = rows[goals.index("sequential CPU/request <= 0.7x http.client (compiled)")]
+    assert compiled[3:] == ["0.60x", "yes"]
+    assert rows[0][3:] == ["0.90x", "NO"]
+    assert not any("async" in goal and "compiled" in goal for goal in goals)  # not run
