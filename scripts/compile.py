@@ -14,8 +14,11 @@ client's per GET 47 -> 32 µs.
 Why mypyc rather than hand-written C or Cython: the same typed source serves both builds,
 and mypy --strict already checks it (mypyc compiles what mypy understands). What compiled
 code does differently, and the source keeps for both: annotations are enforced at run time,
-a bytes slice must not start after its end, and a compiled class cannot inherit from two
-built-in exception types (wirekit.server.errors stays interpreted for that).
+a bytes slice must not start after its end, a compiled class cannot inherit from two
+built-in exception types (wirekit.server.errors stays interpreted for that), and the ``from``
+of ``raise X from cause`` is ignored, so compiled modules raise
+``chained(X, cause) from cause`` (wirekit.errors.chained; tests/test_compiled_sources.py
+checks it).
 """
 
 from __future__ import annotations
@@ -34,11 +37,11 @@ OUTPUT = ROOT / "build" / "compiled"
 #: Relative to src/. Order does not matter; all go into one shared library. Left out on
 #: purpose: modules with async generators (mypyc has none: client/_async/client.py and
 #: connection.py), the transports (MockTransport inherits both flavours' base class, which
-#: compiled classes cannot share), the I/O backends (compiled, ``raise ... from`` lost its
-#: cause in our TLS and connect errors), the async pool (no faster compiled while its
-#: callers are interpreted), and URLs (QueryParams is a Mapping: compiled, isinstance({},
-#: QueryParams) came out True once an ABC check had run). Public classes users subclass
-#: (Client, Server, Timeout, Limits, Retry) carry mypyc_attr(allow_interpreted_subclasses).
+#: compiled classes cannot share), the asyncio I/O backend (its stream is a Protocol with
+#: callbacks; not measured), and the async pool (no faster compiled while its callers are
+#: interpreted). Compiled subclasses of an ABC (Headers, QueryParams) call
+#: wirekit._compiled.own_abc_registry. Public classes users subclass (Client, Server,
+#: Timeout, Limits, Retry, Headers, URL) carry mypyc_attr(allow_interpreted_subclasses).
 MODULES = [
     "wirekit/_proto/_http1_events.py",
     "wirekit/_proto/_http1_body.py",
@@ -53,6 +56,9 @@ MODULES = [
     "wirekit/client/_sync/client.py",
     "wirekit/client/_sync/connection.py",
     "wirekit/client/_sync/pool.py",
+    "wirekit/_io/sync.py",
+    "wirekit/_models/headers.py",
+    "wirekit/_models/url.py",
 ]
 
 _SETUP = """\

@@ -110,5 +110,14 @@ def test_public_classes_can_be_subclassed() -> None:
         assert client.marker() == "mine"
     assert MyRetry(2).total == 2
     assert isinstance(MyServer(lambda environ, start: []), Server)
-    for base in (wirekit.Timeout, wirekit.Limits):
+    for base in (wirekit.Timeout, wirekit.Limits, wirekit.Headers, wirekit.URL):
         assert issubclass(type("Sub", (base,), {}), base)
+
+    class MyHeaders(wirekit.Headers):
+        def marker(self) -> str:
+            return "mine"
+
+    headers = MyHeaders({"A": "1"})
+    assert headers.marker() == "mine"
+    assert headers["a"] == "1"
+    assert str(type("MyURL", (wirekit.URL,), {})("http://h/p")) == "http://h/p"

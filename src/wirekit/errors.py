@@ -38,10 +38,12 @@ TimeoutError`` catches all of them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from wirekit._models.messages import Request, Response
+
+_Error = TypeVar("_Error", bound=BaseException)
 
 __all__ = [
     "ConnectError",
@@ -229,3 +231,15 @@ class StreamConsumed(StreamError):
 
 class StreamClosed(StreamError):
     """The response was closed before its body was read."""
+
+
+def chained(error: _Error, cause: BaseException | None) -> _Error:
+    """``error`` with ``cause`` as its ``__cause__``: ``raise chained(error, exc) from exc``.
+
+    Modules compiled by mypyc (scripts/compile.py) must raise so: mypyc 2.4 ignores the
+    ``from`` clause of a raise, so ``__cause__`` came out None on the compiled build. Setting
+    ``__cause__`` works on both builds and, like ``from``, also sets ``__suppress_context__``;
+    the ``from`` clause stays for readers and linters (it is a no-op once the cause is set).
+    """
+    error.__cause__ = cause
+    return error

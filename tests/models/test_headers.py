@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 import pytest
 
 from wirekit import Headers
@@ -113,3 +115,14 @@ def test_copy_module_copies_are_independent() -> None:
     duplicate.add("B", "2")
     assert original.raw == [(b"A", b"1")]
     assert original.multi_items() == [("A", "1")]
+
+
+def test_a_dict_is_not_an_instance_of_headers() -> None:
+    # On the compiled build Headers once shared MutableMapping's ABC registry, where dict is
+    # registered, so isinstance({}, Headers) was True and a dict took the Headers fast path.
+    from wirekit._models.url import QueryParams
+
+    assert not isinstance({}, Headers)
+    assert not isinstance({}, QueryParams)
+    assert isinstance(Headers(), MutableMapping)
+    assert Headers({"A": "1"}) == Headers([("a", "1")])

@@ -36,7 +36,7 @@ from wirekit._io._shared import (
 )
 from wirekit._io.base import Address, NetworkStream, Resolver, SocketOption, Trace
 from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
-from wirekit.errors import ConnectError, NameResolutionError
+from wirekit.errors import ConnectError, NameResolutionError, chained
 
 __all__ = ["SyncBackend", "SyncStream", "SystemResolver", "open_stream"]
 
@@ -56,11 +56,14 @@ class SystemResolver:
         try:
             infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         except socket.gaierror as exc:
-            raise NameResolutionError(
-                f"cannot resolve {host!r}: {exc.strerror or exc}", host=host
+            raise chained(
+                NameResolutionError(f"cannot resolve {host!r}: {exc.strerror or exc}", host=host),
+                exc,
             ) from exc
         except (UnicodeError, OSError) as exc:
-            raise NameResolutionError(f"cannot resolve {host!r}: {exc}", host=host) from exc
+            raise chained(
+                NameResolutionError(f"cannot resolve {host!r}: {exc}", host=host), exc
+            ) from exc
         return [(info[0], info[4]) for info in infos]
 
 
@@ -122,9 +125,9 @@ class SyncStream:
         try:
             return sock.recv(max_bytes)
         except (TimeoutError, BlockingIOError) as exc:
-            raise read_timeout(self._peer, timeout) from exc
+            raise chained(read_timeout(self._peer, timeout), exc) from exc
         except OSError as exc:
-            raise read_failure(self._peer, exc) from exc
+            raise chained(read_failure(self._peer, exc), exc) from exc
 
     def write(self, data: bytes, timeout: float | None = None) -> None:
         if not data:
@@ -142,9 +145,9 @@ class SyncStream:
             # send, so a peer that keeps reading slowly is bounded by the deadline instead.
             sock.sendall(data)
         except (TimeoutError, BlockingIOError) as exc:
-            raise write_timeout(self._peer, timeout) from exc
+            raise chained(write_timeout(self._peer, timeout), exc) from exc
         except OSError as exc:
-            raise write_failure(self._peer, exc) from exc
+            raise chained(write_failure(self._peer, exc), exc) from exc
 
     def close(self) -> None:
         if self._closed:
@@ -185,17 +188,17 @@ class SyncStream:
             )
         except (OSError, ValueError) as exc:
             self.close()
-            raise tls_failure(server_hostname, exc) from exc
+            raise chained(tls_failure(server_hostname, exc), exc) from exc
         # wrap_socket detached our socket: the TLS socket owns the file descriptor now.
         self._closed = True
         try:
             tls.do_handshake()
         except (TimeoutError, BlockingIOError) as exc:
             tls.close()
-            raise tls_timeout(server_hostname, timeout) from exc
+            raise chained(tls_timeout(server_hostname, timeout), exc) from exc
         except OSError as exc:
             tls.close()
-            raise tls_failure(server_hostname, exc) from exc
+            raise chained(tls_failure(server_hostname, exc), exc) from exc
         except BaseException:
             tls.close()
             raise
@@ -313,7 +316,7 @@ class SyncBackend:
         try:
             sock = new_socket(address[0], local_address=local_address, socket_options=options)
         except OSError as exc:
-            raise connect_failure(host, port, [(address, exc)]) from exc
+            raise chained(connect_failure(host, port, [(address, exc)]), exc) from exc
         try:
             sock.settimeout(None if deadline is None else max(deadline - time.monotonic(), 1e-6))
             sock.connect(address[1])
@@ -321,12 +324,12 @@ class SyncBackend:
             sock.close()
             if trace is not None:
                 trace("connect.failed", {"address": address[1], "error": exc})
-            raise connect_timeout(host_port(host, port), timeout) from exc
+            raise chained(connect_timeout(host_port(host, port), timeout), exc) from exc
         except OSError as exc:
             sock.close()
             if trace is not None:
                 trace("connect.failed", {"address": address[1], "error": exc})
-            raise connect_failure(host, port, [(address, exc)]) from exc
+            raise chained(connect_failure(host, port, [(address, exc)]), exc) from exc
         except BaseException:
             sock.close()
             raise
@@ -387,7 +390,9 @@ class SyncBackend:
                 if winner is not None:
                     break
                 if not pending and plan.exhausted:
-                    raise connect_failure(host, port, plan.errors) from plan.errors[-1][1]
+                    raise chained(
+                        connect_failure(host, port, plan.errors), plan.errors[-1][1]
+                    ) from plan.errors[-1][1]
                 wait = None if due is None else max(due - now, 0.0)
                 if deadline is not None:
                     left = deadline - now
@@ -429,16 +434,18 @@ class SyncBackend:
         try:
             sock = unix_socket(socket_options)
         except OSError as exc:
-            raise ConnectError(f"cannot open a Unix socket for {path}: {exc}") from exc
+            raise chained(
+                ConnectError(f"cannot open a Unix socket for {path}: {exc}"), exc
+            ) from exc
         try:
             sock.settimeout(timeout)
             sock.connect(path)
         except TimeoutError as exc:
             sock.close()
-            raise connect_timeout(f"Unix socket {path}", timeout) from exc
+            raise chained(connect_timeout(f"Unix socket {path}", timeout), exc) from exc
         except OSError as exc:
             sock.close()
-            raise ConnectError(describe(exc, f"Unix socket {path}")) from exc
+            raise chained(ConnectError(describe(exc, f"Unix socket {path}")), exc) from exc
         except BaseException:
             sock.close()
             raise

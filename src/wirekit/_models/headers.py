@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, TypeAlias
 
+from mypy_extensions import mypyc_attr
+
+from wirekit._compiled import own_abc_registry
+
 __all__ = ["HeaderTypes", "Headers"]
 
 _Str: TypeAlias = str | bytes
@@ -26,6 +30,7 @@ def _text(value: _Str) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Headers(MutableMapping[str, str]):
     """HTTP headers: case-insensitive lookup, repeated names kept, insertion order kept.
 
@@ -77,8 +82,7 @@ class Headers(MutableMapping[str, str]):
     @classmethod
     def from_raw(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         """Headers from wire pairs (bytes), in one pass: the client's per-response path."""
-        headers = cls.__new__(cls)
-        headers._raw = None
+        headers = cls()
         headers._items = [
             (name, name.lower(), value)
             for name, value in [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
@@ -191,7 +195,10 @@ class Headers(MutableMapping[str, str]):
     def copy(self) -> Headers:
         return Headers(self)
 
-    __copy__ = copy  # copy.copy() must not share the item list (nor leave ``raw`` stale)
+    def __copy__(self) -> Headers:
+        # copy.copy() must not share the item list (nor leave ``raw`` stale). A method, not
+        # ``__copy__ = copy``: compiled by mypyc, that alias failed with KeyError 'copy'.
+        return Headers(self)
 
     # -- comparison and display ------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -212,3 +219,6 @@ class Headers(MutableMapping[str, str]):
     def __repr__(self) -> str:
         shown = [(n, "[secure]" if k in SENSITIVE_HEADERS else v) for n, k, v in self._items]
         return f"Headers({shown!r})"
+
+
+own_abc_registry(Headers)  # see wirekit._compiled: for the compiled build

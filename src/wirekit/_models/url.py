@@ -14,7 +14,9 @@ from typing import Any, NamedTuple, TypeAlias
 from urllib.parse import parse_qsl, quote, unquote
 
 import idna
+from mypy_extensions import mypyc_attr
 
+from wirekit._compiled import own_abc_registry
 from wirekit.errors import InvalidURL, LimitExceeded
 
 __all__ = [
@@ -132,6 +134,7 @@ class Origin(NamedTuple):
     port: int | None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class URL:
     """A parsed URL. Immutable; ``copy_*`` methods return new instances.
 
@@ -623,6 +626,7 @@ def _param_text(value: PrimitiveValue) -> str:
     return str(value)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class QueryParams(Mapping[str, str]):
     """An immutable multi-dict of query parameters; ``str()`` gives the encoded query.
 
@@ -724,3 +728,6 @@ class QueryParams(Mapping[str, str]):
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+
+own_abc_registry(QueryParams)  # see wirekit._compiled: for the compiled build

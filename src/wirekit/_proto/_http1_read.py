@@ -48,7 +48,7 @@ from wirekit._proto._http1_llhttp import (
     parser_error,
     strip_values,
 )
-from wirekit.errors import LocalProtocolError
+from wirekit.errors import LocalProtocolError, chained
 
 __all__ = ["HTTP1Receiver"]
 
@@ -391,8 +391,8 @@ class HTTP1Receiver(BodyReader):
         """Raise llhttp's complaint as a ProtocolViolation (called while handling it)."""
         violation = parser_error(exc, self._noun)
         if violation is exc.__context__:
-            raise violation from None
-        raise violation from exc
+            raise chained(violation, None) from None
+        raise chained(violation, exc) from exc
 
     def _find_blank_line(self, buffer: bytes, pos: int, end: int) -> int:
         """Index just past the next CRLFCRLF, also across reads; -1 if not there yet."""

@@ -35,6 +35,7 @@ from wirekit.errors import (
     StreamConsumed,
     TooManyRedirects,
     TransportError,
+    chained,
 )
 
 __all__ = ["FlowSettings", "Sleep", "send_flow"]
@@ -241,8 +242,11 @@ def redirect_request(request: Request, response: Response, settings: FlowSetting
     try:
         url = request.url.join(location)
     except InvalidURL as exc:
-        raise RemoteProtocolError(
-            f"redirect from {request.url} has an invalid Location {location!r}: {exc}"
+        raise chained(
+            RemoteProtocolError(
+                f"redirect from {request.url} has an invalid Location {location!r}: {exc}"
+            ),
+            exc,
         ) from exc
     if url.scheme not in ("http", "https"):
         raise RemoteProtocolError(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mypy_extensions import mypyc_attr
 
+from wirekit.errors import chained
 from wirekit.server.accesslog import AccessLogger
 from wirekit.server.asgi import ASGIApp, ASGICycle, build_scope
 from wirekit.server.config import Interface, ServerConfig
@@ -225,7 +226,9 @@ class Server:
                 # Imported on first use: wsproto is needed only by apps that use WebSockets.
                 from wirekit.server.websocket import WebSocketSession, handshake_problem
             except ImportError:
-                raise RejectRequest(501, "WebSocket support needs the wsproto package\n") from None
+                raise chained(
+                    RejectRequest(501, "WebSocket support needs the wsproto package\n"), None
+                ) from None
             problem = handshake_problem(request)
             if problem is not None:
                 raise RejectRequest(400, problem + "\n")

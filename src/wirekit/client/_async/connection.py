@@ -28,6 +28,7 @@ from wirekit.errors import (
     RemoteProtocolError,
     WriteError,
     WriteTimeout,
+    chained,
 )
 
 __all__ = ["AsyncHTTPConnection", "ProxyRoute"]
@@ -165,7 +166,7 @@ class AsyncHTTPConnection:
         except ConnectTimeout as exc:
             await self.aclose()
             if binding:
-                raise deadline.exceeded("connect") from exc
+                raise chained(deadline.exceeded("connect"), exc) from exc
             raise
         except BaseException:
             await self.aclose()
@@ -251,7 +252,7 @@ class AsyncHTTPConnection:
             try:
                 event = await self._receive_head(url, deadline, timings, started)
             except Exception:
-                raise write_error from None
+                raise chained(write_error, None) from None
         else:
             timings["request_sent"] = time.monotonic() - started
             event = await self._receive_head(url, deadline, timings, started)
@@ -311,10 +312,13 @@ class AsyncHTTPConnection:
             return await stream.read(READ_SIZE, seconds)
         except ReadTimeout as exc:
             if binding:
-                raise deadline.exceeded(phase) from exc
-            raise ReadTimeout(
-                f"no data from {self.origin.host}:{self.origin.port} for "
-                f"{seconds:g} s while {phase} (read timeout)"
+                raise chained(deadline.exceeded(phase), exc) from exc
+            raise chained(
+                ReadTimeout(
+                    f"no data from {self.origin.host}:{self.origin.port} for "
+                    f"{seconds:g} s while {phase} (read timeout)"
+                ),
+                exc,
             ) from exc
 
     async def _write(self, data: bytes, deadline: Deadline) -> None:
@@ -326,7 +330,7 @@ class AsyncHTTPConnection:
             await stream.write(data, seconds)
         except WriteTimeout as exc:
             if binding:
-                raise deadline.exceeded("sending the request") from exc
+                raise chained(deadline.exceeded("sending the request"), exc) from exc
             raise
 
     def body_event_nowait(self) -> Any:

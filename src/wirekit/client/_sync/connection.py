@@ -29,6 +29,7 @@ from wirekit.errors import (
     RemoteProtocolError,
     WriteError,
     WriteTimeout,
+    chained,
 )
 
 __all__ = ["HTTPConnection", "ProxyRoute"]
@@ -164,7 +165,7 @@ class HTTPConnection:
         except ConnectTimeout as exc:
             self.close()
             if binding:
-                raise deadline.exceeded("connect") from exc
+                raise chained(deadline.exceeded("connect"), exc) from exc
             raise
         except BaseException:
             self.close()
@@ -248,7 +249,7 @@ class HTTPConnection:
             try:
                 event = self._receive_head(url, deadline, timings, started)
             except Exception:
-                raise write_error from None
+                raise chained(write_error, None) from None
         else:
             timings["request_sent"] = time.monotonic() - started
             event = self._receive_head(url, deadline, timings, started)
@@ -308,10 +309,13 @@ class HTTPConnection:
             return stream.read(READ_SIZE, seconds)
         except ReadTimeout as exc:
             if binding:
-                raise deadline.exceeded(phase) from exc
-            raise ReadTimeout(
-                f"no data from {self.origin.host}:{self.origin.port} for "
-                f"{seconds:g} s while {phase} (read timeout)"
+                raise chained(deadline.exceeded(phase), exc) from exc
+            raise chained(
+                ReadTimeout(
+                    f"no data from {self.origin.host}:{self.origin.port} for "
+                    f"{seconds:g} s while {phase} (read timeout)"
+                ),
+                exc,
             ) from exc
 
     def _write(self, data: bytes, deadline: Deadline) -> None:
@@ -323,7 +327,7 @@ class HTTPConnection:
             stream.write(data, seconds)
         except WriteTimeout as exc:
             if binding:
-                raise deadline.exceeded("sending the request") from exc
+                raise chained(deadline.exceeded("sending the request"), exc) from exc
             raise
 
     def body_event_nowait(self) -> Any:
