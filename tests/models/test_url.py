@@ -367,3 +367,10 @@ def test_params_merge_from_a_mapping_replaces_keys_and_keeps_repeats() -> None:
     # as a list of pairs.
     merged = URL("http://h/?a=1&c=0").copy_merge_params({"b": "2", "a": ["3", "4"]})
     assert str(merged) == "http://h/?c=0&b=2&a=3&a=4"
+
+
+def test_a_bad_host_keeps_the_reason_as_its_cause() -> None:
+    # Also on the compiled build, where a plain `raise ... from` lost the cause.
+    with pytest.raises(InvalidURL, match="IPv6") as caught:
+        URL("http://[fe80::zz]/")
+    assert isinstance(caught.value.__cause__, ValueError)

@@ -17,7 +17,7 @@ import idna
 from mypy_extensions import mypyc_attr
 
 from wirekit._compiled import own_abc_registry
-from wirekit.errors import InvalidURL, LimitExceeded
+from wirekit.errors import InvalidURL, LimitExceeded, chained
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -109,14 +109,14 @@ def _normalize_host(host: str) -> str:
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
-        raise ValueError("invalid international host") from exc
+        raise chained(ValueError("invalid international host"), exc) from exc
 
 
 def _encode_host(host: str, url: str) -> str:
     try:
         return _normalize_host(host)
     except ValueError as exc:
-        raise InvalidURL(f"{exc} {host!r} in URL {_redact(url)!r}") from exc
+        raise chained(InvalidURL(f"{exc} {host!r} in URL {_redact(url)!r}"), exc) from exc
 
 
 #: Parsed URLs by their text. URLs are immutable, and a client sends to the same few URLs
@@ -301,7 +301,9 @@ class URL:
             try:
                 host = ipaddress.IPv6Address(literal).compressed
             except ValueError as exc:
-                raise InvalidURL(f"invalid IPv6 host {literal!r} in URL {_redact(url)!r}") from exc
+                raise chained(
+                    InvalidURL(f"invalid IPv6 host {literal!r} in URL {_redact(url)!r}"), exc
+                ) from exc
         else:
             host, has_colon, port_text = authority.rpartition(":")
             if not has_colon:
