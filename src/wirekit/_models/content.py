@@ -238,8 +238,11 @@ def _length_headers(body: RequestContent) -> dict[str, str]:
     return {"Content-Length": str(body.content_length)}
 
 
-def _form_value(value: Any) -> str:
-    # Same spelling as query parameters (url.py): None -> "", booleans as "true"/"false".
+def _form_value(value: Any) -> str | bytes:
+    # Same spelling as query parameters (url.py): None -> "", booleans as "true"/"false";
+    # bytes are sent as their own octets (as requests does), not as their repr.
+    if isinstance(value, bytes):
+        return value
     if value is None:
         return ""
     if value is True:
@@ -249,10 +252,12 @@ def _form_value(value: Any) -> str:
     return str(value)
 
 
-def form_pairs(data: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> list[tuple[str, str]]:
+def form_pairs(
+    data: Mapping[str, Any] | Iterable[tuple[str, Any]],
+) -> list[tuple[str, str | bytes]]:
     """Form fields as (name, value) pairs; list values become repeated names."""
     items = data.items() if isinstance(data, Mapping) else data
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str | bytes]] = []
     for name, value in items:
         if isinstance(value, (list, tuple)):
             pairs.extend((str(name), _form_value(v)) for v in value)

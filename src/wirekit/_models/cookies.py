@@ -250,12 +250,22 @@ class Cookies:
         return cls(cookies, **options)
 
     # -- direct access -------------------------------------------------------------------
-    def set(self, name: str, value: str, *, domain: str = "", path: str = "/") -> None:
+    def set(
+        self, name: str, value: str, *, domain: str = "", path: str = "/", host_only: bool = False
+    ) -> None:
         """Store a cookie by hand. ``domain=""`` (the default) sends it to every host;
-        a named domain sends it to that host and its subdomains."""
+        a named domain sends it to that host and its subdomains, or with ``host_only=True``
+        to that host alone."""
         _check_name_value(name, value)
         domain = domain.lstrip(".").lower()
-        cookie = Cookie(name, value, domain=domain, path=path, creation_time=self._clock())
+        cookie = Cookie(
+            name,
+            value,
+            domain=domain,
+            path=path,
+            host_only=host_only and bool(domain),
+            creation_time=self._clock(),
+        )
         self._add(cookie)
 
     def _matching(self, name: str, domain: str | None, path: str | None) -> list[Cookie]:
@@ -477,9 +487,26 @@ class Cookies:
         )
 
     # -- sending (RFC 6265 §5.4) ---------------------------------------------------------
-    def cookie_header(self, request_url: URL | str) -> str | None:
-        """The ``Cookie`` header value for a request to ``request_url``, or None."""
+    def cookie_header(self, request_url: URL | str, *, extra: Cookies | None = None) -> str | None:
+        """The ``Cookie`` header value for a request to ``request_url``, or None.
+
+        ``extra``: a second jar (a request's own ``cookies=``) whose matching cookies are
+        sent too, each in place of this jar's cookie of the same name."""
         url = request_url if isinstance(request_url, URL) else URL(request_url)
+        chosen = self._chosen(url)
+        if extra is not None:
+            added = extra._chosen(url)
+            if added:
+                names = {c.name for c in added}
+                chosen = [c for c in chosen if c.name not in names] + added
+        if not chosen:
+            return None
+        # §5.4 step 2: longer paths first, then earlier creation times.
+        chosen.sort(key=lambda c: (-len(c.path), c.creation_time))
+        return "; ".join(f"{c.name}={c.value}" for c in chosen)
+
+    def _chosen(self, url: URL) -> list[Cookie]:
+        """The unexpired cookies to send to ``url`` (RFC 6265 §5.4 step 1)."""
         now = self._clock()
         expired = [k for k, c in self._store.items() if c.is_expired(now)]
         for key in expired:
@@ -487,7 +514,7 @@ class Cookies:
         host = url.host
         request_path = url.raw_path.partition("?")[0]
         secure_origin = is_secure_context(url)
-        chosen = [
+        return [
             c
             for c in self._store.values()
             if (
@@ -498,11 +525,6 @@ class Cookies:
             and path_match(request_path, c.path)
             and (not c.secure or secure_origin)
         ]
-        if not chosen:
-            return None
-        # §5.4 step 2: longer paths first, then earlier creation times.
-        chosen.sort(key=lambda c: (-len(c.path), c.creation_time))
-        return "; ".join(f"{c.name}={c.value}" for c in chosen)
 
     # -- files ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], *, include_session: bool = False) -> None:

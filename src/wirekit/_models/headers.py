@@ -27,7 +27,12 @@ SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie",
 
 
 def _text(value: _Str) -> str:
-    return value.decode("latin-1") if isinstance(value, bytes) else value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    # Refused here, clearly, rather than as an AttributeError when the request is sent.
+    raise TypeError(f"header names and values must be str or bytes, not {type(value).__name__}")
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

@@ -138,6 +138,8 @@ class Response:
         #: Seconds from the start of the request to each phase's end (see docs/client.md).
         self.timings: dict[str, float] = {}
         self.elapsed: float | None = None
+        if content is None and stream is None:
+            content = b""  # Response(204) built by hand (a MockTransport handler): no body
         self._stream = stream
         self._content = content
         self._text: str | None = None
@@ -203,10 +205,16 @@ class Response:
 
     @property
     def encoding(self) -> str:
-        """The charset: from Content-Type, else detected from the body, else utf-8."""
+        """The charset: from Content-Type, else detected from the body, else utf-8.
+
+        Asked before the body is read (a hook, a log line), it is not detected yet: the
+        answer then comes from the headers alone and is not kept, so ``text`` still detects.
+        """
         if self._encoding is None:
+            if self._content is None:
+                return decoders.guess_encoding(self.headers.get("content-type"), b"")
             self._encoding = decoders.guess_encoding(
-                self.headers.get("content-type"), self._content or b""
+                self.headers.get("content-type"), self._content
             )
         return self._encoding
 

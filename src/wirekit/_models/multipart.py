@@ -44,9 +44,9 @@ def quote_field(value: str) -> str:
 class DataField:
     """A plain form field: ``Content-Disposition: form-data; name="..."`` and its value."""
 
-    def __init__(self, name: str, value: str) -> None:
+    def __init__(self, name: str, value: str | bytes) -> None:
         self.name = name
-        self._body = value.encode("utf-8")
+        self._body = value if isinstance(value, bytes) else value.encode("utf-8")
         self._head = f'Content-Disposition: form-data; name="{quote_field(name)}"\r\n\r\n'.encode()
 
     @property

@@ -35,7 +35,7 @@ MAX_URL_LENGTH = 65_536
 #: Ports implied by a scheme when the URL names none (RFC 9110 §4.2, RFC 6455 §3).
 DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
-PrimitiveValue: TypeAlias = str | int | float | bool | None
+PrimitiveValue: TypeAlias = str | bytes | int | float | bool | None
 QueryParamTypes: TypeAlias = (
     "QueryParams | Mapping[str, PrimitiveValue | Sequence[PrimitiveValue]] | "
     "Sequence[tuple[str, PrimitiveValue]] | str | None"
@@ -466,7 +466,23 @@ class URL:
         return self.copy_with(params=self.params.remove(key))
 
     def copy_merge_params(self, params: QueryParamTypes) -> URL:
-        return self.copy_with(params=self.params.merge(params))
+        """A copy with ``params`` added to the query; a key given replaces that key's values.
+
+        The rest of the query stays exactly as written (a legacy ``%E9``, a bare ``flag``):
+        only the new pairs are encoded."""
+        added = QueryParams(params)
+        if not added:
+            return self
+        query = self._query
+        if query:
+            replaced = {k for k, _ in added._items}
+            kept = [
+                part
+                for part in query.split("&")
+                if unquote(part.partition("=")[0].replace("+", " ")) not in replaced
+            ]
+            return self.copy_with(query="&".join([*kept, str(added)]))
+        return self.copy_with(params=added)
 
     def join(self, url: str | URL) -> URL:
         """Resolve ``url`` against this one (RFC 3986 §5.2.2, strict parser)."""
@@ -625,6 +641,9 @@ def _param_text(value: PrimitiveValue) -> str:
         return "true"
     if value is False:
         return "false"
+    if isinstance(value, bytes):
+        # Not its repr ("b'v'"): query text is UTF-8 (RFC 3986 §2.5), so bytes must be too.
+        return value.decode("utf-8")
     return str(value)
 
 

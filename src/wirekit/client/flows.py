@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Generator
+from collections.abc import Callable, Collection, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
@@ -204,9 +205,24 @@ def _rewind_body(request: Request) -> None:
         content.rewind()
 
 
+def request_cookies(cookies: Any, url: URL) -> Cookies:
+    """The jar of one request's ``cookies=``, sent with the client's on every hop it matches.
+
+    Name/value pairs go to ``url``'s host alone (host-only: not to a redirect's other host,
+    not even a subdomain); a :class:`Cookies` jar keeps each cookie's own scoping."""
+    if isinstance(cookies, Cookies):
+        return Cookies(cookies)
+    jar = Cookies()
+    items = cookies.items() if hasattr(cookies, "items") else cookies
+    for name, value in items:
+        jar.set(name, value, domain=url.host, host_only=True)
+    return jar
+
+
 def _apply_cookies(request: Request, settings: FlowSettings) -> None:
-    jar = request.extensions.get("cookies", settings.cookies)
-    if not jar:  # None or empty: nothing to send (the common case costs one len())
+    jar = settings.cookies
+    extra = request.extensions.get("cookies")
+    if not jar and not extra:  # nothing to send (the common case costs one len())
         if request.extensions.get("cookie_from_jar"):
             request.headers.pop("cookie", None)
         return
@@ -214,7 +230,8 @@ def _apply_cookies(request: Request, settings: FlowSettings) -> None:
         request.headers.pop("cookie", None)
     elif "cookie" in request.headers:
         return  # the caller set Cookie by hand: theirs wins
-    value = jar.cookie_header(request.url)
+    # The client's jar is read on every hop, so a cookie set by a redirect is sent on.
+    value = (jar if jar is not None else Cookies()).cookie_header(request.url, extra=extra)
     if value:
         request.headers["Cookie"] = value
         request.extensions["cookie_from_jar"] = True
@@ -239,6 +256,13 @@ def _is_https_upgrade(old: URL, new: URL) -> bool:
 def redirect_request(request: Request, response: Response, settings: FlowSettings) -> Request:
     """Build the next hop's request per RFC 9110 §15.4 and the secret-stripping rules."""
     location = response.headers["location"]
+    if not location.isascii():
+        # Headers are decoded as latin-1; raw UTF-8 in Location is common in the wild and
+        # meant as UTF-8 (browsers, requests and httpx read it so), else keep it as it came.
+        try:
+            location = location.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            pass
     try:
         url = request.url.join(location)
     except InvalidURL as exc:
@@ -293,12 +317,16 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     value = value.strip()
     if value.isdigit():
         return float(value)
-    import email.utils  # on demand: only an HTTP-date Retry-After needs it
+    import datetime  # on demand: only an HTTP-date Retry-After needs them
+    import email.utils
 
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        # The asctime form carries no zone and means GMT (RFC 9110 §5.6.7), not local time.
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -307,7 +335,16 @@ def secret_header_names(names: Collection[str] | None) -> frozenset[str]:
 
 
 def merge_headers(base: Headers, extra: Any) -> Headers:
+    """A client's default headers with a request's ``headers=`` on top (a copy).
+
+    A None value in a mapping removes that default, as in requests:
+    ``headers={"User-Agent": None}`` sends no User-Agent."""
     merged = base.copy()
     if extra:
+        if isinstance(extra, Mapping) and any(value is None for value in extra.values()):
+            for name, value in extra.items():
+                if value is None:
+                    merged.pop(name, None)
+            extra = {name: value for name, value in extra.items() if value is not None}
         merged.update(extra)
     return merged

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import io
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -92,7 +92,8 @@ class WSGITransport(BaseTransport):
             "wsgi.run_once": False,
             "REQUEST_METHOD": request.method,
             "SCRIPT_NAME": self.script_name,
-            "PATH_INFO": unquote(url.path, encoding="latin-1"),
+            # PEP 3333: the path's octets, percent-decoded once, as latin-1 text.
+            "PATH_INFO": unquote(url.raw_path.partition("?")[0], encoding="latin-1"),
             "QUERY_STRING": url.query,
             "SERVER_NAME": url.host,
             "SERVER_PORT": str(url.effective_port),
@@ -130,7 +131,11 @@ class WSGITransport(BaseTransport):
                 close()
         code, _, reason = status[0].partition(" ")
         return Response(
-            int(code), headers=headers, content=b"".join(chunks), request=request, reason=reason
+            int(code),
+            headers=headers,
+            stream=_CollectedBody(b"".join(chunks)),
+            request=request,
+            reason=reason,
         )
 
     def close(self) -> None:
@@ -167,7 +172,7 @@ class ASGITransport(AsyncBaseTransport):
             "http_version": "1.1",
             "method": request.method,
             "scheme": url.scheme,
-            "path": unquote(url.path),
+            "path": url.path,  # already percent-decoded (UTF-8) once
             "raw_path": url.raw_path.split("?", 1)[0].encode("ascii"),
             "query_string": url.query.encode("ascii"),
             "root_path": self.root_path,
@@ -204,4 +209,26 @@ class ASGITransport(AsyncBaseTransport):
             if self.raise_app_exceptions or started:
                 raise
             status, headers, chunks = 500, [], [b"Internal Server Error"]
-        return Response(status, headers=headers, content=b"".join(chunks), request=request)
+        return Response(
+            status, headers=headers, stream=_CollectedBody(b"".join(chunks)), request=request
+        )
+
+
+class _CollectedBody:
+    """An app's whole answer handed over as a raw body stream, as a network transport hands
+    one over, so the response decodes its Content-Encoding (gzip...) the same way."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._body
+
+    def close(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None

@@ -32,7 +32,14 @@ from wirekit.client.config import (
     Retry,
     Timeout,
 )
-from wirekit.client.flows import FlowSettings, Sleep, secret_header_names, send_flow
+from wirekit.client.flows import (
+    FlowSettings,
+    Sleep,
+    merge_headers,
+    request_cookies,
+    secret_header_names,
+    send_flow,
+)
 from wirekit.errors import InvalidURL, TransportError, WirekitError
 
 __all__ = ["AsyncClient"]
@@ -97,7 +104,7 @@ class AsyncClient:
     ) -> None:
         self.auth = coerce_auth(auth)
         self.params = params
-        self.headers = Headers(
+        self._headers = Headers(
             {
                 "User-Agent": _USER_AGENT,
                 "Accept": "*/*",
@@ -105,10 +112,11 @@ class AsyncClient:
             }
         )
         if headers:
-            self.headers.update(headers)
-        self.cookies = cookies if isinstance(cookies, Cookies) else Cookies(cookies)
-        self.timeout = Timeout.coerce(timeout)
-        self.base_url = URL(base_url) if base_url else None
+            self._headers.update(headers)
+        self._cookies = cookies if isinstance(cookies, Cookies) else Cookies(cookies)
+        self._timeout = Timeout.coerce(timeout)
+        self._url_cache: dict[str, URL] = {}
+        self._base_url = URL(base_url) if base_url else None
         self.trust_env = trust_env
         self.trace = trace
         self.event_hooks = {
@@ -124,7 +132,7 @@ class AsyncClient:
             follow_redirects=follow_redirects,
             max_redirects=max_redirects,
             retry=retry,
-            cookies=self.cookies,
+            cookies=self._cookies,
             trust_env=trust_env,
             secret_headers=secret_header_names(secret_headers),
             trace=trace,
@@ -144,11 +152,48 @@ class AsyncClient:
             )
         self._transport = transport
         self._closed = False
-        self._url_cache: dict[str, URL] = {}
 
     @property
     def transport(self) -> AsyncBaseTransport:
         return self._transport
+
+    # Settings a user may replace after construction, converted as the constructor does.
+    @property
+    def headers(self) -> Headers:
+        """Default headers of every request (replace or edit them in place)."""
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._headers = Headers(value)
+
+    @property
+    def cookies(self) -> Cookies:
+        """The client's cookie jar: sent with, and filled from, every request."""
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        self._cookies = value if isinstance(value, Cookies) else Cookies(value)
+        self._flows.cookies = self._cookies
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: Any) -> None:
+        self._timeout = Timeout.coerce(value)
+
+    @property
+    def base_url(self) -> URL | None:
+        """Relative request URLs are joined to it."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str | URL | None) -> None:
+        self._base_url = URL(value) if value else None
+        self._url_cache.clear()  # cached joins were made with the old base
 
     @property
     def follow_redirects(self) -> bool:
@@ -176,9 +221,7 @@ class AsyncClient:
             target = target.copy_merge_params(self.params)
         if params:
             target = target.copy_merge_params(params)
-        merged = self.headers.copy()
-        if headers:
-            merged.update(headers)
+        merged = merge_headers(self._headers, headers)
         body = None
         if content is not None or data is not None or files is not None or json is not None:
             body_headers, body = encode_request(content=content, data=data, files=files, json=json)
@@ -189,13 +232,7 @@ class AsyncClient:
         if timeout is not UNSET:
             ext["timeout"] = Timeout.coerce(timeout)
         if cookies:
-            # Per-request cookies go to this request's host only (not to a redirect's new
-            # origin), on top of the client's jar.
-            jar = Cookies(self.cookies)
-            items = cookies.items() if hasattr(cookies, "items") else cookies
-            for name, value in items:
-                jar.set(name, value, domain=target.host)
-            ext["cookies"] = jar
+            ext["cookies"] = request_cookies(cookies, target)
         return Request(method, target, headers=merged, content=body, extensions=ext)
 
     def _merge_url(self, url: URL | str) -> URL:
@@ -211,8 +248,8 @@ class AsyncClient:
             self._url_cache[url] = target
             return target
         target = url
-        if self.base_url is not None and not target.is_absolute:
-            base = self.base_url
+        if self._base_url is not None and not target.is_absolute:
+            base = self._base_url
             raw_path = base.raw_path.split("?", 1)[0]
             if not raw_path.endswith("/"):
                 base = base.copy_with(raw_path=raw_path + "/")
@@ -280,7 +317,7 @@ class AsyncClient:
         """Send a built request through redirects, auth and retries."""
         if self._closed:
             raise RuntimeError("cannot send a request: the client has been closed")
-        timeout = request.extensions.get("timeout", self.timeout)
+        timeout = request.extensions.get("timeout", self._timeout)
         deadline = Deadline(timeout)
         request.extensions["deadline"] = deadline
         if self.trace is not None:
