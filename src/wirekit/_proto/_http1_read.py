@@ -483,6 +483,8 @@ class HTTP1Receiver(BodyReader):
         head_end = self._find_blank_line(buffer, pos, end)
         stop = end if head_end < 0 else head_end
         size = self._head_bytes + stop - pos
+        # The first line's own limit first: a URL too long gets 414, however long the head.
+        fields_from = pos if self._line_complete else self._check_first_line(buffer, pos, stop)
         # Counted before llhttp sees the bytes: httptools accumulates a header value in
         # memory until it ends, so an endless header must be stopped here.
         if size > self._max_header_bytes:
@@ -492,7 +494,6 @@ class HTTP1Receiver(BodyReader):
                 self._max_header_bytes,
                 431,
             )
-        fields_from = pos if self._line_complete else self._check_first_line(buffer, pos, stop)
         if fields_from >= 0:
             # Header fields are counted by their LFs, also before llhttp sees them, so a head
             # of many tiny fields never builds a long list.

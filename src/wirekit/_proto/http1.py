@@ -318,10 +318,23 @@ class HTTP1Connection(HTTP1Receiver):
             self._send_left = self._send_total = length
             framing = _SEND_LENGTH
         else:
-            if chunked and self._their_version != b"1.1":
-                chunked = False  # HTTP/1.0 peers cannot read chunked: close-delimited
+            if self._their_version != b"1.1":
+                # HTTP/1.0 peers cannot read chunked (RFC 9112 §6.1: a server MUST NOT send
+                # it to them): close-delimited instead, also when the app named it itself.
+                chunked = False
+                if header_encoding is not None and header_length is None:
+                    headers = [(n, v) for n, v in headers if n.lower() != b"transfer-encoding"]
+                    header_encoding = None
+            # A HEAD answer may carry the GET's Content-Length without its body (RFC 9110
+            # §9.3.2): only a body actually given must match the header.
             framing = self._framing(
-                headers, body, content_length, chunked, header_length, header_encoding, extra
+                headers,
+                None if method == b"HEAD" else body,
+                content_length,
+                chunked,
+                header_length,
+                header_encoding,
+                extra,
             )
             if framing < 0 and method == b"HEAD":
                 framing = _SEND_NONE  # nothing known to mirror: a bare HEAD answer

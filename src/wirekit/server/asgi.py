@@ -58,6 +58,22 @@ def split_target(target: bytes) -> tuple[bytes, bytes]:
     return path, query
 
 
+def target_authority(target: bytes) -> bytes | None:
+    """The host[:port] of an absolute-form target (``http://host/path``), else None.
+
+    RFC 9112 §3.2.2: with such a target, a server MUST ignore the Host header and use this."""
+    if target[:1] == b"/" or b"://" not in target[:10]:
+        return None
+    rest = target.split(b"://", 1)[1]
+    end = len(rest)
+    for mark in (b"/", b"?", b"#"):
+        found = rest.find(mark)
+        if found != -1:
+            end = min(end, found)
+    authority = rest[:end].rpartition(b"@")[2]  # never pass userinfo on as a host
+    return authority or None
+
+
 def build_scope(
     protocol: HTTPServerProtocol,
     request: Request,
@@ -68,10 +84,22 @@ def build_scope(
 ) -> dict[str, Any]:
     """The ASGI connection scope for one request (``http`` or ``websocket``)."""
     target = request.target
+    headers = request.headers
     if target[:1] == b"/" and b"?" not in target:
         raw_path, query = target, b""  # the usual origin-form target: no split needed
     else:
         raw_path, query = split_target(target)
+        authority = target_authority(target)
+        if authority is not None:
+            headers = [(b"host", authority)] + [
+                (name, value) for name, value in headers if name.lower() != b"host"
+            ]
+    if root_path:
+        # ASGI: ``path`` includes ``root_path`` (PATH_INFO is path minus root_path). With
+        # --root-path behind a proxy that strips the prefix, the prefix goes back in front.
+        prefix = root_path.encode("latin-1")
+        if not (raw_path == prefix or raw_path.startswith(prefix + b"/")):
+            raw_path = prefix + raw_path
     scheme = protocol.scheme
     if kind == "websocket":
         scheme = "wss" if scheme == "https" else "ws"
@@ -90,7 +118,7 @@ def build_scope(
         "raw_path": raw_path,
         "query_string": query,
         # ASGI wants lower-cased names; the parser keeps the client's spelling.
-        "headers": [(name.lower(), value) for name, value in request.headers],
+        "headers": [(name.lower(), value) for name, value in headers],
     }
     if state is not None:
         # Lifespan state is shallow-copied per request (ASGI lifespan spec, "state").
@@ -118,6 +146,7 @@ class ASGICycle:
         "_waiter",
         "app",
         "body_done",
+        "client_eof",
         "client_gone",
         "continue_sent",
         "debug",
@@ -157,6 +186,7 @@ class ASGICycle:
         self._final_given = False
         self.headers_pending = False
         self.client_gone = False
+        self.client_eof = False
         self.response_started = False
         self.response_complete = False
         self.status = 200
@@ -184,6 +214,12 @@ class ASGICycle:
 
     def end_body(self) -> None:
         self.body_done = True
+        self._wake()
+
+    def client_closed(self) -> None:
+        # The client sent all it will (FIN): an app waiting in receive() for more (long
+        # poll, a disconnect listener) gets http.disconnect; send() still works.
+        self.client_eof = True
         self._wake()
 
     def connection_lost(self) -> None:
@@ -262,7 +298,7 @@ class ASGICycle:
                 if self.body_done:
                     self._final_given = True
                 return {"type": "http.request", "body": chunk, "more_body": not self.body_done}
-            if self.response_complete:
+            if self.response_complete or self.client_eof:
                 return _DISCONNECT
             if self.expect_continue and not self.continue_sent and not self.headers_pending:
                 # The app wants the body: only now ask the client for it (RFC 9110 §10.1.1).
@@ -303,7 +339,11 @@ class ASGICycle:
                     self._protocol_error(f"the response could not be sent: {exc}")
                 self.response_started = True
             else:
-                protocol.send_body(body, final=not more)
+                try:
+                    protocol.send_body(body, final=not more)
+                except Exception as exc:  # e.g. a body longer or shorter than its length
+                    self.response_complete = False  # so the connection is cut, not left hanging
+                    self._protocol_error(f"the response could not be sent: {exc}")
             if more and protocol.write_paused and not self.client_gone:
                 drain = protocol.loop.create_future()
                 self._drain = drain

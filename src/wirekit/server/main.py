@@ -193,7 +193,7 @@ class Server:
                 b"",
             ):
                 scope = build_scope(protocol, request, root_path=config.root_path, state=None)
-                scope["path"] = scope["path"][len(prefix) :] or "/"
+                # Mounted at the prefix: path stays whole, root_path grows (ASGI).
                 scope["root_path"] = config.root_path + prefix.decode("latin-1")
                 cycle = ASGICycle(protocol, request, static, scope, debug=config.debug)
                 cycle.start()

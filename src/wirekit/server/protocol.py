@@ -72,6 +72,7 @@ class Cycle(Protocol):
 
     def feed_body(self, data: bytes) -> None: ...
     def end_body(self) -> None: ...
+    def client_closed(self) -> None: ...  # FIN after the request: the answer can still go
     def connection_lost(self) -> None: ...
     def resume_writing(self) -> None: ...
 
@@ -387,6 +388,7 @@ class HTTPServerProtocol(asyncio.Protocol):
                 else:
                     # A half-closed client still wants its answer; close after it.
                     self._close_after = True
+                    self.cycle.client_closed()
                 return
             elif kind is Upgrade:
                 # The cycle of the Request just seen decides (WebSocket takes the bytes).
@@ -706,6 +708,9 @@ class _Fixed:
         pass
 
     def end_body(self) -> None:
+        pass
+
+    def client_closed(self) -> None:
         pass
 
     def connection_lost(self) -> None:

@@ -99,6 +99,17 @@ class _Found:
     path: Path | None = None
 
 
+def route_path(scope: Scope) -> str:
+    """``scope["path"]`` without the ``root_path`` the app is mounted at (what to route on)."""
+    path: str = scope.get("path", "/")
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        rest = path[len(root_path) :]
+        if not rest or rest[:1] == "/":
+            return rest or "/"
+    return path
+
+
 class StaticFiles:
     """An ASGI app serving the files under ``directory``.
 
@@ -163,11 +174,12 @@ class StaticFiles:
             await _simple(send, 405, "Method Not Allowed", [(b"allow", b"GET, HEAD")], method)
             return
         headers = _header_map(scope.get("headers", []))
-        url_path: str = scope.get("path", "/") or "/"
+        url_path = route_path(scope)
         found = await asyncio.to_thread(self._lookup, url_path)
         if found.kind == "redirect":
             query = scope.get("query_string", b"")
-            location = urllib.parse.quote(url_path, safe="/:@!$&'()*+,;=~") + "/"
+            full_path: str = scope.get("path", "/") or "/"
+            location = urllib.parse.quote(full_path, safe="/:@!$&'()*+,;=~") + "/"
             if query:
                 location += "?" + query.decode("latin-1")
             await _simple(send, 301, "", [(b"location", location.encode("latin-1"))], method)

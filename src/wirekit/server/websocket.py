@@ -153,6 +153,9 @@ class WebSocketSession:
     def end_body(self) -> None:
         pass
 
+    def client_closed(self) -> None:
+        pass
+
     def resume_writing(self) -> None:
         pass
 

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import unquote_to_bytes
 
-from wirekit.server.asgi import error_body, split_target
+from wirekit.server.asgi import error_body, split_target, target_authority
 from wirekit.server.protocol import ClientDisconnected
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -183,8 +183,10 @@ class WSGIInput:
         if self._lock is _COMPLETE_LOCK and not gone:
             return  # complete from the start: nobody waits, nothing changes
         with self._lock:
+            # Gone only counts before the body ended: a client that half-closes after a
+            # complete request still sent the whole body.
+            self._gone = self._gone or (gone and not self._done)
             self._done = True
-            self._gone = self._gone or gone
             self._lock.notify()
 
     # -- worker thread --------------------------------------------------------------------
@@ -199,7 +201,9 @@ class WSGIInput:
             self._cycle.release_body()
             lock.wait(self._cycle.read_wait)
             self.waiting = False
-        if self._gone and self._buffered < max(wanted, 1):
+        if self._gone and (wanted < 0 or self._buffered < max(wanted, 1)):
+            # Never hand over part of the body as if it were all of it (a truncated upload
+            # stored as complete): reading the whole body, or past what came, fails.
             raise ClientDisconnected("client disconnected while sending the request body")
 
     def _take(self, size: int) -> bytes:
@@ -247,7 +251,7 @@ class WSGIInput:
                 end = joined.find(b"\n") + 1
                 if end:
                     return self._take(end if size < 0 else min(end, size))
-                if 0 <= size <= len(joined) or self._done:
+                if 0 <= size <= len(joined) or (self._done and not self._gone):
                     return self._take(size)
                 self._fill(len(joined) + 1)
 
@@ -329,6 +333,10 @@ def build_environ(
             environ[key] += ("; " if key == "HTTP_COOKIE" else ",") + value
         else:
             environ[key] = value
+    if request.target[:1] != b"/":
+        authority = target_authority(request.target)
+        if authority is not None:  # RFC 9112 §3.2.2: the target's host, not the Host header
+            environ["HTTP_HOST"] = authority.decode("latin-1")
     host = environ.get("HTTP_HOST")
     if host:
         name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
@@ -459,6 +467,9 @@ class WSGICycle:
 
     def end_body(self) -> None:
         self.input.finish()
+
+    def client_closed(self) -> None:
+        pass  # WSGI has no way to tell the app; the answer is still written
 
     def connection_lost(self) -> None:
         self.gone = True
@@ -680,7 +691,15 @@ class WSGICycle:
     def _loop_body(self, data: bytes, final: bool) -> None:
         if self.gone:
             return
-        self.protocol.send_body(data, final=final)
+        try:
+            self.protocol.send_body(data, final=final)
+        except Exception as exc:  # e.g. a body longer or shorter than its Content-Length
+            # The status line is gone: cutting the connection is the only honest signal left
+            # (left open, the client would wait for bytes that never come).
+            logger.error("WSGI response could not be sent: %s", exc)
+            self.gone = True
+            self.protocol.abort()
+            return
         self._written += len(data)
         if not self.protocol.write_paused:
             self._wake_writer()
