@@ -57,3 +57,19 @@ def test_starlette_redirect_keeps_the_root_path() -> None:
     status, _, body = _get(app, b"/items/", root_path="/api")
     assert status == 200
     assert body == b"http://example.com/api/items/"
+
+
+@pytest.mark.parametrize("root_path", ["", "/api"])
+def test_static_files_under_a_prefix_and_a_root_path(tmp_path: Any, root_path: str) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "note.txt").write_bytes(b"note")
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise AssertionError("the static mount answers these")
+
+    options = {"static_dir": str(tmp_path), "static_path": "/static", "root_path": root_path}
+    status, _, body = _get(app, b"/static/sub/note.txt", **options)
+    assert (status, body) == (200, b"note")
+    status, headers, _ = _get(app, b"/static/sub", **options)
+    assert status == 301
+    assert headers["location"] == root_path + "/static/sub/"
