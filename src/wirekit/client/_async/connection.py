@@ -284,7 +284,8 @@ class AsyncHTTPConnection:
     ) -> http1.Response:
         proto = self._proto
         while True:
-            event = self._next_event(proto)
+            # Nothing buffered (the usual case right after sending): read before asking.
+            event = self._next_event(proto) if proto.has_input else http1.NEED_DATA
             if event is http1.NEED_DATA:
                 data = await self._read(deadline, "waiting for the response")
                 if "first_byte" not in timings:
