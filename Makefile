@@ -50,7 +50,7 @@ compile: $(COMPILED)
 pytest-compiled: $(COMPILED)
 	WIREKIT_EXPECT_COMPILED=1 PYTHONPATH=build/compiled $(BIN)/python -m pytest -n auto \
 		-p no:cacheprovider tests/proto tests/models tests/io tests/client tests/server tests/server_parts \
-		tests/test_public_api.py
+		tests/test_public_api.py tests/test_both_builds.py
 
 test: lint unasync typecheck pytest pytest-compiled
 

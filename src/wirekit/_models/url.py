@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
 from urllib.parse import parse_qsl, quote, unquote
 
@@ -456,10 +456,10 @@ class URL:
             path = "/" + path
         return URL(_compose(scheme, userinfo, host, port, path, query, fragment, has_authority))
 
-    def copy_set_param(self, key: str, value: PrimitiveValue = None) -> URL:
+    def copy_set_param(self, key: str, value: object = None) -> URL:
         return self.copy_with(params=self.params.set(key, value))
 
-    def copy_add_param(self, key: str, value: PrimitiveValue = None) -> URL:
+    def copy_add_param(self, key: str, value: object = None) -> URL:
         return self.copy_with(params=self.params.add(key, value))
 
     def copy_remove_param(self, key: str) -> URL:
@@ -632,7 +632,7 @@ def _remove_dot_segments(path: str) -> str:
     return result
 
 
-def _param_text(value: PrimitiveValue) -> str:
+def _param_text(value: object) -> str:
     # Chosen behaviour (as httpx does): None becomes an empty value ("key="), booleans are
     # spelled "true"/"false" as JSON and most web frameworks expect.
     if value is None:
@@ -669,14 +669,15 @@ class QueryParams(Mapping[str, str]):
         elif isinstance(params, str):
             text = params[1:] if params.startswith("?") else params
             items = parse_qsl(text, keep_blank_values=True)
-        elif isinstance(params, Mapping):
-            for key, value in params.items():
+        else:
+            # Typed Any: values may be anything with a str() (UUID, Decimal, date) and
+            # pairs may be lists; the compiled build would refuse what the hints do not name.
+            pairs: Iterable[Any] = params.items() if isinstance(params, Mapping) else params
+            for key, value in pairs:
                 if isinstance(value, (list, tuple)):
                     items.extend((str(key), _param_text(v)) for v in value)
                 else:
-                    items.append((str(key), _param_text(value)))  # type: ignore[arg-type]
-        else:
-            items = [(str(k), _param_text(v)) for k, v in params]
+                    items.append((str(key), _param_text(value)))
         self._items = items
 
     def __getitem__(self, key: str) -> str:
@@ -700,7 +701,7 @@ class QueryParams(Mapping[str, str]):
     def __bool__(self) -> bool:
         return bool(self._items)
 
-    def set(self, key: str, value: PrimitiveValue = None) -> QueryParams:
+    def set(self, key: str, value: object = None) -> QueryParams:
         """A copy with every ``key`` replaced by one ``value`` (at the first position)."""
         result = QueryParams()
         placed = False
@@ -715,7 +716,7 @@ class QueryParams(Mapping[str, str]):
             result._items.append((key, _param_text(value)))
         return result
 
-    def add(self, key: str, value: PrimitiveValue = None) -> QueryParams:
+    def add(self, key: str, value: object = None) -> QueryParams:
         result = QueryParams(self)
         result._items.append((key, _param_text(value)))
         return result

@@ -110,7 +110,7 @@ class Timeout:
             return DEFAULT_TIMEOUT
         if value is None:
             return cls(None, connect=None, read=None, write=None, pool=None)
-        if isinstance(value, (int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             return cls(value)
         raise TypeError(f"timeout must be a Timeout, a number or None, not {value!r}")
 

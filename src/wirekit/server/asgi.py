@@ -356,7 +356,11 @@ class ASGICycle:
                 self._protocol_error(f"status must be an int 100-999, got {status!r}")
             self.status = status
             # Checked by the protocol layer when written (bad types or CR/LF: a clear error).
-            self.headers = list(message.get("headers", ()))
+            # Pairs may come as two-item lists (the ASGI spec's own examples); the compiled
+            # protocol layer takes tuples only.
+            self.headers = [
+                pair if type(pair) is tuple else tuple(pair) for pair in message.get("headers", ())
+            ]
             self.headers_pending = True
         else:
             self._protocol_error(f"unexpected message type {kind!r} on the http scope")

@@ -76,6 +76,24 @@ DEFAULT_RETRY_AFTER = 5
 DEFAULT_WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
+#: Options that count bytes, items or seconds as whole numbers.
+_COUNTS = (
+    "backlog",
+    "threads",
+    "max_connections",
+    "max_pending_requests",
+    "min_body_rate",
+    "max_header_bytes",
+    "max_header_count",
+    "max_line_bytes",
+    "max_body_bytes",
+    "write_high_water",
+    "retry_after",
+    "ws_max_message_bytes",
+    "workers",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     """How one server binds, which app it runs, and the limits it enforces."""
@@ -134,6 +152,16 @@ class ServerConfig:
     extra: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Whole numbers may come as floats (10e6); the compiled build refuses a float where
+        # an int is declared, per connection, so every count is made an int here, once.
+        for name in _COUNTS:
+            value = getattr(self, name)
+            if value is None and name == "max_body_bytes":
+                continue
+            if isinstance(value, float) and value.is_integer():
+                object.__setattr__(self, name, int(value))
+            elif isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"server option {name} must be a whole number, got {value!r}")
         positive = (
             "backlog",
             "threads",
