@@ -325,6 +325,10 @@ class AsyncIOStream:
         self._stop_timer()
         self._transport.abort()
 
+    def abort(self) -> None:
+        """Close at once, without I/O or awaiting (a finalizer's way to close)."""
+        self._abort()
+
     async def aclose(self) -> None:
         self._stop_timer()
         if self._closed:

@@ -133,21 +133,41 @@ class SyncStream:
         if not data:
             return
         sock = self._sock
-        if self._kernel_timeouts:
-            if timeout != self._send_timeout:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
-                self._send_timeout = timeout
-        elif timeout != self._timeout:
-            sock.settimeout(timeout)
-            self._timeout = timeout
+        self._set_send_timeout(timeout)
         try:
-            # Python's timeout bounds the whole sendall; a kernel timeout bounds each blocked
-            # send, so a peer that keeps reading slowly is bounded by the deadline instead.
-            sock.sendall(data)
+            if timeout is None:
+                sock.sendall(data)
+            else:
+                # ``timeout`` bounds the whole write. A send timeout (kernel or CPython's
+                # for TLS) bounds one send only, and a peer that keeps reading slowly makes
+                # each send progress a little: so each send gets only the time left.
+                ends = time.monotonic() + timeout
+                sent = sock.send(data)
+                if sent < len(data):
+                    view = memoryview(data)[sent:]
+                    while view:
+                        left = ends - time.monotonic()
+                        if left <= 0:
+                            raise TimeoutError
+                        self._set_send_timeout(left)
+                        view = view[sock.send(view) :]
         except (TimeoutError, BlockingIOError) as exc:
             raise chained(write_timeout(self._peer, timeout), exc) from exc
         except OSError as exc:
             raise chained(write_failure(self._peer, exc), exc) from exc
+
+    def abort(self) -> None:
+        """Close at once (the async stream's name for it, which a finalizer uses)."""
+        self.close()
+
+    def _set_send_timeout(self, timeout: float | None) -> None:
+        if self._kernel_timeouts:
+            if timeout != self._send_timeout:
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+                self._send_timeout = timeout
+        elif timeout != self._timeout:
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
 
     def close(self) -> None:
         if self._closed:

@@ -38,12 +38,18 @@ async def async_sleep(seconds: float) -> None:
 
 
 class AsyncLock:
-    """A no-op under asyncio (see module docstring); keeps the code shape of the sync twin."""
+    """A no-op under asyncio (see module docstring); keeps the code shape of the sync twin.
 
-    __slots__ = ()
+    It notes whether a section is running, for ``try_acquire``: a garbage collection (a
+    finalizer) can run in the middle of one, on the same thread."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held = False
 
     def __enter__(self) -> None:
-        return None
+        self._held = True
 
     def __exit__(
         self,
@@ -51,7 +57,17 @@ class AsyncLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        self._held = False
+
+    def try_acquire(self) -> bool:
+        """Enter if no section is running (then ``release()``); never waits."""
+        if self._held:
+            return False
+        self._held = True
+        return True
+
+    def release(self) -> None:
+        self._held = False
 
 
 class Lock:
@@ -62,6 +78,14 @@ class Lock:
 
     def __enter__(self) -> None:
         self._lock.acquire()
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free (then ``release()``); never waits, so a finalizer
+        that runs while this thread holds it does not deadlock."""
+        return self._lock.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._lock.release()
 
     def __exit__(
         self,

@@ -395,9 +395,9 @@ class AsyncClient:
                 response.request = instruction
                 if self._max_decoded_bytes is not None:
                     response._max_decoded_bytes = self._max_decoded_bytes
+                previous = response  # before the hooks: one that raises must not leak it
                 for hook in self.event_hooks["response"]:
                     await hook(response)
-                previous = response
                 if read_bodies:
                     await response.aread()
                 instruction = flow.send(response)

@@ -62,6 +62,9 @@ class AsyncConnectionPool:
         self._waiters: deque[tuple[Origin, AsyncSignal]] = deque()
         self._closed = False
         self._last_sweep = monotonic()
+        #: Lent-out connections whose response was garbage-collected unclosed: their slots
+        #: are given back under the lock (see ``release_orphan``).
+        self._orphans: deque[AsyncHTTPConnection] = deque()
 
     # -- introspection (tests, the CLI) --------------------------------------------------
     @property
@@ -123,6 +126,7 @@ class AsyncConnectionPool:
     async def _acquire(
         self, origin: Origin, deadline: Deadline, trace: Trace | None
     ) -> AsyncHTTPConnection:
+        wait_ends: float | None = None  # the pool timeout runs once, not anew per wake-up
         while True:
             stale: list[AsyncHTTPConnection] = []
             signal: AsyncSignal | None = None
@@ -130,6 +134,8 @@ class AsyncConnectionPool:
             with self._lock:
                 if self._closed:
                     raise RuntimeError("the client has been closed")
+                if self._orphans:
+                    self._reap_orphans()
                 now = monotonic()
                 if now - self._last_sweep > _SWEEP_INTERVAL:
                     stale.extend(self._sweep(now))
@@ -143,18 +149,42 @@ class AsyncConnectionPool:
                     self._forget(candidate)
                     stale.append(candidate)
                 if found is None:
-                    if self._has_room(origin) or self._evict_idle(stale):
+                    # Evicting another origin's idle connection makes room only when the
+                    # total is what blocks, never past this origin's own limit.
+                    if self._has_room(origin) or (
+                        self._host_has_room(origin) and self._evict_idle(stale)
+                    ):
                         found = self._new_connection(origin)
                     else:
                         signal = AsyncSignal()
                         self._waiters.append((origin, signal))
-            for connection in stale:
-                await connection.aclose()
+            try:
+                for connection in stale:
+                    await connection.aclose()
+            except BaseException:
+                if found is not None:  # cancelled here: the slot taken must come back
+                    await self.discard(found)
+                raise
             if found is not None:
                 return found
             assert signal is not None
             seconds, binding = deadline.for_phase(deadline.timeout.pool, "waiting for the pool")
-            woken = await signal.wait(seconds)
+            if seconds is not None:
+                now = monotonic()
+                if wait_ends is None:
+                    wait_ends = now + seconds
+                seconds = max(0.0, wait_ends - now)
+            try:
+                woken = await signal.wait(seconds)
+            except BaseException:
+                # Cancelled while waiting: leave the queue, and if a wake-up was already
+                # given to this waiter, hand it on (else a live waiter would miss it).
+                with self._lock:
+                    try:
+                        self._waiters.remove((origin, signal))
+                    except ValueError:
+                        self._wake(origin)
+                raise
             if not woken:
                 with self._lock:
                     try:
@@ -174,7 +204,10 @@ class AsyncConnectionPool:
         limits = self._limits
         if limits.max_connections is not None and self._open >= limits.max_connections:
             return False
-        per_host = limits.max_connections_per_host
+        return self._host_has_room(origin)
+
+    def _host_has_room(self, origin: Origin) -> bool:
+        per_host = self._limits.max_connections_per_host
         return per_host is None or self._open_per_origin.get(origin, 0) < per_host
 
     def _evict_idle(self, closing: list[AsyncHTTPConnection]) -> bool:
@@ -235,7 +268,9 @@ class AsyncConnectionPool:
         return expired
 
     def _wake(self, origin: Origin | None) -> None:
-        """Wake one waiter: preferably one for ``origin``, else the oldest."""
+        """Wake one waiter: preferably one for ``origin`` (an idle connection to it), else the
+        oldest whose host is under its own limit (one that could not use the free slot
+        would only queue again while another waited on), else the oldest."""
         waiters = self._waiters
         if not waiters:
             return
@@ -245,7 +280,32 @@ class AsyncConnectionPool:
                     waiters.remove(entry)
                     entry[1].set()
                     return
+        if self._limits.max_connections_per_host is not None:
+            for entry in waiters:
+                if self._host_has_room(entry[0]):
+                    waiters.remove(entry)
+                    entry[1].set()
+                    return
         waiters.popleft()[1].set()
+
+    def release_orphan(self, connection: AsyncHTTPConnection) -> None:
+        """Give back the slot of a lent-out connection whose response was garbage-collected
+        without being closed (the connection is already aborted). Runs from a finalizer, so
+        possibly inside one of this pool's sections on the same thread: then the slot is
+        given back by the next acquire instead of now."""
+        self._orphans.append(connection)
+        lock = self._lock
+        if lock.try_acquire():
+            try:
+                self._reap_orphans()
+            finally:
+                lock.release()
+
+    def _reap_orphans(self) -> None:
+        orphans = self._orphans
+        while orphans:
+            self._forget(orphans.popleft())
+            self._wake(None)
 
     def keep_idle(self, connection: AsyncHTTPConnection) -> bool:
         """Take back a connection that can serve again, as idle (no coroutine: the usual

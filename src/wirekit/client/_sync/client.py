@@ -394,9 +394,9 @@ class Client:
                 response.request = instruction
                 if self._max_decoded_bytes is not None:
                     response._max_decoded_bytes = self._max_decoded_bytes
+                previous = response  # before the hooks: one that raises must not leak it
                 for hook in self.event_hooks["response"]:
                     hook(response)
-                previous = response
                 if read_bodies:
                     response.read()
                 instruction = flow.send(response)

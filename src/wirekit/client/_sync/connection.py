@@ -128,6 +128,13 @@ class HTTPConnection:
         if stream is not None:
             stream.close()
 
+    def abort(self) -> None:
+        """Close at once, without I/O (from a finalizer, which cannot await)."""
+        stream, self._stream = self._stream, None
+        abort = getattr(stream, "abort", None)
+        if abort is not None:
+            abort()
+
     # -- connecting ----------------------------------------------------------------------
     def connect(self, deadline: Deadline, trace: Trace | None) -> None:
         """Open the socket (and tunnel, and TLS). Phase durations go to the first response's
@@ -363,6 +370,10 @@ class HTTPConnection:
         proto = self._proto
         if self._broken or not proto.keep_alive or self._stream is None:
             return False
+        if proto.has_input:
+            # Bytes after a complete response were never asked for: kept, they would be
+            # read as the answer to the next request (a desync). Not reusable.
+            return False
         try:
             proto.start_next_cycle()
         except Exception:
@@ -466,6 +477,18 @@ class ResponseBody:
 
     def close(self) -> None:
         self._finish(reusable=False)
+
+    def __del__(self) -> None:
+        # Garbage-collected unfinished (a streamed response never read to its end nor
+        # closed): its connection's bytes are unknown, so it is aborted, and its pool slot
+        # given back; kept, the slot would be lost for good (PoolTimeout ever after).
+        if self._done:
+            return
+        self._done = True
+        self._connection.abort()
+        pool = self._pool
+        if pool is not None:
+            pool.release_orphan(self._connection)
 
     def _finish_nowait(self, reusable: bool) -> bool:
         """Finish without awaiting when no I/O is needed (already finished, or the pool keeps
