@@ -64,3 +64,25 @@ def test_content_length_mismatch_closes_the_connection(app: Any) -> None:
     assert len(data.partition(b"\r\n\r\n")[2]) <= 7
     # ...and the connection must be cut so the client sees the truncation, not a hang.
     assert closed, f"connection left open after a broken Content-Length answer: {data!r}"
+
+
+def _first_chunk_too_long(more: bool) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        start = {"type": "http.response.start", "status": 200}
+        await send({**start, "headers": [(b"content-length", b"5")]})
+        await send({"type": "http.response.body", "body": b"hello world", "more_body": more})
+
+    return app
+
+
+@pytest.mark.parametrize("more", [False, True], ids=["whole-body", "first-chunk"])
+def test_a_first_body_longer_than_content_length_is_never_left_hanging(more: bool) -> None:
+    # Whole body: nothing was framed yet, so a plain 500. First of several chunks: the head
+    # was framed before the length check failed, so the connection is cut (it hung).
+    with running(_first_chunk_too_long(more), shutdown_timeout=1.0) as server:
+        with server.connect() as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data, closed = read_for(sock, 3.0)
+    assert data.startswith(b"HTTP/1.1 500") or (closed and not data), (data, closed)

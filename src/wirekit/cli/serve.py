@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -511,12 +512,21 @@ def _run_workers(
             ssl_keyfile=str(certificate.keyfile),
         )
     binder = Server(_no_app, config)
+    # Load the certificate here once: a bad one is an error now (as with one process), not
+    # workers that die at startup and are restarted forever.
+    binder._ssl_context()
     sockets = binder.bind()
     binder.sockets = sockets  # so _close_sockets() below closes them, not just the UDS path
     # Spawned workers start with fresh logging: they are told the level explicitly.
     target = functools.partial(_serve_in_worker, app_spec, app_dir, config, log_level=log_level)
     try:
-        Supervisor(target, sockets, config.workers, graceful_timeout=config.shutdown_timeout).run()
+        Supervisor(
+            target,
+            sockets,
+            config.workers,
+            graceful_timeout=config.shutdown_timeout,
+            target_reports_ready=True,
+        ).run()
     finally:
         binder._close_sockets()
     return 0
@@ -531,10 +541,19 @@ def _serve_in_worker(
 ) -> None:
     """Runs in each worker process (module level, so ``spawn`` can pickle it)."""
     from wirekit.server.main import Server
+    from wirekit.server.workers import notify_ready
 
     logging.basicConfig(level=log_level, format=_LOG_FORMAT)
     app = import_app(app_spec, app_dir=app_dir)
-    Server(app, config).run([sock])
+    server = Server(app, config)
+
+    def ready_once_serving() -> None:
+        # Ready only once the app imported and the server started (lifespan included).
+        if server.started.wait():
+            notify_ready()
+
+    threading.Thread(target=ready_once_serving, name="wirekit-ready", daemon=True).start()
+    server.run([sock])
 
 
 def _where(config: ServerConfig) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote
 
+from wirekit.errors import LocalProtocolError
 from wirekit.server.protocol import ClientDisconnected
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -278,12 +279,17 @@ class ASGICycle:
         self.response_complete = True
         # A plain 500 on a connection that stays open: one app bug must not cost the
         # client its keep-alive connection (and its pipelined requests).
-        protocol.send_head_and_body(
-            500,
-            [(b"content-type", b"text/plain; charset=utf-8")],
-            error_body(error, debug=self.debug),
-            final=True,
-        )
+        try:
+            protocol.send_head_and_body(
+                500,
+                [(b"content-type", b"text/plain; charset=utf-8")],
+                error_body(error, debug=self.debug),
+                final=True,
+            )
+        except LocalProtocolError:
+            # The protocol is past the point of an answer (a head was framed before the
+            # failure): cut the connection rather than leave the client waiting.
+            protocol.abort()
 
     async def receive(self) -> Message:
         while True:

@@ -188,6 +188,13 @@ class ServerConfig:
             raise ValueError(
                 f"server option interface must be auto, asgi3 or wsgi, not {self.interface!r}"
             )
+        if self.proxy_protocol and (self.ssl_certfile or self.ssl_dev):
+            # The PROXY header comes in clear before the TLS handshake; asyncio's TLS layer
+            # starts on the first byte and cannot be handed bytes already read.
+            raise ValueError(
+                "proxy_protocol cannot be combined with TLS here: terminate TLS at the proxy "
+                "(or in front of wirekit) and send the PROXY header over plain TCP"
+            )
         if self.health_path is not None and not self.health_path.startswith("/"):
             raise ValueError(f"health_path must start with '/', got {self.health_path!r}")
 

@@ -198,6 +198,13 @@ class Server:
                 cycle = ASGICycle(protocol, request, static, scope, debug=config.debug)
                 cycle.start()
                 return cycle
+        forwarded = (
+            self.proxy_policy.resolve(protocol.client, protocol.scheme, request.headers)
+            if self.proxy_policy is not None
+            else None
+        )
+        if forwarded is not None:
+            protocol.log_peer = forwarded[0]  # the access log names the client, not the proxy
         if self.interface == "wsgi":
             assert self._pool is not None
             return WSGICycle(
@@ -208,19 +215,10 @@ class Server:
                 root_path=config.root_path,
                 multiprocess=config.workers > 1,
                 debug=config.debug,
-                forwarded=(
-                    self.proxy_policy.resolve(protocol.client, protocol.scheme, request.headers)
-                    if self.proxy_policy is not None
-                    else None
-                ),
+                forwarded=forwarded,
             )
         state = self.lifespan.state if self.lifespan is not None else None
         app: ASGIApp = self.app
-        forwarded = (
-            self.proxy_policy.resolve(protocol.client, protocol.scheme, request.headers)
-            if self.proxy_policy is not None
-            else None
-        )
         if request.upgrade and request.upgrade.strip().lower() == b"websocket":
             try:
                 # Imported on first use: wsproto is needed only by apps that use WebSockets.
@@ -257,13 +255,23 @@ class Server:
         """Serve until :meth:`shutdown` (or a signal, if handlers are installed)."""
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self._stop = asyncio.Event()
+        self._stop = stop = asyncio.Event()
         if self._stop_requested:
-            self._stop.set()
-        config = self.config
+            stop.set()
         self.sockets = sockets if sockets is not None else self.bind()
         for sock in self.sockets:
             sock.setblocking(False)
+        previous_handler = loop.get_exception_handler()
+        loop.set_exception_handler(_AcceptErrorFilter(previous_handler))
+        try:
+            await self._serve(loop, stop, install_signal_handlers)
+        finally:
+            loop.set_exception_handler(previous_handler)
+
+    async def _serve(
+        self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, install_signal_handlers: bool
+    ) -> None:
+        config = self.config
         if self.interface == "asgi3":
             self.lifespan = LifespanRunner(self.app, mode=config.lifespan)
             try:
@@ -284,8 +292,12 @@ class Server:
         )
         if self.interface == "wsgi":
             state.max_in_flight = config.max_pending_requests + config.threads
+        state.max_connections = connection_limit(config.max_connections)
         self.state = state
         servers: list[asyncio.Server] = []
+        # A client that connects and never finishes the TLS handshake is held no longer than
+        # one that never sends its request head (asyncio's own default is 60 s).
+        handshake_timeout = config.header_timeout if state.ssl_context is not None else None
         try:
             for sock in self.sockets:
                 if sock.family == socket.AF_UNIX:
@@ -294,6 +306,7 @@ class Server:
                         sock=sock,
                         ssl=state.ssl_context,
                         backlog=config.backlog,
+                        ssl_handshake_timeout=handshake_timeout,
                     )
                 else:
                     server = await loop.create_server(
@@ -301,6 +314,7 @@ class Server:
                         sock=sock,
                         ssl=state.ssl_context,
                         backlog=config.backlog,
+                        ssl_handshake_timeout=handshake_timeout,
                     )
                 servers.append(server)
                 self.addresses.append(sock.getsockname())
@@ -310,7 +324,7 @@ class Server:
             self.started.set()
             for address in self.addresses:
                 logger.info("serving %s (%s) on %s", _describe(self.app), self.interface, address)
-            await self._stop.wait()
+            await stop.wait()
         finally:
             await self._graceful_shutdown(servers, state)
 
@@ -414,6 +428,82 @@ class Server:
         finally:
             if undo is not None:
                 undo()
+
+
+class _AcceptErrorFilter:
+    """An event-loop exception handler that says "accept() failed" once per interval.
+
+    asyncio's accept loop reports an EMFILE once per backlog slot per attempt, each with a
+    traceback (megabytes a second at the open-file limit); everything else goes to the
+    handler that was there before."""
+
+    INTERVAL = 10.0
+
+    def __init__(self, previous: Any) -> None:
+        self.previous = previous
+        self.last = 0.0
+        self.hidden = 0
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != "socket.accept() out of system resource":
+            if self.previous is not None:
+                self.previous(loop, context)
+            else:
+                loop.default_exception_handler(context)
+            return
+        now = loop.time()
+        if now - self.last < self.INTERVAL:
+            self.hidden += 1
+            return
+        logger.error(
+            "accept() failed: %s (out of file descriptors? see max_connections and "
+            "`ulimit -n`); %d more such errors in the last %.0f s not shown",
+            context.get("exception"),
+            self.hidden,
+            self.INTERVAL,
+        )
+        self.last, self.hidden = now, 0
+
+
+#: Descriptors kept free beyond the connections: listening sockets, the event loop's own,
+#: log files, the app's. A connection over max_connections still takes one while it is
+#: answered 503, so the limit must stay below the open-file limit.
+FD_RESERVE = 32
+
+
+def connection_limit(wanted: int) -> int:
+    """``wanted`` connections, or fewer if the open-file limit cannot hold them.
+
+    The soft RLIMIT_NOFILE (often 1,024) is raised toward the hard one first; what still
+    does not fit lowers the limit, with a warning. Past the descriptor limit, accept()
+    fails with EMFILE before the 503 answer can be given: clients hang (and asyncio logs a
+    traceback per attempt) instead of being told to retry."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (not POSIX)
+        return wanted
+    unlimited = resource.RLIM_INFINITY
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + FD_RESERVE
+    if soft != unlimited and soft < needed:
+        raised = needed if hard == unlimited else min(hard, needed)
+        if raised > soft:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+                soft = raised
+            except (ValueError, OSError):
+                pass
+    if soft != unlimited and soft < needed:
+        limit = max(1, soft - FD_RESERVE)
+        logger.warning(
+            "max_connections=%d does not fit the open-file limit (%d): serving at most %d "
+            "connections at once (raise it with `ulimit -n`)",
+            wanted,
+            soft,
+            limit,
+        )
+        return limit
+    return wanted
 
 
 def _apply_forwarded(

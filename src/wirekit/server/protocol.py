@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -90,6 +91,8 @@ class ServerState:
         access_logger: AccessLogger | None = None,
     ) -> None:
         self.config = config
+        #: config.max_connections, or fewer when the open-file limit allows fewer (main.py).
+        self.max_connections = config.max_connections
         self.access_logger = access_logger
         #: The --health-path target as bytes (None never equals a request target).
         self.health_target = config.health_path.encode() if config.health_path else None
@@ -161,6 +164,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         "deadline",
         "deadline_reason",
         "head_started",
+        "log_peer",
         "log_request",
         "log_sent",
         "log_started",
@@ -218,6 +222,8 @@ class HTTPServerProtocol(asyncio.Protocol):
         self.pipeline_paused = False
         # Access log fields (kept only when an access logger is configured).
         self.log_request: Request | None = None
+        #: Whom the access log names: the peer, or the client a trusted proxy named.
+        self.log_peer: tuple[str, int] | str | None = None
         self.log_started = 0.0
         self.log_status = 0
         self.log_sent = 0
@@ -232,14 +238,14 @@ class HTTPServerProtocol(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
         state = self.state
-        if len(state.connections) >= state.config.max_connections or state.shutting_down:
+        if len(state.connections) >= state.max_connections or state.shutting_down:
             # Over max_connections: answer at once rather than leave the client hanging.
             transport.write(state.overload_response)
             transport.close()
-            if len(state.connections) >= state.config.max_connections:
+            if len(state.connections) >= state.max_connections:
                 logger.warning(
                     "connection refused with 503: max_connections=%d reached",
-                    state.config.max_connections,
+                    state.max_connections,
                 )
             return
         state.connections.add(self)
@@ -260,6 +266,12 @@ class HTTPServerProtocol(asyncio.Protocol):
         if cycle is not None:
             cycle.connection_lost()
         self.transport = None
+        if self.log_request is not None:
+            # A request the answer never finished for (client gone, connection cut): one line
+            # still, with what was sent; 499 (nginx's "client closed") if nothing was.
+            if not self.log_status:
+                self.log_status = 499
+            self._log_access(self.log_request)
 
     def data_received(self, data: bytes) -> None:
         if self.upgraded is not None:
@@ -417,8 +429,10 @@ class HTTPServerProtocol(asyncio.Protocol):
         self.body_received = 0
         if state.access_logger is not None:
             self.log_request = request
+            self.log_peer = self.client
             self.log_started = time.monotonic()
             self.log_sent = 0
+            self.log_status = 0
         if request.target == state.health_target:
             self.cycle = _Fixed(self)
             self.send_head_and_body(200, [(b"content-type", b"text/plain")], b"ok\n", final=True)
@@ -492,12 +506,13 @@ class HTTPServerProtocol(asyncio.Protocol):
             all_headers = [*all_headers, (b"connection", b"close")]
         conn = self.conn
         self.log_status = status
+        log_request = self.log_request
+        if log_request is not None and log_request.method != b"HEAD":
+            self.log_sent += len(body)  # the body's size, as Apache's %b (not the head)
         if final:
             data = conn.send_response(status, all_headers, reason=reason, body=body)
             if transport is not None:  # _write, inlined: this is the hot path
                 transport.write(data)
-                if self.log_request is not None:
-                    self.log_sent += len(data)
             self.response_complete()
         else:
             data = conn.send_response(status, all_headers, reason=reason)
@@ -507,6 +522,9 @@ class HTTPServerProtocol(asyncio.Protocol):
 
     def send_body(self, data: bytes, *, final: bool) -> None:
         conn = self.conn
+        log_request = self.log_request
+        if log_request is not None and log_request.method != b"HEAD":
+            self.log_sent += len(data)
         out = conn.send_data(data) if data else b""
         if final:
             out += conn.send_end_of_message()
@@ -518,8 +536,6 @@ class HTTPServerProtocol(asyncio.Protocol):
     def _write(self, data: bytes, transport: asyncio.Transport | None) -> None:
         if transport is not None:
             transport.write(data)
-            if self.log_request is not None:
-                self.log_sent += len(data)
 
     def _with_defaults(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         defaults = self.state.default_headers
@@ -602,18 +618,20 @@ class HTTPServerProtocol(asyncio.Protocol):
                 referer = value.decode("latin-1")
             elif lowered == b"user-agent":
                 user_agent = value.decode("latin-1")
+        duration = time.monotonic() - self.log_started
         try:
             access_logger.log(
                 AccessLogRecord(
-                    peer=self.client,
+                    peer=self.log_peer,
                     method=request.method.decode("latin-1"),
                     target=request.target.decode("latin-1"),
-                    version="HTTP/" + request.http_version.decode("latin-1"),
+                    version=request.http_version.decode("latin-1"),
                     status=self.log_status,
                     bytes_sent=self.log_sent,
-                    duration=time.monotonic() - self.log_started,
+                    duration=duration,
                     referer=referer,
                     user_agent=user_agent,
+                    time=datetime.fromtimestamp(time.time() - duration).astimezone(),
                 )
             )
         except Exception:  # a broken log handler must not break serving

@@ -106,7 +106,7 @@ def route_path(scope: Scope) -> str:
     if root_path and path.startswith(root_path):
         rest = path[len(root_path) :]
         if not rest or rest[:1] == "/":
-            return rest or "/"
+            return rest  # "" for the mount itself: a directory without its "/", redirected
     return path
 
 
@@ -178,7 +178,8 @@ class StaticFiles:
         found = await asyncio.to_thread(self._lookup, url_path)
         if found.kind == "redirect":
             query = scope.get("query_string", b"")
-            full_path: str = scope.get("path", "/") or "/"
+            # One leading slash: "//evil.example/" would send the browser to another host.
+            full_path = "/" + str(scope.get("path", "/")).lstrip("/")
             location = urllib.parse.quote(full_path, safe="/:@!$&'()*+,;=~") + "/"
             if query:
                 location += "?" + query.decode("latin-1")
@@ -478,8 +479,11 @@ class StaticFiles:
         if url_path.strip("/"):
             lines.append('<tr><td><a href="../">../</a></td><td></td><td></td></tr>')
         for is_directory, name, size, mtime in rows:
-            shown = name + ("/" if is_directory else "")
-            href = urllib.parse.quote(name) + ("/" if is_directory else "")
+            # A name that is not UTF-8 (kept by the OS as surrogate escapes): its bytes are
+            # percent-encoded for the link and shown with replacement characters.
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            shown += "/" if is_directory else ""
+            href = urllib.parse.quote(os.fsencode(name)) + ("/" if is_directory else "")
             modified = datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d %H:%M:%S")
             lines.append(
                 f'<tr><td><a href="{html.escape(href)}">{html.escape(shown)}</a></td>'

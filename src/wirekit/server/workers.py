@@ -145,6 +145,7 @@ class Supervisor:
         max_restart_backoff: float = DEFAULT_MAX_RESTART_BACKOFF,
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
         reuse_port: bool = False,
+        target_reports_ready: bool = False,
     ) -> None:
         if not 1 <= workers <= MAX_WORKERS:
             raise ValueError(
@@ -167,6 +168,10 @@ class Supervisor:
         self.max_restart_backoff = max_restart_backoff
         self.ready_timeout = ready_timeout
         self.reuse_port = reuse_port
+        #: True: a worker is ready when its target calls ``notify_ready()`` (after importing
+        #: the app and starting to serve), not merely when the target is called. A SIGHUP
+        #: roll onto an app that no longer imports then keeps the old workers serving.
+        self.target_reports_ready = target_reports_ready
         self._specs = [self._spec(sock) for sock in self.sockets]
         self._context = multiprocessing.get_context("spawn")
         self._workers: dict[int, _Worker] = {}
@@ -414,7 +419,7 @@ class Supervisor:
         reader, writer = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=_worker_main,
-            args=(self.target, self._specs, writer, os.getpid()),
+            args=(self.target, self._specs, writer, os.getpid(), self.target_reports_ready),
             name=f"wirekit-worker-{slot}",
             # Not daemonic: daemonic processes may not start children of their own, which
             # apps do; run() reaps every worker itself on every way out.
@@ -491,7 +496,9 @@ def _worker_main(
     specs: list[_SocketSpec],
     ready_pipe: multiprocessing.connection.Connection,
     parent_pid: int,
+    target_reports_ready: bool = False,
 ) -> None:
+    global _ready_pipe
     _die_with_parent(parent_pid)
     # Ctrl-C in a terminal reaches the whole process group: let the supervisor decide.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -505,11 +512,27 @@ def _worker_main(
         thread.start()
     # Ready means "about to serve": the shared socket is already listening, so connections
     # that arrive before the first accept() wait in the kernel backlog, none is refused.
-    ready_pipe.send_bytes(_READY)
-    ready_pipe.close()
+    _ready_pipe = ready_pipe
+    if not target_reports_ready:
+        notify_ready()
     target(sockets[0])
     for thread in threads:
         thread.join()
+
+
+#: In a worker, until it has said so: where to say it is ready.
+_ready_pipe: multiprocessing.connection.Connection | None = None
+
+
+def notify_ready() -> None:
+    """In a worker: tell the supervisor this worker serves (``target_reports_ready``).
+
+    Once only; from any thread; a no-op outside a worker."""
+    global _ready_pipe
+    pipe, _ready_pipe = _ready_pipe, None
+    if pipe is not None:
+        pipe.send_bytes(_READY)
+        pipe.close()
 
 
 def _worker_socket(spec: _SocketSpec) -> socket.socket:
