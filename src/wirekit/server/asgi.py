@@ -362,11 +362,13 @@ class ASGICycle:
                 self._protocol_error(f"status must be an int 100-999, got {status!r}")
             self.status = status
             # Checked by the protocol layer when written (bad types or CR/LF: a clear error).
-            # Pairs may come as two-item lists (the ASGI spec's own examples); the compiled
-            # protocol layer takes tuples only.
-            self.headers = [
-                pair if type(pair) is tuple else tuple(pair) for pair in message.get("headers", ())
-            ]
+            headers = list(message.get("headers", ()))
+            if headers and type(headers[0]) is not tuple:
+                # Pairs given as two-item lists (the ASGI spec's own examples): the compiled
+                # protocol layer takes tuples only. (Checked on the first pair: the usual
+                # tuples then cost nothing more.)
+                headers = [tuple(pair) for pair in headers]
+            self.headers = headers
             self.headers_pending = True
         else:
             self._protocol_error(f"unexpected message type {kind!r} on the http scope")
