@@ -51,18 +51,24 @@ def create_ssl_context(
     ``verify=True`` uses the OS trust store through ``truststore`` (certifi's bundle when
     truststore cannot be used); with ``trust_env``, ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
     replace it. A path uses only the CA certificates found there. ``verify=False`` gets its
-    own context, never one shared with verifying configurations.
+    own context, never one shared with verifying configurations. An ``SSLContext`` given as
+    ``verify`` is used as it is, with ``cert`` loaded into it (as httpx does).
     """
+    cert_key = (cert,) if isinstance(cert, str) else cert
     if isinstance(verify, ssl.SSLContext):
+        if cert_key is not None:
+            _load_client_certificate(verify, cert_key)
         return verify
     verify_key: bool | str = verify if isinstance(verify, bool) else os.fspath(verify)
     env_file = env_dir = None
     if trust_env and verify_key is True:
         env_file = os.environ.get("SSL_CERT_FILE") or None
         env_dir = os.environ.get("SSL_CERT_DIR") or None
-    cert_key = (cert,) if isinstance(cert, str) else cert
     alpn_key = tuple(alpn) if alpn else ()
-    return _build_context(verify_key, cert_key, alpn_key, env_file, env_dir)
+    # Without trust_env the environment must not choose the trust store, not even through
+    # OpenSSL's default paths (which read SSL_CERT_FILE/SSL_CERT_DIR themselves).
+    ignore_env = not trust_env and verify_key is True
+    return _build_context(verify_key, cert_key, alpn_key, env_file, env_dir, ignore_env)
 
 
 @functools.lru_cache(maxsize=SSL_CONTEXT_CACHE_SIZE)
@@ -72,6 +78,7 @@ def _build_context(
     alpn: tuple[str, ...],
     env_file: str | None,
     env_dir: str | None,
+    ignore_env: bool = False,
 ) -> ssl.SSLContext:
     if verify is False:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -82,24 +89,42 @@ def _build_context(
     elif env_file or env_dir:
         context = _context_from_locations(env_file, env_dir, what="SSL_CERT_FILE/SSL_CERT_DIR")
     else:
-        context = _os_trust_context()
+        context = _os_trust_context(ignore_env=ignore_env)
     # TLS 1.0/1.1 are deprecated by RFC 8996.
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if alpn:
         context.set_alpn_protocols(list(alpn))
     if cert is not None:
-        certfile = cert[0]
-        keyfile = cert[1] if len(cert) > 1 else None
-        password = cert[2] if len(cert) > 2 else None
-        try:
-            context.load_cert_chain(certfile, keyfile, password)
-        except (OSError, ssl.SSLError) as exc:
-            raise TLSError(f"cannot load client certificate {certfile!r}: {exc}") from exc
+        _load_client_certificate(context, cert)
     return context
 
 
-def _os_trust_context() -> ssl.SSLContext:
-    """truststore's context (verifies against the OS store); certifi's bundle if unusable."""
+def _load_client_certificate(context: ssl.SSLContext, cert: tuple[str, ...]) -> None:
+    certfile = cert[0]
+    keyfile = cert[1] if len(cert) > 1 else None
+    password = cert[2] if len(cert) > 2 else None
+    try:
+        context.load_cert_chain(certfile, keyfile, password)
+    except (OSError, ssl.SSLError) as exc:
+        raise TLSError(f"cannot load client certificate {certfile!r}: {exc}") from exc
+
+
+def _os_trust_context(*, ignore_env: bool = False) -> ssl.SSLContext:
+    """truststore's context (verifies against the OS store); certifi's bundle if unusable.
+
+    ``ignore_env``: on Linux truststore (through OpenSSL) honours SSL_CERT_FILE/SSL_CERT_DIR;
+    then the distribution's bundle is loaded from OpenSSL's compiled-in paths instead."""
+    import sys
+
+    if ignore_env and sys.platform not in ("win32", "darwin"):
+        paths = ssl.get_default_verify_paths()
+        cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+        capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+        if cafile is None and capath is None:
+            return _certifi_context()
+        bundle = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        bundle.load_verify_locations(cafile=cafile, capath=capath)
+        return bundle
     try:
         import truststore
     except ImportError:  # pragma: no cover - truststore is a dependency; kept for vendors

@@ -208,21 +208,24 @@ class DigestAuth(Auth):
     """RFC 7616 Digest authentication (qop=auth; MD5, SHA-256, SHA-512-256, -sess).
 
     The first request goes without credentials; a 401 with a Digest challenge is answered
-    once. The nonce is remembered, so later requests through the same ``DigestAuth`` carry
-    credentials at once (with a growing nonce count), and a ``stale=true`` challenge is
-    answered again.
+    once. The challenge is remembered per origin, so later requests there through the same
+    ``DigestAuth`` carry credentials at once (with a growing nonce count); a refusal that
+    brings a new nonce (``stale=true`` or not) is answered once more with it.
     """
 
     def __init__(self, username: str, password: str) -> None:
         self._username = username
         self._password = password
         self._lock = threading.Lock()
-        self._challenge: dict[str, str] | None = None
-        self._nonce_count = 0
+        # Per origin: each server has its own realm and nonces (one host's must never be
+        # replayed to another).
+        self._challenges: dict[Any, dict[str, str]] = {}
+        self._nonce_counts: dict[Any, int] = {}
 
     def auth_flow(self, request: Request) -> AuthFlow:
+        origin = request.url.origin
         with self._lock:
-            challenge = self._challenge
+            challenge = self._challenges.get(origin)
         if challenge is not None:
             request.headers["Authorization"] = self._authorization(request, challenge)
         response = yield request
@@ -238,15 +241,19 @@ class DigestAuth(Auth):
         )
         if digest is None:
             return
-        if challenge is not None and digest.get("stale", "").lower() != "true":
-            return  # our credentials were refused: do not loop
+        if (
+            challenge is not None
+            and digest.get("stale", "").lower() != "true"
+            and digest.get("nonce") == challenge.get("nonce")
+        ):
+            return  # refused with the very challenge we answered: wrong credentials, stop
         if "nonce" not in digest or "realm" not in digest:
             raise RemoteProtocolError(
                 f"Digest challenge from {request.url.host} lacks realm or nonce"
             )
         with self._lock:
-            self._challenge = digest
-            self._nonce_count = 0
+            self._challenges[origin] = digest
+            self._nonce_counts[origin] = 0
         request.headers["Authorization"] = self._authorization(request, digest)
         yield request
 
@@ -263,9 +270,11 @@ class DigestAuth(Auth):
         qops = [q.strip() for q in challenge.get("qop", "").split(",") if q.strip()]
         if qops and "auth" not in qops:
             raise RemoteProtocolError(f"Digest qop {challenge['qop']!r} not supported (only auth)")
+        origin = request.url.origin
         with self._lock:
-            self._nonce_count += 1
-            nc = f"{self._nonce_count:08x}"
+            count = self._nonce_counts.get(origin, 0) + 1
+            self._nonce_counts[origin] = count
+            nc = f"{count:08x}"
         cnonce = secrets.token_hex(16)
         a1 = digest(f"{self._username}:{realm}:{self._password}")
         if algorithm.endswith("-SESS"):

@@ -278,6 +278,9 @@ def redirect_request(request: Request, response: Response, settings: FlowSetting
         )
     if not url.fragment and request.url.fragment:
         url = url.copy_with(fragment=request.url.fragment)  # RFC 9110 §10.2.2
+    if url.userinfo:
+        # Never sent on the wire (RFC 9110 §4.2.4), nor kept in response.url and history.
+        url = url.copy_with(userinfo="")
 
     status = response.status_code
     method = request.method

@@ -47,12 +47,20 @@ class ProxyRoute:
     https origins). SOCKS is not a route but a network backend (``_io/socks.py``).
     """
 
-    __slots__ = ("headers", "mode", "url")
+    __slots__ = ("headers", "mode", "ssl_context", "url")
 
-    def __init__(self, url: URL, mode: str, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self,
+        url: URL,
+        mode: str,
+        headers: list[tuple[bytes, bytes]],
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.url = url
         self.mode = mode
         self.headers = headers
+        #: Set for an ``https://`` proxy: TLS to the proxy itself, before anything is sent.
+        self.ssl_context = ssl_context
 
 
 class HTTPConnection:
@@ -161,6 +169,9 @@ class HTTPConnection:
                     trace=trace,
                 )
             self._stream = stream
+            if proxy is not None and proxy.ssl_context is not None:
+                seconds, binding = deadline.for_phase(timeout, "TLS handshake with the proxy")
+                self._stream = stream.start_tls(proxy.ssl_context, proxy.url.host, timeout=seconds)
             if proxy is not None and proxy.mode == "tunnel":
                 self._tunnel(proxy, deadline)
             if self.origin.scheme == "https":
@@ -184,10 +195,17 @@ class HTTPConnection:
         headers = [(b"Host", authority), *proxy.headers]
         proto = http1.HTTP1Connection("client", **self._limits)
         self._write(proto.send_request(b"CONNECT", authority, headers), deadline)
+        where = f"{_host_for_header(proxy.url.host)}:{proxy.url.effective_port}"
         while True:
-            event = proto.next_event()
+            try:
+                event = proto.next_event()
+            except RemoteProtocolError as exc:  # closed early, or not HTTP: the proxy's doing
+                raise chained(
+                    ProxyError(f"proxy {where} broke off CONNECT to {authority.decode()}: {exc}"),
+                    exc,
+                ) from exc
             if event is http1.NEED_DATA:
-                proto.receive_data(self._read(deadline, "proxy CONNECT"))
+                proto.receive_data(self._read(deadline, "proxy CONNECT", peer=f"proxy {where}"))
                 continue
             if isinstance(event, http1.InformationalResponse):
                 continue
@@ -308,7 +326,9 @@ class HTTPConnection:
                 f"{url.host}:{url.effective_port} closed the connection without a response"
             )
 
-    def _read(self, deadline: Deadline, phase: str) -> bytes:
+    def _read(self, deadline: Deadline, phase: str, *, peer: str | None = None) -> bytes:
+        """Bytes from the connection; ``peer`` names who is silent when it is not the origin
+        (the proxy, during CONNECT)."""
         stream = self._stream
         if stream is None:
             raise ReadError(f"connection to {self.origin.host} is closed")
@@ -318,11 +338,9 @@ class HTTPConnection:
         except ReadTimeout as exc:
             if binding:
                 raise chained(deadline.exceeded(phase), exc) from exc
+            who = peer or f"{self.origin.host}:{self.origin.port}"
             raise chained(
-                ReadTimeout(
-                    f"no data from {self.origin.host}:{self.origin.port} for "
-                    f"{seconds:g} s while {phase} (read timeout)"
-                ),
+                ReadTimeout(f"no data from {who} for {seconds:g} s while {phase} (read timeout)"),
                 exc,
             ) from exc
 

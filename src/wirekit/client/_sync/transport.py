@@ -9,7 +9,6 @@ from __future__ import annotations
 import ssl
 from base64 import b64encode
 from typing import Any
-from urllib.parse import unquote
 
 from wirekit._io.backends import DefaultBackend
 from wirekit._io.base import NetworkBackend
@@ -118,7 +117,7 @@ class HTTPTransport(BaseTransport):
 
                 backend = SocksBackend(str(proxy), backend=backend)
             elif proxy is not None:
-                route = _route(url, proxy)
+                route = _route(url, proxy, self.ssl_context if proxy.scheme == "https" else None)
             pool = ConnectionPool(
                 backend=backend,
                 ssl_context=self.ssl_context if url.scheme == "https" else None,
@@ -162,11 +161,12 @@ class HTTPTransport(BaseTransport):
         }
 
 
-def _route(url: URL, proxy: URL) -> ProxyRoute:
+def _route(url: URL, proxy: URL, ssl_context: ssl.SSLContext | None) -> ProxyRoute:
     headers: list[tuple[bytes, bytes]] = []
     if proxy.username:
-        credentials = f"{unquote(proxy.username)}:{unquote(proxy.password)}".encode()
+        # URL.username/password are already percent-decoded (decoding again turned a
+        # password "p%41ss", written p%2541ss, into "pAss").
+        credentials = f"{proxy.username}:{proxy.password}".encode()
         headers.append((b"Proxy-Authorization", b"Basic " + b64encode(credentials)))
-    if url.scheme == "https":
-        return ProxyRoute(proxy, "tunnel", headers)
-    return ProxyRoute(proxy, "forward", headers)
+    mode = "tunnel" if url.scheme == "https" else "forward"
+    return ProxyRoute(proxy, mode, headers, ssl_context)
