@@ -47,10 +47,13 @@ _SHUTDOWN_POLL = 0.05
 class RejectRequest(Exception):
     """Raised while starting a cycle to answer ``status`` with ``text`` instead."""
 
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(
+        self, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         super().__init__(text)
         self.status = status
         self.text = text
+        self.headers = headers
 
 
 def detect_interface(app: Any) -> Interface:
@@ -229,7 +232,8 @@ class Server:
                 ) from None
             problem = handshake_problem(request)
             if problem is not None:
-                raise RejectRequest(400, problem + "\n")
+                # A version we do not speak is answered with the one we do (RFC 6455 §4.4).
+                raise RejectRequest(400, problem + "\n", [(b"sec-websocket-version", b"13")])
             scope = build_scope(
                 protocol, request, root_path=config.root_path, state=state, kind="websocket"
             )
@@ -336,7 +340,7 @@ class Server:
             from wirekit.server.protocol import _Fixed
 
             protocol.cycle = _Fixed(protocol)
-            protocol.send_error(reject.status, reject.text)
+            protocol.send_error(reject.status, reject.text, reject.headers)
             return protocol.cycle if protocol.cycle is not None else _Fixed(protocol)
 
     def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -382,6 +386,11 @@ class Server:
             for connection in list(state.connections):
                 connection.close_if_idle()
             await asyncio.sleep(_SHUTDOWN_POLL)
+        pending = [task for task in state.tasks if not task.done()]
+        if pending and loop.time() < deadline:
+            # WebSocket handlers still cleaning up after their 1001: they finish (within
+            # shutdown_timeout) before lifespan shutdown, as requests do.
+            await asyncio.wait(pending, timeout=deadline - loop.time())
         if state.connections or state.in_flight > 0:
             logger.warning(
                 "shutdown_timeout=%ss passed with %d connections open: closing them",

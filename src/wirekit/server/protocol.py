@@ -68,6 +68,10 @@ def plain_response(status: int, text: str, *, extra: bytes = b"") -> bytes:
     )
 
 
+#: A start time that never comes: the body of a request not yet asked for is not timed.
+_NEVER = float("inf")
+
+
 class Cycle(Protocol):
     """One request being handled: what the connection needs to tell it."""
 
@@ -425,7 +429,9 @@ class HTTPServerProtocol(asyncio.Protocol):
         state = self.state
         self.deadline = 0.0
         self.reading_body = True
-        self.body_started = state.now
+        # A client that sent "Expect: 100-continue" waits for our 100 before its body: its
+        # rate is timed from then (send_continue), not from the head.
+        self.body_started = _NEVER if request.expect_continue else state.now
         self.body_received = 0
         if state.access_logger is not None:
             self.log_request = request
@@ -480,6 +486,7 @@ class HTTPServerProtocol(asyncio.Protocol):
     # -- writing -------------------------------------------------------------------------
     def send_continue(self) -> None:
         """``100 Continue`` (RFC 9110 §10.1.1): the app asked for the body it was offered."""
+        self.body_started = self.state.now  # the client's body clock starts now
         if self.transport is not None:
             try:
                 self.transport.write(self.conn.send_informational(100))
@@ -548,13 +555,15 @@ class HTTPServerProtocol(asyncio.Protocol):
                 return [h for h in defaults if h[0] not in have] + headers
         return defaults + headers
 
-    def send_error(self, status: int, text: str) -> None:
+    def send_error(
+        self, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         """An error answer from the server itself (the app never started answering)."""
         self.conn_keep_alive_off()
         try:
             self.send_head_and_body(
                 status,
-                [(b"content-type", b"text/plain; charset=utf-8")],
+                [(b"content-type", b"text/plain; charset=utf-8"), *(headers or ())],
                 text.encode("utf-8", "replace"),
                 final=True,
             )

@@ -9,6 +9,7 @@ permessage-deflate offer is answered with it (``websocket_deflate``) unless turn
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections import deque
 from collections.abc import MutableMapping
@@ -87,8 +88,15 @@ def handshake_problem(request: Request) -> str | None:
         return "WebSocket handshake needs 'Connection: Upgrade'"
     if _header(request, b"sec-websocket-version") != b"13":
         return "WebSocket handshake needs 'Sec-WebSocket-Version: 13'"
-    if not _header(request, b"sec-websocket-key"):
+    key = _header(request, b"sec-websocket-key")
+    if not key:
         return "WebSocket handshake needs a Sec-WebSocket-Key"
+    try:
+        nonce = base64.b64decode(key, validate=True)
+    except ValueError:
+        nonce = b""
+    if len(nonce) != 16:  # RFC 6455 §4.2.1: base64 of a 16-byte nonce
+        return "WebSocket handshake needs a Sec-WebSocket-Key of 16 bytes in base64"
     return None
 
 
@@ -109,12 +117,11 @@ class WebSocketSession:
         self.scope = scope
         self.max_message_bytes = max_message_bytes
         self.key = _header(request, b"sec-websocket-key") or b""
-        offered = _header(request, b"sec-websocket-protocol")
-        scope["subprotocols"] = (
-            [p.strip() for p in offered.decode("latin-1").split(",") if p.strip()]
-            if offered
-            else []
-        )
+        # Repeated header lines are one comma-separated list (RFC 6455 §11.3.4).
+        offered = b",".join(_header_values(request, b"sec-websocket-protocol"))
+        scope["subprotocols"] = [
+            p.strip() for p in offered.decode("latin-1").split(",") if p.strip()
+        ]
         #: Our Sec-WebSocket-Extensions answer, sent with the 101 (None: no extension).
         self.extensions_header: bytes | None = None
         extensions: list[Extension] = []
@@ -135,6 +142,10 @@ class WebSocketSession:
         self.parts: list[Any] = []
         self.part_bytes = 0
         self.early: list[bytes] = []
+        #: Bytes of received messages the app has not taken yet (reading pauses past a cap).
+        self.inbox_bytes = 0
+        self.reading_paused = False
+        self.drain: asyncio.Future[None] | None = None
         # A WebSocket lives for as long as it likes: it is not a pending request and has
         # no idle or body deadline (the app decides with its own pings).
         protocol.state.in_flight -= 1
@@ -157,9 +168,12 @@ class WebSocketSession:
         pass
 
     def resume_writing(self) -> None:
-        pass
+        drain, self.drain = self.drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
 
     def connection_lost(self) -> None:
+        self.resume_writing()
         if not self.closed:
             self.closed = True
             self._push({"type": "websocket.disconnect", "code": CLOSE_ABNORMAL})
@@ -173,7 +187,10 @@ class WebSocketSession:
 
     def receive_bytes(self, data: bytes) -> None:
         if not self.accepted:
-            self.early.append(data)  # frames sent before our 101: parsed once we accept
+            # Frames sent before our 101 are parsed once we accept; meanwhile reading stops,
+            # so a client cannot pile up data while the app decides.
+            self.early.append(data)
+            self._pause_reading()
             return
         try:
             self.ws.receive_data(data or None)
@@ -183,6 +200,8 @@ class WebSocketSession:
             self.protocol.abort()
             return
         for event in events:
+            if self.close_sent and not isinstance(event, CloseConnection):
+                continue  # we are closing: no more messages, and no Pong after our Close
             if isinstance(event, Message):
                 self._message(event)
             elif isinstance(event, Ping):
@@ -222,7 +241,9 @@ class WebSocketSession:
 
     def _message(self, event: Message[Any]) -> None:
         self.parts.append(event.data)
-        self.part_bytes += len(event.data)
+        data = event.data
+        # The limit is in bytes: text counts as its UTF-8 encoding (up to 4 per character).
+        self.part_bytes += len(data.encode("utf-8")) if isinstance(data, str) else len(data)
         if self.part_bytes > self.max_message_bytes:
             logger.info(
                 "closing WebSocket from %s: message over ws_max_message_bytes=%d",
@@ -238,9 +259,13 @@ class WebSocketSession:
             message = {"type": "websocket.receive", "text": "".join(self.parts)}
         else:
             message = {"type": "websocket.receive", "bytes": b"".join(self.parts)}
+        size = self.part_bytes
         self.parts = []
         self.part_bytes = 0
         self._push(message)
+        self.inbox_bytes += size
+        if self.inbox_bytes > self.protocol.state.config.write_high_water:
+            self._pause_reading()  # the app is not keeping up: stop reading until it does
 
     def _push(self, message: dict[str, Any]) -> None:
         self.inbox.append(message)
@@ -292,12 +317,32 @@ class WebSocketSession:
             self.protocol.transport.write(plain_response(status, text))
         self.protocol.close()
 
+    def _pause_reading(self) -> None:
+        transport = self.protocol.transport
+        if not self.reading_paused and transport is not None:
+            self.reading_paused = True
+            transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        transport = self.protocol.transport
+        if self.reading_paused and transport is not None:
+            self.reading_paused = False
+            transport.resume_reading()
+
     async def receive(self) -> MutableMapping[str, Any]:
         while not self.inbox:
+            self._resume_reading()  # an app waiting for a message wants us to read
             waiter = self.protocol.loop.create_future()
             self.waiter = waiter
             await waiter
-        return self.inbox.popleft()
+        message = self.inbox.popleft()
+        if message.get("type") == "websocket.receive":
+            data = message.get("text")
+            size = len(data.encode("utf-8")) if data is not None else len(message["bytes"])
+            self.inbox_bytes = max(0, self.inbox_bytes - size)
+            if self.inbox_bytes <= self.protocol.state.config.write_high_water // 2:
+                self._resume_reading()
+        return message
 
     async def send(self, message: MutableMapping[str, Any]) -> None:
         kind = message.get("type")
@@ -315,8 +360,14 @@ class WebSocketSession:
                 self._write(self.ws.send(TextMessage(data=text)))
             else:
                 self._write(self.ws.send(BytesMessage(data=message.get("bytes") or b"")))
-            if self.protocol.write_paused:
-                await asyncio.sleep(0)
+            protocol = self.protocol
+            while protocol.write_paused and protocol.transport is not None and not self.closed:
+                # The client reads slowly: wait for the transport to drain (write_high_water),
+                # as the http path does, instead of queueing without bound.
+                drain = self.drain
+                if drain is None or drain.done():
+                    drain = self.drain = protocol.loop.create_future()
+                await drain
         elif kind == "websocket.close":
             if not self.accepted:
                 self._reject(403, "WebSocket connection refused\n")
@@ -355,6 +406,8 @@ class WebSocketSession:
         early, self.early = self.early, []
         for data in early:
             self.receive_bytes(data)
+        if not self.inbox_bytes or self.inbox_bytes <= self.protocol.state.config.write_high_water:
+            self._resume_reading()
 
     def _protocol_error(self, text: str) -> NoReturn:
         logger.error("ASGI protocol error on websocket %s: %s", self.scope["path"], text)

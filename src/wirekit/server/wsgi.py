@@ -14,6 +14,7 @@ import queue
 import re
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -131,8 +132,11 @@ class WorkerPool:
         """Stop the threads after their current jobs; False if some did not finish in time."""
         for _ in self._threads:
             self._jobs.put(None)
+        # One deadline for all: joining each thread for the whole timeout in turn took
+        # threads x timeout with stuck jobs.
+        ends = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, ends - time.monotonic()))
         alive = any(thread.is_alive() for thread in self._threads)
         self._threads = []
         return not alive
