@@ -93,6 +93,11 @@ class WirekitError(Exception):
     def request(self, value: Request | None) -> None:
         self._request = value
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (multiprocessing sends a worker's exception back): rebuilt from its
+        # message and attributes, whatever keyword-only arguments its __init__ wants.
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
 
 class LimitExceeded(WirekitError):
     """A configured limit was exceeded. ``limit`` names the knob, ``value`` its setting."""
@@ -242,4 +247,12 @@ def chained(error: _Error, cause: BaseException | None) -> _Error:
     the ``from`` clause stays for readers and linters (it is a no-op once the cause is set).
     """
     error.__cause__ = cause
+    return error
+
+
+def _rebuild_error(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    for name, value in state.items():  # setattr: a compiled subclass may have no __dict__ yet
+        setattr(error, name, value)
     return error

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from wirekit._models import decoders
 from wirekit._models.headers import Headers, HeaderTypes
-from wirekit._models.url import URL
+from wirekit._models.url import URL, redact
 from wirekit.errors import (
     DecodingError,
     HTTPStatusError,
@@ -103,7 +103,23 @@ class Request:
         self.extensions: dict[str, Any] = {} if extensions is None else extensions
 
     def __repr__(self) -> str:
-        return f"<Request [{self.method} {self.url}]>"
+        return f"<Request [{self.method} {redact(str(self.url))}]>"  # no password in logs
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled with an error (multiprocessing): the transport's per-request objects
+        # (deadline, trace callback, cookie jar) stay behind; a streamed body is not sent.
+        content = self.content
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": self.headers,
+            "content": content if getattr(content, "is_replayable", False) else None,
+            "extensions": {k: v for k, v in self.extensions.items() if k == "timeout"},
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
 
 
 class Response:
@@ -131,7 +147,8 @@ class Response:
         self.status_code = status_code
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.http_version = http_version
-        self.reason = reason if reason is not None else _REASONS.get(status_code, "")
+        # No reason phrase (or an empty one, RFC 9112 allows it): the standard one.
+        self.reason = reason or _REASONS.get(status_code, "")
         self._request = request
         self.history: list[Response] = []
         self.extensions: dict[str, Any] = {} if extensions is None else extensions
@@ -442,8 +459,23 @@ class Response:
     def __repr__(self) -> str:
         return f"<Response [{self.status_code} {self.reason}]>"
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled with an error: the body read so far travels, the connection does not.
+        state = dict(self.__dict__)
+        state["_stream"] = None
+        if state["_content"] is None:
+            state["_closed"] = True
+        return state
+
+
+def _check_chunk_size(chunk_size: int | None) -> None:
+    if chunk_size is not None and chunk_size < 1:
+        # 0 or less would never fill a chunk: the loops below would spin and buffer forever.
+        raise ValueError(f"chunk_size must be a positive number of bytes or None, not {chunk_size}")
+
 
 def _split(content: bytes, chunk_size: int | None) -> Iterator[bytes]:
+    _check_chunk_size(chunk_size)
     if not content:
         return
     if chunk_size is None:
@@ -464,6 +496,7 @@ class _Rechunker:
     __slots__ = ("_buffer", "_size")
 
     def __init__(self, chunk_size: int | None) -> None:
+        _check_chunk_size(chunk_size)
         self._size = chunk_size
         self._buffer = bytearray()
 

@@ -6,6 +6,7 @@ Parts are produced lazily: a ``pathlib.Path`` is opened when its turn comes and 
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import os
 import secrets
@@ -97,6 +98,12 @@ class FileField:
             self._bytes = source.encode("utf-8")
         elif isinstance(source, (PurePath, os.PathLike)):
             self._path = os.fspath(source)
+        elif isinstance(source, io.TextIOBase):
+            # Read as text, a file's line endings and charset would change on the way.
+            raise TypeError(
+                f"file part {name!r}: the file is open in text mode; open it in binary mode "
+                "('rb') so its bytes are sent as they are"
+            )
         elif hasattr(source, "read"):
             self._file = source
         else:

@@ -73,10 +73,13 @@ _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _redact(text: str) -> str:
+def redact(text: str) -> str:
     """Hide a password in URL text used for error messages (``user:***@host``)."""
     scheme_end = text.find("://")
-    start = scheme_end + 3 if scheme_end >= 0 else 0
+    if scheme_end >= 0:
+        start = scheme_end + 3
+    else:
+        start = 2 if text.startswith("//") else 0  # "//user:pw@host/": a network-path ref
     at = text.find("@", start)
     if at < 0:
         return text
@@ -116,7 +119,7 @@ def _encode_host(host: str, url: str) -> str:
     try:
         return _normalize_host(host)
     except ValueError as exc:
-        raise chained(InvalidURL(f"{exc} {host!r} in URL {_redact(url)!r}"), exc) from exc
+        raise chained(InvalidURL(f"{exc} {host!r} in URL {redact(url)!r}"), exc) from exc
 
 
 #: Parsed URLs by their text. URLs are immutable, and a client sends to the same few URLs
@@ -217,12 +220,12 @@ class URL:
         if len(url) > max_length:
             raise LimitExceeded(
                 f"URL of {len(url)} characters is over the max_url_length limit of "
-                f"{max_length}: {_redact(url[:60])!r}...",
+                f"{max_length}: {redact(url[:60])!r}...",
                 limit="max_url_length",
                 value=max_length,
             )
         if _FORBIDDEN.search(url) is not None:
-            raise InvalidURL(f"control character (CR, LF, NUL...) in URL {_redact(url)!r}")
+            raise InvalidURL(f"control character (CR, LF, NUL...) in URL {redact(url)!r}")
         if url[:1] == " " or url[-1:] == " ":
             url = url.strip(" ")
         rest = url
@@ -270,11 +273,11 @@ class URL:
         if fragment and _QUERY_OK(fragment) is None:
             fragment = _quote_part(fragment, _QUERY_SAFE)
         if has_authority and path and not path.startswith("/"):  # pragma: no cover
-            raise InvalidURL(f"path must start with '/' after a host in URL {_redact(url)!r}")
+            raise InvalidURL(f"path must start with '/' after a host in URL {redact(url)!r}")
         if not has_authority and path.startswith("//"):
             # §3.3: without an authority the path cannot start with "//" (it would read
             # back as a host). Should only come from copy_with(); refuse it.
-            raise InvalidURL(f"path {path!r} cannot start with '//' in URL {_redact(url)!r}")
+            raise InvalidURL(f"path {path!r} cannot start with '//' in URL {redact(url)!r}")
         self._scheme = scheme
         self._userinfo = userinfo
         self._host = host
@@ -292,17 +295,17 @@ class URL:
             # §3.2.2 IP-literal: "[" IPv6address "]"; kept without brackets in .host.
             close = authority.find("]")
             if close < 0:
-                raise InvalidURL(f"unclosed '[' in host of URL {_redact(url)!r}")
+                raise InvalidURL(f"unclosed '[' in host of URL {redact(url)!r}")
             literal = authority[1:close]
             after = authority[close + 1 :]
             if after and not after.startswith(":"):
-                raise InvalidURL(f"unexpected {after!r} after IPv6 host in URL {_redact(url)!r}")
+                raise InvalidURL(f"unexpected {after!r} after IPv6 host in URL {redact(url)!r}")
             port_text = after[1:]
             try:
                 host = ipaddress.IPv6Address(literal).compressed
             except ValueError as exc:
                 raise chained(
-                    InvalidURL(f"invalid IPv6 host {literal!r} in URL {_redact(url)!r}"), exc
+                    InvalidURL(f"invalid IPv6 host {literal!r} in URL {redact(url)!r}"), exc
                 ) from exc
         else:
             host, has_colon, port_text = authority.rpartition(":")
@@ -316,7 +319,7 @@ class URL:
             port = int(port_text)
             if port <= 65535:
                 return host, port
-        raise InvalidURL(f"invalid port {port_text!r} in URL {_redact(url)!r}")
+        raise InvalidURL(f"invalid port {port_text!r} in URL {redact(url)!r}")
 
     # -- components ----------------------------------------------------------------------
     @property

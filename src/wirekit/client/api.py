@@ -80,7 +80,11 @@ def fetch(
     >>> fetch("http://127.0.0.1:9/", default=None, timeout=1.0) is None
     True
     """
-    method = "GET" if data is None else "POST"
+    # Any body (data=, json=, files=, content=) makes it a POST, never a GET with a body.
+    has_body = data is not None or any(
+        kwargs.get(name) is not None for name in ("json", "files", "content")
+    )
+    method = "POST" if has_body else "GET"
     try:
         response = request(method, url, data=data, headers=headers, timeout=timeout, **kwargs)
     except TransportError:

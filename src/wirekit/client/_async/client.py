@@ -18,7 +18,7 @@ from wirekit._models.content import encode_request
 from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
-from wirekit._models.url import URL
+from wirekit._models.url import URL, redact
 from wirekit.client._async.transport import AsyncBaseTransport, AsyncHTTPTransport
 from wirekit.client._primitives import async_sleep
 from wirekit.client.auth import Auth, BasicAuth, NetrcLookup, coerce_auth, netrc_path
@@ -119,10 +119,7 @@ class AsyncClient:
         self._base_url = URL(base_url) if base_url else None
         self.trust_env = trust_env
         self.trace = trace
-        self.event_hooks = {
-            "request": list((event_hooks or {}).get("request", ())),
-            "response": list((event_hooks or {}).get("response", ())),
-        }
+        self.event_hooks = event_hooks or {}
         self._max_decoded_bytes = max_decoded_bytes
         if retry is None:
             retry = Retry(0)
@@ -166,6 +163,18 @@ class AsyncClient:
     @headers.setter
     def headers(self, value: Any) -> None:
         self._headers = Headers(value)
+
+    @property
+    def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """``{"request": [...], "response": [...]}``: the lists may be edited in place."""
+        return self._event_hooks
+
+    @event_hooks.setter
+    def event_hooks(self, value: Mapping[str, list[Callable[..., Any]]]) -> None:
+        self._event_hooks = {
+            "request": list(value.get("request", ())),
+            "response": list(value.get("response", ())),
+        }
 
     @property
     def cookies(self) -> Cookies:
@@ -255,7 +264,9 @@ class AsyncClient:
                 base = base.copy_with(raw_path=raw_path + "/")
             target = base.join(str(target).lstrip("/"))
         if not target.is_absolute:
-            raise InvalidURL(f"URL {str(target)!r} is relative and the client has no base_url")
+            raise InvalidURL(
+                f"URL {redact(str(target))!r} is relative and the client has no base_url"
+            )
         return target
 
     # -- sending ---------------------------------------------------------------------------
@@ -342,8 +353,10 @@ class AsyncClient:
         if not stream:
             try:
                 await response.aread()
-            except BaseException:
+            except BaseException as exc:
                 await response.aclose()
+                if isinstance(exc, WirekitError) and exc.request is None:
+                    exc.request = response.request  # errors of the body phase name it too
                 raise
         response.elapsed = time.monotonic() - deadline.started_at
         return response
@@ -383,7 +396,7 @@ class AsyncClient:
                     continue
                 instruction.extensions["deadline"] = deadline
                 deadline.url = instruction.url
-                for hook in self.event_hooks["request"]:
+                for hook in self._event_hooks["request"]:
                     await hook(instruction)
                 try:
                     response = await self._transport.handle_async_request(instruction)
@@ -393,10 +406,13 @@ class AsyncClient:
                     instruction = flow.throw(exc)
                     continue
                 response.request = instruction
+                # Each hop's own (redirects and retries end in history); the final response
+                # gets it again once its body is read.
+                response.elapsed = time.monotonic() - deadline.started_at
                 if self._max_decoded_bytes is not None:
                     response._max_decoded_bytes = self._max_decoded_bytes
                 previous = response  # before the hooks: one that raises must not leak it
-                for hook in self.event_hooks["response"]:
+                for hook in self._event_hooks["response"]:
                     await hook(response)
                 if read_bodies:
                     await response.aread()

@@ -149,7 +149,7 @@ class AsyncHTTPConnection:
         timeout = deadline.timeout.connect
         proxy = self._proxy
         phases = self._connect_timings = {}
-        trace = _PhaseClock(phases, trace)
+        trace = _PhaseClock(phases, trace, deadline.started_at)
         host, port = self.origin.host, self.origin.port or 0
         try:
             if proxy is not None:
@@ -407,21 +407,25 @@ class AsyncHTTPConnection:
 
 
 class _PhaseClock:
-    """Wraps the caller's trace to time the connect phases (dns, connect, tls)."""
+    """Wraps the caller's trace to time the connect phases (dns, connect, tls): like every
+    entry of ``timings``, seconds from the start of the request to the end of the phase."""
 
-    __slots__ = ("_inner", "_phases", "_started")
+    __slots__ = ("_inner", "_phases", "_request_started", "_started")
 
-    def __init__(self, phases: dict[str, float], inner: Trace | None) -> None:
+    def __init__(
+        self, phases: dict[str, float], inner: Trace | None, request_started: float
+    ) -> None:
         self._phases = phases
         self._inner = inner
-        self._started: dict[str, float] = {}
+        self._request_started = request_started
+        self._started: set[str] = set()
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         phase, _, step = event.partition(".")
         if step == "start":
-            self._started.setdefault(phase, time.monotonic())
+            self._started.add(phase)
         elif step == "done" and phase in self._started:
-            self._phases[phase] = time.monotonic() - self._started[phase]
+            self._phases[phase] = time.monotonic() - self._request_started
         if self._inner is not None:
             self._inner(event, info)
 

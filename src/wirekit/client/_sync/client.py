@@ -19,7 +19,7 @@ from wirekit._models.content import encode_request
 from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
-from wirekit._models.url import URL
+from wirekit._models.url import URL, redact
 from wirekit.client._primitives import sync_sleep
 from wirekit.client._sync.transport import BaseTransport, HTTPTransport
 from wirekit.client.auth import Auth, BasicAuth, NetrcLookup, coerce_auth, netrc_path
@@ -120,10 +120,7 @@ class Client:
         self._base_url = URL(base_url) if base_url else None
         self.trust_env = trust_env
         self.trace = trace
-        self.event_hooks = {
-            "request": list((event_hooks or {}).get("request", ())),
-            "response": list((event_hooks or {}).get("response", ())),
-        }
+        self.event_hooks = event_hooks or {}
         self._max_decoded_bytes = max_decoded_bytes
         if retry is None:
             retry = Retry(0)
@@ -167,6 +164,18 @@ class Client:
     @headers.setter
     def headers(self, value: Any) -> None:
         self._headers = Headers(value)
+
+    @property
+    def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """``{"request": [...], "response": [...]}``: the lists may be edited in place."""
+        return self._event_hooks
+
+    @event_hooks.setter
+    def event_hooks(self, value: Mapping[str, list[Callable[..., Any]]]) -> None:
+        self._event_hooks = {
+            "request": list(value.get("request", ())),
+            "response": list(value.get("response", ())),
+        }
 
     @property
     def cookies(self) -> Cookies:
@@ -256,7 +265,9 @@ class Client:
                 base = base.copy_with(raw_path=raw_path + "/")
             target = base.join(str(target).lstrip("/"))
         if not target.is_absolute:
-            raise InvalidURL(f"URL {str(target)!r} is relative and the client has no base_url")
+            raise InvalidURL(
+                f"URL {redact(str(target))!r} is relative and the client has no base_url"
+            )
         return target
 
     # -- sending ---------------------------------------------------------------------------
@@ -341,8 +352,10 @@ class Client:
         if not stream:
             try:
                 response.read()
-            except BaseException:
+            except BaseException as exc:
                 response.close()
+                if isinstance(exc, WirekitError) and exc.request is None:
+                    exc.request = response.request  # errors of the body phase name it too
                 raise
         response.elapsed = time.monotonic() - deadline.started_at
         return response
@@ -382,7 +395,7 @@ class Client:
                     continue
                 instruction.extensions["deadline"] = deadline
                 deadline.url = instruction.url
-                for hook in self.event_hooks["request"]:
+                for hook in self._event_hooks["request"]:
                     hook(instruction)
                 try:
                     response = self._transport.handle_request(instruction)
@@ -392,10 +405,13 @@ class Client:
                     instruction = flow.throw(exc)
                     continue
                 response.request = instruction
+                # Each hop's own (redirects and retries end in history); the final response
+                # gets it again once its body is read.
+                response.elapsed = time.monotonic() - deadline.started_at
                 if self._max_decoded_bytes is not None:
                     response._max_decoded_bytes = self._max_decoded_bytes
                 previous = response  # before the hooks: one that raises must not leak it
-                for hook in self.event_hooks["response"]:
+                for hook in self._event_hooks["response"]:
                     hook(response)
                 if read_bodies:
                     response.read()

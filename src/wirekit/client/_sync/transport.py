@@ -14,7 +14,7 @@ from wirekit._io.backends import DefaultBackend
 from wirekit._io.base import NetworkBackend
 from wirekit._io.tls import create_ssl_context
 from wirekit._models.messages import Request, Response
-from wirekit._models.url import URL
+from wirekit._models.url import URL, redact
 from wirekit.client._sync.connection import ProxyRoute
 from wirekit.client._sync.pool import ConnectionPool
 from wirekit.client.config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Deadline, Limits
@@ -137,9 +137,11 @@ class HTTPTransport(BaseTransport):
     def handle_request(self, request: Request) -> Response:
         url = request.url
         if url.scheme not in ("http", "https"):
-            raise InvalidURL(f"unsupported URL scheme {url.scheme!r} in {url} (http, https)")
+            raise InvalidURL(
+                f"unsupported URL scheme {url.scheme!r} in {redact(str(url))} (http, https)"
+            )
         if not url.host:
-            raise InvalidURL(f"URL {url} has no host")
+            raise InvalidURL(f"URL {redact(str(url))} has no host")
         deadline = request.extensions.get("deadline")
         if deadline is None:
             deadline = Deadline(request.extensions.get("timeout", DEFAULT_TIMEOUT))
