@@ -1,4 +1,4 @@
-"""exceptions carry their request and survive pickling.
+"""Exceptions carry their request and survive pickling.
 
 Each test fails on the code as reviewed because of a real bug, and passes once it is fixed.
 """

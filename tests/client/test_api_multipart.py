@@ -1,4 +1,4 @@
-"""multipart ``files=`` with a file opened in text mode.
+"""Multipart ``files=`` with a file opened in text mode.
 
 Fails on the code as reviewed because of a real bug, and passes once it is fixed.
 """

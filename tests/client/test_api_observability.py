@@ -1,4 +1,4 @@
-"""timings, elapsed, repr of secrets.
+"""Timings, elapsed, repr of secrets.
 
 Each test fails on the code as reviewed because of a real bug, and passes once it is fixed.
 """
