@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -235,6 +236,9 @@ class Cookies:
         )
         # Keyed by RFC 6265 §5.3 step 11's identity: (domain, path, name).
         self._store: dict[tuple[str, str, str], Cookie] = {}
+        # A Client's jar is shared by its threads: every change of the store, and every
+        # walk over it that may meet one, holds this (reentrant: _add inside load...).
+        self._lock = threading.RLock()
         if cookies is None:
             return
         if isinstance(cookies, Mapping):
@@ -268,12 +272,21 @@ class Cookies:
         )
         self._add(cookie)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = {name: getattr(self, name) for name in self.__dict__ if name != "_lock"}
+        state["_store"] = dict(self._store)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def _matching(self, name: str, domain: str | None, path: str | None) -> list[Cookie]:
         if domain is not None:
             domain = domain.lstrip(".").lower()
         return [
             c
-            for c in self._store.values()
+            for c in list(self._store.values())
             if c.name == name
             and (domain is None or c.domain == domain)
             and (path is None or c.path == path)
@@ -298,16 +311,18 @@ class Cookies:
 
     def delete(self, name: str, *, domain: str | None = None, path: str | None = None) -> None:
         """Remove every cookie called ``name`` (narrowed by domain/path when given)."""
-        for cookie in self._matching(name, domain, path):
-            del self._store[(cookie.domain, cookie.path, cookie.name)]
+        with self._lock:
+            for cookie in self._matching(name, domain, path):
+                del self._store[(cookie.domain, cookie.path, cookie.name)]
 
     def clear(self, domain: str | None = None) -> None:
         """Remove all cookies, or only those stored for ``domain``."""
-        if domain is None:
-            self._store.clear()
-            return
-        domain = domain.lstrip(".").lower()
-        self._store = {k: c for k, c in self._store.items() if c.domain != domain}
+        with self._lock:
+            if domain is None:
+                self._store.clear()
+                return
+            domain = domain.lstrip(".").lower()
+            self._store = {k: c for k, c in list(self._store.items()) if c.domain != domain}
 
     def __getitem__(self, name: str) -> str:
         value = self.get(name)
@@ -327,7 +342,8 @@ class Cookies:
         return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[Cookie]:
-        return iter(list(self._store.values()))
+        with self._lock:
+            return iter(list(self._store.values()))
 
     def __len__(self) -> int:
         return len(self._store)
@@ -338,18 +354,24 @@ class Cookies:
     def items(self) -> list[tuple[str, str]]:
         """``(name, value)`` of every live cookie, as stored (a name may repeat)."""
         now = self._clock()
-        return [(c.name, c.value) for c in self._store.values() if not c.is_expired(now)]
+        return [(c.name, c.value) for c in list(self._store.values()) if not c.is_expired(now)]
 
     def to_dict(self) -> dict[str, str]:
         """``name: value`` of every live cookie (for one name, the one ``get`` returns)."""
-        return {name: self[name] for name in dict.fromkeys(c.name for c in self._store.values())}
+        return {
+            name: self[name] for name in dict.fromkeys(c.name for c in list(self._store.values()))
+        }
 
     def __repr__(self) -> str:
-        names = ", ".join(f"{c.name}@{c.domain or '*'}{c.path}" for c in self._store.values())
+        names = ", ".join(f"{c.name}@{c.domain or '*'}{c.path}" for c in list(self._store.values()))
         return f"<Cookies [{names}]>"
 
     # -- storing (RFC 6265 §5.3) ---------------------------------------------------------
     def _add(self, cookie: Cookie) -> None:
+        with self._lock:
+            self._add_locked(cookie)
+
+    def _add_locked(self, cookie: Cookie) -> None:
         key = (cookie.domain, cookie.path, cookie.name)
         old = self._store.pop(key, None)
         if old is not None:
@@ -361,7 +383,7 @@ class Cookies:
 
     def _evict(self, domain: str) -> None:
         now = self._clock()
-        same_domain = [c for c in self._store.values() if c.domain == domain]
+        same_domain = [c for c in list(self._store.values()) if c.domain == domain]
         if len(same_domain) > self.max_cookies_per_domain:
             self._drop(same_domain, len(same_domain) - self.max_cookies_per_domain, now)
         if len(self._store) > self.max_cookies:
@@ -483,7 +505,7 @@ class Cookies:
             and c.name == name
             and (domain_match(domain, c.domain) or domain_match(c.domain, domain))
             and path_match(path, c.path)
-            for c in self._store.values()
+            for c in list(self._store.values())
         )
 
     # -- sending (RFC 6265 §5.4) ---------------------------------------------------------
@@ -493,7 +515,8 @@ class Cookies:
         ``extra``: a second jar (a request's own ``cookies=``) whose matching cookies are
         sent too, each in place of this jar's cookie of the same name."""
         url = request_url if isinstance(request_url, URL) else URL(request_url)
-        chosen = self._chosen(url)
+        with self._lock:
+            chosen = self._chosen(url)
         if extra is not None:
             added = extra._chosen(url)
             if added:
@@ -508,7 +531,7 @@ class Cookies:
     def _chosen(self, url: URL) -> list[Cookie]:
         """The unexpired cookies to send to ``url`` (RFC 6265 §5.4 step 1)."""
         now = self._clock()
-        expired = [k for k, c in self._store.items() if c.is_expired(now)]
+        expired = [k for k, c in list(self._store.items()) if c.is_expired(now)]
         for key in expired:
             del self._store[key]
         host = url.host
@@ -516,7 +539,7 @@ class Cookies:
         secure_origin = is_secure_context(url)
         return [
             c
-            for c in self._store.values()
+            for c in list(self._store.values())
             if (
                 c.domain == ""
                 or (c.host_only and host == c.domain)
@@ -540,11 +563,12 @@ class Cookies:
                           "creation_time": 1763780000.0}, ...]}
         """
         now = self._clock()
-        records = [
-            asdict(c)
-            for c in self._store.values()
-            if not c.is_expired(now) and (include_session or c.persistent)
-        ]
+        with self._lock:
+            records = [
+                asdict(c)
+                for c in list(self._store.values())
+                if not c.is_expired(now) and (include_session or c.persistent)
+            ]
         document = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "cookies": records}
         target = Path(path)
         import tempfile
@@ -583,5 +607,6 @@ class Cookies:
             except (TypeError, LocalProtocolError) as exc:
                 raise ValueError(f"cookie file {os.fspath(path)!r}: bad record: {exc}") from exc
             if not cookie.is_expired(now):
-                self._store[(cookie.domain, cookie.path, cookie.name)] = cookie
-                self._evict(cookie.domain)
+                with self._lock:
+                    self._store[(cookie.domain, cookie.path, cookie.name)] = cookie
+                    self._evict(cookie.domain)

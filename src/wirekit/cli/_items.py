@@ -8,6 +8,7 @@ character (``\\:`` ``\\=`` ``\\@`` ``\\\\``) so names and values may contain it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,12 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
+#: RFC 9110 §5.6.2 token characters (a header name).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: RFC 9110 §5.5: no CR, LF, NUL or other control bytes in a field value (tab is allowed).
+_FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def parse_item(item: str, into: RequestItems) -> None:
     """Parse one item and add it to ``into``; raises :class:`ItemError` when malformed."""
     name, separator, value = _split(item)
@@ -82,7 +89,16 @@ def parse_item(item: str, into: RequestItems) -> None:
         # RFC 9110 §5.6.2: a field name is a token; a space would be sent as garbage.
         if any(char.isspace() for char in name):
             raise ItemError(f"header name {name!r} in {item!r} contains white space")
-        into.headers.append((name, value.strip()))
+        if not _TOKEN.fullmatch(name):
+            raise ItemError(
+                f"header name {name!r} in {item!r} is not a token (letters, digits and "
+                "!#$%&'*+-.^_`|~ only)"
+            )
+        value = value.strip()
+        if _FORBIDDEN_IN_VALUE.search(value):
+            # CR/LF would split the header (header injection); other controls are invalid.
+            raise ItemError(f"header value in {item!r} contains a line break or control byte")
+        into.headers.append((name, value))
     elif separator == "==":
         into.query.append((name, value))
     elif separator == "=":

@@ -70,6 +70,9 @@ EXIT_TLS_FAILURE = 9
 EXIT_NETWORK_ERROR = 10
 #: Stopped with Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
+#: The reader of stdout went away (``wirekit get URL | head -1``): 128 + SIGPIPE, as a shell
+#: reports a program killed by SIGPIPE, with no traceback.
+EXIT_BROKEN_PIPE = 141
 
 
 def _refused(exc: BaseException) -> bool:

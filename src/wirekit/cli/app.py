@@ -16,11 +16,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from wirekit.__version__ import __version__
-from wirekit.cli._output import EXIT_INTERRUPTED, EXIT_USAGE, Output, exit_code_for
+from wirekit.cli._output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    Output,
+    exit_code_for,
+)
 from wirekit.errors import WirekitError
 
 __all__ = ["COMMAND_MODULES", "build_parser", "run"]
@@ -89,5 +96,19 @@ def run(argv: Sequence[str]) -> int:
         return output.error(message, code=code)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
     return code
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away (``| head``): quietly, as a shell pipeline expects."""
+    # Point fd 1 at /dev/null so the interpreter's own flush at exit cannot fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE

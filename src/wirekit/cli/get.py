@@ -201,11 +201,15 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # -- building the request --------------------------------------------------------------------
+#: "scheme://" at the start of a URL (RFC 3986 §3.1 scheme characters).
+_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def complete_url(url: str) -> str:
     """httpie's shorthands: ``:8000/x`` is localhost, and a URL without a scheme is http://."""
     if url.startswith(":"):
         return "http://localhost" + url
-    if "://" not in url:
+    if not _HAS_SCHEME.match(url):  # not "://" anywhere: a query may hold a whole URL
         return "http://" + url
     return url
 
@@ -431,6 +435,12 @@ def _download(
         if status >= 400:
             response.read()
             return response, _status_code(out, response), ""
+        if have and status not in (200, 206):
+            # Resuming: only the rest (206) or the whole resource again (200) may touch FILE.
+            raise DownloadError(
+                f"{response.url.host} answered {status} {response.reason} to a resumed "
+                f"download: {path} left unchanged"
+            )
         mode = "wb"
         start = 0
         if status == 206 and have:
