@@ -6,6 +6,7 @@ message ends, so pipelined bytes are never fed to the wrong parser, and enforces
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from typing import ClassVar, Final, Literal, NoReturn
 
@@ -77,6 +78,11 @@ _STATE_DONE: Final = State.DONE
 _MUST_CLOSE: Final = State.MUST_CLOSE
 _ERROR: Final = State.ERROR
 _SWITCHED_PROTOCOL: Final = State.SWITCHED_PROTOCOL
+
+
+#: RFC 9112 §3.2 / RFC 3986 §3.2.2: uri-host [":" port]; a reg-name, an IPv4 address or an IP
+#: literal in brackets. What else a client may put there (userinfo, a path) is refused.
+_HOST = re.compile(rb"(?:\[[0-9A-Za-z:.%_~-]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?")
 
 
 class HTTP1Receiver(BodyReader):
@@ -558,6 +564,7 @@ class HTTP1Receiver(BodyReader):
         headers = self._fields
         host_count = 0
         connection = content_length = transfer_encoding = expect = upgrade_value = None
+        host: bytes | None = None
         kind_of = noted_kinds.get
         strip = False
         for name, value in headers:
@@ -570,6 +577,7 @@ class HTTP1Receiver(BodyReader):
             if kind:
                 if kind == NOTED_HOST:
                     host_count += 1
+                    host = value
                 elif kind == NOTED_CONNECTION:
                     connection = value if connection is None else connection + b"," + value
                 elif kind == NOTED_CONTENT_LENGTH:
@@ -620,9 +628,21 @@ class HTTP1Receiver(BodyReader):
                 if host_count == 0
                 else "{0} has more than one Host header"
             )
+        if host and not _HOST.fullmatch(host):
+            # RFC 9112 §3.2: an invalid Host value gets 400 (userinfo, a path, spaces...).
+            raise self._violation(f"{{0}} has an invalid Host header {host[:100]!r}")
         method: bytes = parser.get_method()  # type: ignore[union-attr]
         upgrade = None
-        if tokens is not None and b"upgrade" in tokens and upgrade_value is not None:
+        if (
+            tokens is not None
+            and b"upgrade" in tokens
+            and upgrade_value is not None
+            and version == b"1.1"  # RFC 9110 §7.8: Upgrade in HTTP/1.0 is ignored
+            and not chunked
+            and content_length in (None, b"0")
+        ):
+            # An upgrade is only offered on a request without a body (a WebSocket GET): one
+            # with a body is served as plain HTTP, which RFC 9110 §7.8 allows.
             upgrade = upgrade_value.strip().lower()
         expect_continue = (
             expect is not None and version == b"1.1" and expect.lower() == b"100-continue"
@@ -650,6 +670,8 @@ class HTTP1Receiver(BodyReader):
         head_end: int,
     ) -> None:
         status: int = parser.get_status_code()
+        if not 100 <= status <= 599:  # RFC 9110 §15: three digits, 1xx to 5xx
+            raise self._violation(f"{{0}} has an invalid status code {status}")
         if status < 200 and status != 101:
             self._events.append(InformationalResponse(status, self._reason, self._fields))
             # The final response follows; llhttp has ended the 1xx and reads on.

@@ -414,11 +414,16 @@ class HTTPServerProtocol(asyncio.Protocol):
                 else:
                     # Nobody took the upgrade (WSGI app, or not a WebSocket): answer the
                     # request as plain HTTP and close, since the bytes after it are not HTTP.
+                    # Such a request has no body (the core offers no upgrade with one), so
+                    # an app that reads it gets its end at once.
                     self._close_after = True
+                    self.reading_body = False
                     if self.cycle is None:
                         self.close()
-                    elif self.transport is not None:
-                        self.transport.pause_reading()
+                    else:
+                        self.cycle.end_body()
+                        if self.transport is not None:
+                            self.transport.pause_reading()
                 return
             else:  # pragma: no cover - a contract change in _proto.http1
                 logger.error("unexpected parser event %r", event)
@@ -657,10 +662,12 @@ class HTTPServerProtocol(asyncio.Protocol):
             # app loses its client, and we answer if it had not started answering yet.
             self.cycle = None
             cycle.connection_lost()
-            if self.conn.our_state is not State.IDLE:
-                self.abort()
-                self.transport = None
-                return
+        if self.conn.our_state is not State.IDLE:
+            # An answer was started or already sent (an app that answered before reading
+            # the whole body): a second one would be read as the next request's. Just close.
+            self.abort()
+            self.transport = None
+            return
         if self.transport is not None:
             transport = self.transport
             # Detach first, so nothing the app still sends can follow our error answer.
