@@ -82,6 +82,8 @@ _SWITCHED_PROTOCOL: Final = State.SWITCHED_PROTOCOL
 
 #: RFC 9112 §3.2 / RFC 3986 §3.2.2: uri-host [":" port]; a reg-name, an IPv4 address or an IP
 #: literal in brackets. What else a client may put there (userinfo, a path) is refused.
+_VALID_HOSTS: set[bytes] = set()
+_VALID_HOSTS_MAX: Final = 1024
 _HOST = re.compile(rb"(?:\[[0-9A-Za-z:.%_~-]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?")
 
 
@@ -628,9 +630,13 @@ class HTTP1Receiver(BodyReader):
                 if host_count == 0
                 else "{0} has more than one Host header"
             )
-        if host and not _HOST.fullmatch(host):
+        if host and host not in _VALID_HOSTS:
             # RFC 9112 §3.2: an invalid Host value gets 400 (userinfo, a path, spaces...).
-            raise self._violation(f"{{0}} has an invalid Host header {host[:100]!r}")
+            if not _HOST.fullmatch(host):
+                raise self._violation(f"{{0}} has an invalid Host header {host[:100]!r}")
+            if len(_VALID_HOSTS) >= _VALID_HOSTS_MAX:
+                _VALID_HOSTS.clear()
+            _VALID_HOSTS.add(host)  # a server sees few hosts: checked once each
         method: bytes = parser.get_method()  # type: ignore[union-attr]
         upgrade = None
         if (
