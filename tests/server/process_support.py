@@ -95,6 +95,19 @@ def is_running(pid: int) -> bool:
     return status.rpartition(")")[2].split()[0] != "Z"
 
 
+def worker_pids(supervisor: int) -> set[int]:
+    """Live worker processes of a ``--workers`` supervisor (spawned interpreters)."""
+    found = set()
+    for pid in children_of(supervisor):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in command and is_running(pid):
+            found.add(pid)
+    return found
+
+
 def running_in_group(group: int) -> list[int]:
     """Processes of process group ``group`` that are still running (zombies excluded: a
     child whose parent exited first is reaped by init, not by the code under test)."""

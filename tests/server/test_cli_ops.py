@@ -25,11 +25,11 @@ from tests.server.peer_apps import SLOW_BODY
 from tests.server.process_support import (
     PROCESS_WAIT,
     ServeProcess,
-    children_of,
     get,
     is_running,
     running_in_group,
     wait_until,
+    worker_pids,
 )
 
 pytestmark = pytest.mark.slow
@@ -39,19 +39,6 @@ MAX_REQUESTS = 2_000
 #: Concurrent clients and requests per client in the SIGTERM-under-load test.
 LOAD_CLIENTS = 16
 LOAD_REQUESTS_PER_CLIENT = 40
-
-
-def worker_pids(supervisor: int) -> set[int]:
-    """Live worker processes of a ``--workers`` supervisor (spawned interpreters)."""
-    found = set()
-    for pid in children_of(supervisor):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue
-        if b"spawn_main" in command and is_running(pid):
-            found.add(pid)
-    return found
 
 
 def answered_by(port: int) -> int:

@@ -22,9 +22,8 @@ import pytest
 from tests.server.process_support import (
     _SERVING,
     ServeProcess,
-    children_of,
-    is_running,
     wait_until,
+    worker_pids,
 )
 
 SERVER_TESTS = Path(__file__).resolve().parent
@@ -50,18 +49,6 @@ def _answers(port: int, timeout: float = 3.0) -> bool:
         return False
 
 
-def _workers(supervisor: int) -> set[int]:
-    found = set()
-    for pid in children_of(supervisor):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except FileNotFoundError:
-            continue
-        if b"spawn_main" in command and is_running(pid):
-            found.add(pid)
-    return found
-
-
 def test_sighup_onto_an_app_that_fails_to_import_keeps_the_old_workers(tmp_path: Path) -> None:
     (tmp_path / "rollapp.py").write_text(GOOD_APP)
     with ServeProcess(
@@ -71,7 +58,7 @@ def test_sighup_onto_an_app_that_fails_to_import_keeps_the_old_workers(tmp_path:
         app_dir=tmp_path,
     ) as server:
         server.wait_serving(count=2)
-        wait_until(lambda: len(_workers(server.pid)) == 2, "2 worker processes")
+        wait_until(lambda: len(worker_pids(server.pid)) == 2, "2 worker processes")
         assert _answers(server.port)
         (tmp_path / "rollapp.py").write_text(BROKEN_APP)
         for cached in (tmp_path / "__pycache__").glob("rollapp*"):
