@@ -175,3 +175,29 @@ def test_connections_over_the_open_file_limit_get_503_not_a_log_flood(tmp_path: 
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(30)
+
+
+FAILING_STARTUP_APP = """
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+"""
+
+
+def test_workers_whose_app_cannot_start_make_the_supervisor_give_up(tmp_path: Path) -> None:
+    # One process exits 1 when lifespan startup fails; with --workers every worker died at
+    # startup and was restarted forever, holding the port while serving no one.
+    (tmp_path / "failapp.py").write_text(FAILING_STARTUP_APP)
+    with ServeProcess(
+        "failapp:app",
+        ["--workers", "2", "--lifespan", "on", "--shutdown-timeout", "2"],
+        log_path=tmp_path / "serve.log",
+        app_dir=tmp_path,
+    ) as server:
+        try:
+            status = server.process.wait(40.0)
+        except subprocess.TimeoutExpired:
+            pytest.fail("supervisor still restarting workers after 40 s:\n" + server.log()[-1500:])
+        assert status == 1
+        assert "no worker ever started" in server.log()

@@ -498,7 +498,7 @@ def _run_workers(
 ) -> int:
     """Bind once here, then let N spawned worker processes serve the shared socket."""
     from wirekit.server.main import Server
-    from wirekit.server.workers import Supervisor
+    from wirekit.server.workers import Supervisor, WorkersNeverStarted
 
     if config.ssl_dev:
         # One certificate for every worker: if each made its own, clients would meet a
@@ -527,6 +527,10 @@ def _run_workers(
             graceful_timeout=config.shutdown_timeout,
             target_reports_ready=True,
         ).run()
+    except WorkersNeverStarted as exc:
+        # As one process would: the app cannot start, so exit non-zero (not restart forever).
+        print(f"wirekit serve: {exc}", file=sys.stderr)
+        return 1
     finally:
         binder._close_sockets()
     return 0

@@ -32,7 +32,9 @@ __all__ = [
     "DEFAULT_RESTART_BACKOFF",
     "MAX_WORKERS",
     "STABLE_AFTER",
+    "STARTUP_FAILURES",
     "Supervisor",
+    "WorkersNeverStarted",
     "worker_stop_event",
 ]
 
@@ -48,6 +50,16 @@ DEFAULT_RESTART_BACKOFF: Final = 0.1
 DEFAULT_MAX_RESTART_BACKOFF: Final = 10.0
 #: A worker that lived this long is "stable": its next death restarts without delay.
 STABLE_AFTER: Final = 10.0
+#: Exits before ever being ready, per slot, after which a supervisor whose workers never
+#: became ready gives up (the app cannot start: a broken import, a failing lifespan
+#: startup): restarting it forever would hold the port while serving no one.
+STARTUP_FAILURES: Final = 3
+
+
+class WorkersNeverStarted(RuntimeError):
+    """No worker ever became ready: each exited at startup ``STARTUP_FAILURES`` times."""
+
+
 #: Seconds a new worker has to report ready during a SIGHUP roll before it is given up on.
 DEFAULT_READY_TIMEOUT: Final = 60.0
 #: More processes than this is a configuration mistake (each is a whole interpreter).
@@ -180,6 +192,9 @@ class Supervisor:
         self._roll: _Roll | None = None
         self._stopping = False
         self._force = False
+        self._ever_ready = False
+        #: Set when run() gave up because no worker could start (it then raises).
+        self.startup_failure: str | None = None
         self._wake_reader, self._wake_writer = multiprocessing.Pipe(duplex=False)
         # A deque, not a list behind a lock: signal handlers post here, and a handler that
         # waited for a lock the interrupted main thread holds would deadlock.
@@ -231,6 +246,8 @@ class Supervisor:
         finally:
             self._kill_everything()
             restore()
+        if self.startup_failure is not None:
+            raise WorkersNeverStarted(self.startup_failure)
 
     def _finished(self) -> bool:
         return self._stopping and not self._workers and not self._retiring
@@ -309,6 +326,7 @@ class Supervisor:
             with contextlib.suppress(EOFError, OSError):
                 if worker.ready_pipe.poll() and worker.ready_pipe.recv_bytes() == _READY:
                     worker.ready = True
+                    self._ever_ready = True
 
     def _collect_exits(self) -> None:
         now = time.monotonic()
@@ -351,6 +369,19 @@ class Supervisor:
                 delay,
             )
             state.restart_at = now + delay
+            if (
+                not self._ever_ready
+                and not worker.ready
+                and state.failures >= STARTUP_FAILURES
+                and not self._stopping
+            ):
+                self.startup_failure = (
+                    f"no worker ever started: worker {slot} exited {state.failures} times "
+                    f"before it was ready (last exit code {worker.process.exitcode}); "
+                    "see the workers' errors above"
+                )
+                logger.error("%s; giving up", self.startup_failure)
+                self._begin_stop()
 
     def _backoff(self, failures: int) -> float:
         return float(min(self.max_restart_backoff, self.restart_backoff * 2 ** (failures - 1)))
