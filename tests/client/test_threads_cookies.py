@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.stdlib_server import serving
 from wirekit import Client
 
 
@@ -31,16 +32,8 @@ class _SetsNewCookie(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def cookie_server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SetsNewCookie)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
+    with serving(_SetsNewCookie) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 def test_shared_client_cookie_jar_survives_concurrent_requests(cookie_server: str) -> None:
