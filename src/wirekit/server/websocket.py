@@ -134,7 +134,8 @@ class WebSocketSession:
                     PerMessageDeflate(parameters, max_message_bytes=max_message_bytes)
                 )
         self.ws = Connection(ConnectionType.SERVER, extensions=extensions)
-        self.inbox: deque[dict[str, Any]] = deque([{"type": "websocket.connect"}])
+        #: Messages for the app, each with its size in bytes (0 for all but received data).
+        self.inbox: deque[tuple[dict[str, Any], int]] = deque([({"type": "websocket.connect"}, 0)])
         self.waiter: asyncio.Future[None] | None = None
         self.accepted = False
         self.closed = False
@@ -262,13 +263,13 @@ class WebSocketSession:
         size = self.part_bytes
         self.parts = []
         self.part_bytes = 0
-        self._push(message)
+        self._push(message, size)
         self.inbox_bytes += size
         if self.inbox_bytes > self.protocol.state.config.write_high_water:
             self._pause_reading()  # the app is not keeping up: stop reading until it does
 
-    def _push(self, message: dict[str, Any]) -> None:
-        self.inbox.append(message)
+    def _push(self, message: dict[str, Any], size: int = 0) -> None:
+        self.inbox.append((message, size))
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             self.waiter = None
@@ -335,11 +336,9 @@ class WebSocketSession:
             waiter = self.protocol.loop.create_future()
             self.waiter = waiter
             await waiter
-        message = self.inbox.popleft()
-        if message.get("type") == "websocket.receive":
-            data = message.get("text")
-            size = len(data.encode("utf-8")) if data is not None else len(message["bytes"])
-            self.inbox_bytes = max(0, self.inbox_bytes - size)
+        message, size = self.inbox.popleft()
+        if size:
+            self.inbox_bytes -= size
             if self.inbox_bytes <= self.protocol.state.config.write_high_water // 2:
                 self._resume_reading()
         return message
@@ -406,7 +405,7 @@ class WebSocketSession:
         early, self.early = self.early, []
         for data in early:
             self.receive_bytes(data)
-        if not self.inbox_bytes or self.inbox_bytes <= self.protocol.state.config.write_high_water:
+        if self.inbox_bytes <= self.protocol.state.config.write_high_water:
             self._resume_reading()
 
     def _protocol_error(self, text: str) -> NoReturn:
