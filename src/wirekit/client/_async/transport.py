@@ -128,7 +128,9 @@ class AsyncHTTPTransport(AsyncBaseTransport):
                 family=self._family,
                 protocol_limits=self._protocol_limits,
             )
-            self._pools[key] = pool
+            # Threads sharing a new Client race here: one pool wins for all of them (a
+            # replaced one kept its connection open, unclosed, and its own limits).
+            pool = self._pools.setdefault(key, pool)
         elif url.scheme == "https" and pool._ssl_context is None:
             pool._ssl_context = self.ssl_context
         return pool
