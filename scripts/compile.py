@@ -35,13 +35,13 @@ SOURCE = ROOT / "src" / "wirekit"
 OUTPUT = ROOT / "build" / "compiled"
 
 #: Relative to src/. Order does not matter; all go into one shared library. Left out on
-#: purpose: modules with async generators (mypyc has none: client/_async/client.py and
-#: connection.py), the transports (MockTransport inherits both flavours' base class, which
-#: compiled classes cannot share), the asyncio I/O backend (its stream is a Protocol with
-#: callbacks; not measured), and the async pool (no faster compiled while its callers are
-#: interpreted). Compiled subclasses of an ABC (Headers, QueryParams) call
-#: wirekit._compiled.own_abc_registry. Public classes users subclass (Client, Server,
-#: Timeout, Limits, Retry, Headers, URL) carry mypyc_attr(allow_interpreted_subclasses).
+#: purpose: modules with async generators, which mypyc cannot compile (the models'
+#: aiter_* methods; the async client avoids them: its stream() and response bodies are
+#: classes), the transports (MockTransport inherits both flavours' base class, which
+#: compiled classes cannot share) and the asyncio I/O backend (its stream is a Protocol with
+#: callbacks; not measured). Compiled subclasses of an ABC (Headers, QueryParams) call
+#: wirekit._compiled.own_abc_registry. Public classes users subclass (Client, AsyncClient,
+#: Server, Timeout, Limits, Retry, Headers, URL) carry mypyc_attr(allow_interpreted_subclasses).
 MODULES = [
     "wirekit/_proto/_http1_events.py",
     "wirekit/_proto/_http1_body.py",
@@ -56,6 +56,9 @@ MODULES = [
     "wirekit/client/_sync/client.py",
     "wirekit/client/_sync/connection.py",
     "wirekit/client/_sync/pool.py",
+    "wirekit/client/_async/client.py",
+    "wirekit/client/_async/connection.py",
+    "wirekit/client/_async/pool.py",
     "wirekit/_io/sync.py",
     "wirekit/_models/headers.py",
     "wirekit/_models/url.py",

@@ -6,8 +6,7 @@ This file is the source of truth for ``wirekit.Client`` too (generated into ``_s
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mypy_extensions import mypyc_attr
@@ -303,19 +302,11 @@ class AsyncClient:
         )
         return await self.send(request, auth=auth, follow_redirects=follow_redirects)
 
-    @asynccontextmanager
-    async def stream(self, method: str, url: URL | str, **kwargs: Any) -> AsyncIterator[Response]:
-        """Send a request; the body is read as you iterate. Closes the response at exit."""
-        auth = kwargs.pop("auth", UNSET)
-        follow_redirects = kwargs.pop("follow_redirects", UNSET)
-        request = self.build_request(method, url, **kwargs)
-        response = await self.send(
-            request, stream=True, auth=auth, follow_redirects=follow_redirects
-        )
-        try:
-            yield response
-        finally:
-            await response.aclose()
+    def stream(self, method: str, url: URL | str, **kwargs: Any) -> AsyncStreamContext:
+        """Send a request; the body is read as you iterate. Closes the response at exit.
+
+        Use as ``async with client.stream("GET", url) as response:``."""
+        return AsyncStreamContext(self, method, url, kwargs)
 
     async def send(
         self,
@@ -472,3 +463,37 @@ class AsyncClient:
 
     async def __aexit__(self, *args: object) -> None:
         await self.aclose()
+
+
+class AsyncStreamContext:
+    """What ``AsyncClient.stream()`` returns: sends on entry, closes the response on exit.
+    (A class, not a generator-based context manager: mypyc, which builds the compiled
+    package, cannot compile the async flavour of one.)"""
+
+    __slots__ = ("_client", "_kwargs", "_method", "_response", "_url")
+
+    def __init__(
+        self, client: AsyncClient, method: str, url: URL | str, kwargs: dict[str, Any]
+    ) -> None:
+        self._client = client
+        self._method = method
+        self._url = url
+        self._kwargs = kwargs
+        self._response: Response | None = None
+
+    async def __aenter__(self) -> Response:
+        kwargs = dict(self._kwargs)
+        auth = kwargs.pop("auth", UNSET)
+        follow_redirects = kwargs.pop("follow_redirects", UNSET)
+        client = self._client
+        request = client.build_request(self._method, self._url, **kwargs)
+        response = await client.send(
+            request, stream=True, auth=auth, follow_redirects=follow_redirects
+        )
+        self._response = response
+        return response
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            await response.aclose()

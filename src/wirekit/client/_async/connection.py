@@ -11,7 +11,6 @@ import functools
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from wirekit._io.base import AsyncNetworkBackend, AsyncNetworkStream, Trace
@@ -448,20 +447,24 @@ class AsyncResponseBody:
         self._done = False
         self._pool: Any = None  # set by the pool that lent the connection
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        # Streaming: one await per chunk is nothing next to the chunk (read_all has the
-        # no-await path for whole bodies).
-        connection, deadline = self._connection, self._deadline
+    def __aiter__(self) -> AsyncResponseBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        # Streaming, one chunk per call: a method rather than an async generator, which the
+        # compiled build (mypyc) cannot compile. Finished bodies stop at once.
+        if self._done:
+            raise StopAsyncIteration
         try:
-            while (
-                data := self._data_of(await connection.receive_body_event(deadline))
-            ) is not None:
-                yield data
+            data = self._data_of(await self._connection.receive_body_event(self._deadline))
+            if data is not None:
+                return data
             reusable = self._end_cycle()
         except BaseException:
             await self._finish(reusable=False)
             raise
         await self._finish(reusable=reusable)
+        raise StopAsyncIteration
 
     async def read_all(self) -> list[bytes]:
         """Every remaining chunk at once: what ``Response.read()`` uses, without the two

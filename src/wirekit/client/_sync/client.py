@@ -7,8 +7,7 @@ This file is the source of truth for ``wirekit.Client`` too (generated into ``_s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mypy_extensions import mypyc_attr
@@ -304,17 +303,11 @@ class Client:
         )
         return self.send(request, auth=auth, follow_redirects=follow_redirects)
 
-    @contextmanager
-    def stream(self, method: str, url: URL | str, **kwargs: Any) -> Iterator[Response]:
-        """Send a request; the body is read as you iterate. Closes the response at exit."""
-        auth = kwargs.pop("auth", UNSET)
-        follow_redirects = kwargs.pop("follow_redirects", UNSET)
-        request = self.build_request(method, url, **kwargs)
-        response = self.send(request, stream=True, auth=auth, follow_redirects=follow_redirects)
-        try:
-            yield response
-        finally:
-            response.close()
+    def stream(self, method: str, url: URL | str, **kwargs: Any) -> StreamContext:
+        """Send a request; the body is read as you iterate. Closes the response at exit.
+
+        Use as ``with client.stream("GET", url) as response:``."""
+        return StreamContext(self, method, url, kwargs)
 
     def send(
         self,
@@ -471,3 +464,33 @@ class Client:
 
     def __exit__(self, *args: object) -> None:
         self.close()
+
+
+class StreamContext:
+    """What ``Client.stream()`` returns: sends on entry, closes the response on exit.
+    (A class, not a generator-based context manager: mypyc, which builds the compiled
+    package, cannot compile the async flavour of one.)"""
+
+    __slots__ = ("_client", "_kwargs", "_method", "_response", "_url")
+
+    def __init__(self, client: Client, method: str, url: URL | str, kwargs: dict[str, Any]) -> None:
+        self._client = client
+        self._method = method
+        self._url = url
+        self._kwargs = kwargs
+        self._response: Response | None = None
+
+    def __enter__(self) -> Response:
+        kwargs = dict(self._kwargs)
+        auth = kwargs.pop("auth", UNSET)
+        follow_redirects = kwargs.pop("follow_redirects", UNSET)
+        client = self._client
+        request = client.build_request(self._method, self._url, **kwargs)
+        response = client.send(request, stream=True, auth=auth, follow_redirects=follow_redirects)
+        self._response = response
+        return response
+
+    def __exit__(self, *exc_info: object) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()

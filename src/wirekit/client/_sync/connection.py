@@ -12,7 +12,6 @@ import functools
 import logging
 import ssl
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from wirekit._io.base import NetworkBackend, NetworkStream, Trace
@@ -441,18 +440,24 @@ class ResponseBody:
         self._done = False
         self._pool: Any = None  # set by the pool that lent the connection
 
-    def __iter__(self) -> Iterator[bytes]:
-        # Streaming: one per chunk is nothing next to the chunk (read_all has the
-        # no-path for whole bodies).
-        connection, deadline = self._connection, self._deadline
+    def __iter__(self) -> ResponseBody:
+        return self
+
+    def __next__(self) -> bytes:
+        # Streaming, one chunk per call: a method rather than an async generator, which the
+        # compiled build (mypyc) cannot compile. Finished bodies stop at once.
+        if self._done:
+            raise StopIteration
         try:
-            while (data := self._data_of(connection.receive_body_event(deadline))) is not None:
-                yield data
+            data = self._data_of(self._connection.receive_body_event(self._deadline))
+            if data is not None:
+                return data
             reusable = self._end_cycle()
         except BaseException:
             self._finish(reusable=False)
             raise
         self._finish(reusable=reusable)
+        raise StopIteration
 
     def read_all(self) -> list[bytes]:
         """Every remaining chunk at once: what ``Response.read()`` uses, without the two
