@@ -226,13 +226,17 @@ class Cookies:
         # Options not given are inherited when copying a jar (Cookies(other_jar)), else the
         # documented defaults apply.
         template = cookies if isinstance(cookies, Cookies) else None
-        self._clock: Callable[[], float] = clock or (template._clock if template else time.time)
-        self.max_cookies: int = max_cookies or (template.max_cookies if template else MAX_COOKIES)
+        self._clock: Callable[[], float] = clock or (
+            template._clock if template is not None else time.time
+        )
+        self.max_cookies: int = max_cookies or (
+            template.max_cookies if template is not None else MAX_COOKIES
+        )
         self.max_cookies_per_domain: int = max_cookies_per_domain or (
-            template.max_cookies_per_domain if template else MAX_COOKIES_PER_DOMAIN
+            template.max_cookies_per_domain if template is not None else MAX_COOKIES_PER_DOMAIN
         )
         self.max_cookie_size: int = max_cookie_size or (
-            template.max_cookie_size if template else MAX_COOKIE_SIZE
+            template.max_cookie_size if template is not None else MAX_COOKIE_SIZE
         )
         # Keyed by RFC 6265 §5.3 step 11's identity: (domain, path, name).
         self._store: dict[tuple[str, str, str], Cookie] = {}

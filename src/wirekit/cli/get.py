@@ -305,24 +305,26 @@ def _print_body(out: Output, response: Response) -> None:
 
 
 def _phases(timings: dict[str, float]) -> list[tuple[str, float, float]]:
-    """(phase, start, end) in seconds from the start, for the phases the request went through."""
+    """(phase, start, end) in seconds from the start, for the phases the request went through.
+
+    Every timing is the time from the request's start to the end of its phase (so a phase
+    starts where the one before it ended); a phase a reused connection skipped is absent."""
     rows: list[tuple[str, float, float]] = []
     clock = 0.0
-    for key, label in (("dns", "DNS"), ("connect", "connect"), ("tls", "TLS")):
-        if key in timings:
-            rows.append((label, clock, clock + timings[key]))
-            clock += timings[key]
-    sent = timings.get("request_sent")
-    if sent is not None and sent >= clock:
-        rows.append(("send", clock, sent))
-        clock = sent
-    first = timings.get("first_byte")
-    if first is not None:
-        rows.append(("waiting (first byte)", clock, first))
-        clock = first
-    done = timings.get("body_done")
-    if done is not None:
-        rows.append(("download", clock, max(done, clock)))
+    for key, label in (
+        ("dns", "DNS"),
+        ("connect", "connect"),
+        ("tls", "TLS"),
+        ("request_sent", "send"),
+        ("first_byte", "waiting (first byte)"),
+        ("body_done", "download"),
+    ):
+        end = timings.get(key)
+        if end is None:
+            continue
+        end = max(end, clock)
+        rows.append((label, clock, end))
+        clock = end
     return rows
 
 

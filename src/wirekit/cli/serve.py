@@ -117,7 +117,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Serve a WSGI (PEP 3333) or ASGI 3 app over HTTP/1.1.",
     )
     parser.add_argument(
-        "app", metavar="MODULE:APP", help="the app to import, e.g. mysite.wsgi:application"
+        "app",
+        metavar="MODULE:APP",
+        nargs="?",
+        help="the app to import, e.g. mysite.wsgi:application (may be left out with --static: "
+        "a static file server, its files at / unless --static-path says otherwise)",
     )
     parser.add_argument(
         "--app-dir", default=".", help="directory to import the app from (default: .)"
@@ -179,7 +183,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     app.add_argument("--static", metavar="DIR", help="serve the files in DIR under --static-path")
     app.add_argument(
-        "--static-path", default="/static", help="URL prefix for --static (default: /static)"
+        "--static-path",
+        help="URL prefix for --static (default: /static, or / when no MODULE:APP is given)",
     )
     app.add_argument(
         "--reload", action="store_true", help="restart when Python files change (development)"
@@ -341,7 +346,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         debug=args.debug,
         health_path=args.health_path,
         static_dir=args.static,
-        static_path=args.static_path,
+        static_path=args.static_path or ("/static" if args.app != STATIC_ONLY_APP else "/"),
         max_connections=args.max_connections,
         max_pending_requests=args.max_pending_requests,
         max_body_bytes=args.max_body_bytes,
@@ -377,10 +382,24 @@ def run(args: argparse.Namespace) -> int:
 
     level = _log_level(args.log_level)
     logging.basicConfig(level=level, format=_LOG_FORMAT)
+    if args.app is None:
+        if args.static is None:
+            print(
+                "wirekit serve: give the app to serve (MODULE:APP), or --static DIR",
+                file=sys.stderr,
+            )
+            return 2
+        args.app = STATIC_ONLY_APP  # an importable name, for workers and --reload too
     try:
         config = config_from_args(args)
+    except (ValueError, OverflowError) as exc:
+        print(f"wirekit serve: {exc}", file=sys.stderr)
+        return 1
+    try:
         app = import_app(args.app, app_dir=args.app_dir)
-    except (AppImportError, ValueError) as exc:
+    except AppImportError as exc:
+        # Only the loader's own errors are one line: an exception raised by the app's
+        # module while importing keeps its traceback (it says where the app went wrong).
         print(f"wirekit serve: {exc}", file=sys.stderr)
         return 1
     if args.reload:
@@ -390,9 +409,46 @@ def run(args: argparse.Namespace) -> int:
             return _run_workers(args.app, args.app_dir, config, log_level=level)
         Server(app, config).run()
     except OSError as exc:
-        print(f"wirekit serve: could not serve on {_where(config)}: {exc}", file=sys.stderr)
+        print(f"wirekit serve: {_serve_failure(config, exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve_failure(config: ServerConfig, exc: OSError) -> str:
+    message = str(exc)
+    # Bind errors already name the address; others get it added.
+    return message if "cannot bind" in message else f"could not serve on {_where(config)}: {exc}"
+
+
+#: What ``wirekit serve --static DIR`` serves besides the files (every path that is not a
+#: file is answered by the static server itself, so this only answers what is left: 404).
+STATIC_ONLY_APP = "wirekit.cli.serve:static_only_app"
+
+
+async def static_only_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The ASGI app of a static-only server: 404 for anything the files do not answer."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    body = b"Not Found\n"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -456,7 +512,7 @@ def _run_with_reload(args: argparse.Namespace) -> int:
         try:
             sockets = binder.bind()
         except OSError as exc:
-            print(f"wirekit serve: could not serve on {_where(config)}: {exc}", file=sys.stderr)
+            print(f"wirekit serve: {_serve_failure(config, exc)}", file=sys.stderr)
             return 1
         binder.sockets = sockets
         sockets[0].set_inheritable(True)

@@ -77,7 +77,11 @@ DEFAULT_WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 #: Options that count bytes, items or seconds as whole numbers.
+#: listen(2) takes an int; the kernel caps it further (net.core.somaxconn).
+_MAX_BACKLOG = 2**31 - 1
+
 _COUNTS = (
+    "port",
     "backlog",
     "threads",
     "max_connections",
@@ -178,6 +182,18 @@ class ServerConfig:
                 raise ValueError(
                     f"server option {name} must be at least 1, got {getattr(self, name)!r}"
                 )
+        if self.max_body_bytes is not None and self.max_body_bytes < 0:
+            raise ValueError(
+                f"server option max_body_bytes must be 0 or more (or None for no limit), "
+                f"got {self.max_body_bytes!r}"
+            )
+        if not 0 <= self.port <= 65535:
+            # getaddrinfo would take 70000 modulo 65536 and bind port 4464 without a word.
+            raise ValueError(f"server option port must be 0-65535, got {self.port!r}")
+        if self.backlog > _MAX_BACKLOG:
+            raise ValueError(
+                f"server option backlog must be at most {_MAX_BACKLOG}, got {self.backlog!r}"
+            )
         timeouts = ("idle_timeout", "header_timeout", "write_timeout", "body_rate_grace")
         for name in timeouts:
             if getattr(self, name) <= 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import inspect
 import logging
 import os
@@ -18,6 +19,7 @@ import socket
 import stat
 import sys
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mypy_extensions import mypyc_attr
@@ -66,6 +68,10 @@ def detect_interface(app: Any) -> Interface:
     return "wsgi"
 
 
+#: Seconds a closing TLS connection waits for the client's close_notify.
+_TLS_SHUTDOWN_TIMEOUT = 1.0
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Server:
     """An HTTP/1.1 server for one WSGI or ASGI app.
@@ -106,6 +112,7 @@ class Server:
         self._stop_requested = False
         self._pool: WorkerPool | None = None
         self._uds_path: str | None = None
+        self._saved_signals: dict[int, Any] = {}
 
     # -- app wiring -----------------------------------------------------------------------
     def _static_app(self) -> ASGIApp | None:
@@ -135,39 +142,53 @@ class Server:
 
     # -- binding ----------------------------------------------------------------------------
     def bind(self) -> list[socket.socket]:
-        """Create the listening sockets (called by ``serve`` unless sockets are given)."""
+        """Create the listening sockets (called by ``serve`` unless sockets are given).
+
+        A failure is an ``OSError`` that names the address (and leaves no socket open)."""
         config = self.config
         if config.fd is not None:
             sock = socket.socket(fileno=config.fd)
+            if sock.type != socket.SOCK_STREAM:
+                sock.detach()  # the descriptor is the caller's: left open, not closed
+                raise OSError(errno.ENOTSOCK, f"fd {config.fd} is not a stream (TCP/Unix) socket")
             return [sock]
         if config.uds is not None:
             path = config.uds
-            with contextlib.suppress(FileNotFoundError):
-                if stat.S_ISSOCK(os.stat(path).st_mode):
-                    os.unlink(path)  # a stale socket from an earlier run
+            _remove_stale_unix_socket(path)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.bind(path)
-            self._uds_path = path
-            sock.listen(config.backlog)
+            with _closed_on_failure(sock, path):
+                sock.bind(path)
+                # A reverse proxy usually runs as another user: let it connect (as uvicorn
+                # does); the directory's permissions decide who reaches the socket.
+                os.chmod(path, 0o666)
+                self._uds_path = path
+                sock.listen(config.backlog)
             return [sock]
         host = config.host
         if host in ("", "::", "[::]"):
             # Dual-stack: one IPv6 socket that also takes IPv4 (RFC 3493 §5.3, V6ONLY off).
             sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            sock.bind(("::", config.port))
-        else:
-            host = host.strip("[]")
+            with _closed_on_failure(sock, f"[::]:{config.port}"):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                sock.bind(("::", config.port))
+                sock.listen(config.backlog)
+            return [sock]
+        host = host.strip("[]")
+        where = f"[{host}]:{config.port}" if ":" in host else f"{host}:{config.port}"
+        try:
             family, kind, proto, _, address = socket.getaddrinfo(
                 host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
             )[0]
-            sock = socket.socket(family, kind, proto)
+        except socket.gaierror as exc:
+            raise chained(OSError(exc.errno, f"cannot bind {where}: {exc.strerror}"), exc) from exc
+        sock = socket.socket(family, kind, proto)
+        with _closed_on_failure(sock, where):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)
-        sock.listen(config.backlog)
+            sock.listen(config.backlog)
         return [sock]
 
     # -- request dispatch ---------------------------------------------------------------------
@@ -262,18 +283,28 @@ class Server:
         self._stop = stop = asyncio.Event()
         if self._stop_requested:
             stop.set()
+        self.addresses = []
+        # The certificate is read before anything is bound or started: a bad one leaves no
+        # socket open and no lifespan startup without its shutdown.
+        ssl_context = self._ssl_context()
         self.sockets = sockets if sockets is not None else self.bind()
         for sock in self.sockets:
             sock.setblocking(False)
         previous_handler = loop.get_exception_handler()
         loop.set_exception_handler(_AcceptErrorFilter(previous_handler))
         try:
-            await self._serve(loop, stop, install_signal_handlers)
+            await self._serve(loop, stop, install_signal_handlers, ssl_context)
         finally:
             loop.set_exception_handler(previous_handler)
+            self._stop_requested = False  # the same Server can serve again
+            self.started.clear()
 
     async def _serve(
-        self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event, install_signal_handlers: bool
+        self,
+        loop: asyncio.AbstractEventLoop,
+        stop: asyncio.Event,
+        install_signal_handlers: bool,
+        ssl_context: ssl.SSLContext | None,
     ) -> None:
         config = self.config
         if self.interface == "asgi3":
@@ -291,7 +322,7 @@ class Server:
         state = ServerState(
             config,
             start_cycle=self._start_cycle_checked,
-            ssl_context=self._ssl_context(),
+            ssl_context=ssl_context,
             access_logger=access_logger,
         )
         if self.interface == "wsgi":
@@ -302,6 +333,11 @@ class Server:
         # A client that connects and never finishes the TLS handshake is held no longer than
         # one that never sends its request head (asyncio's own default is 60 s).
         handshake_timeout = config.header_timeout if state.ssl_context is not None else None
+        # After our close_notify, asyncio waits for the client's (30 s by default) with the
+        # connection still counted: an idle browser connection then held graceful shutdown
+        # for its whole timeout, and a closed connection its max_connections slot. Like
+        # nginx, do not wait for the peer's answer beyond a moment.
+        shutdown_timeout = _TLS_SHUTDOWN_TIMEOUT if state.ssl_context is not None else None
         try:
             for sock in self.sockets:
                 if sock.family == socket.AF_UNIX:
@@ -311,6 +347,7 @@ class Server:
                         ssl=state.ssl_context,
                         backlog=config.backlog,
                         ssl_handshake_timeout=handshake_timeout,
+                        ssl_shutdown_timeout=shutdown_timeout,
                     )
                 else:
                     server = await loop.create_server(
@@ -319,6 +356,7 @@ class Server:
                         ssl=state.ssl_context,
                         backlog=config.backlog,
                         ssl_handshake_timeout=handshake_timeout,
+                        ssl_shutdown_timeout=shutdown_timeout,
                     )
                 servers.append(server)
                 self.addresses.append(sock.getsockname())
@@ -330,7 +368,10 @@ class Server:
                 logger.info("serving %s (%s) on %s", _describe(self.app), self.interface, address)
             await stop.wait()
         finally:
-            await self._graceful_shutdown(servers, state)
+            try:
+                await self._graceful_shutdown(servers, state)
+            finally:
+                self._restore_signal_handlers(loop)
 
     def _start_cycle_checked(self, protocol: HTTPServerProtocol, request: Request) -> Cycle:
         try:
@@ -347,8 +388,20 @@ class Server:
         if threading.current_thread() is not threading.main_thread():
             return
         for signum in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(signum)
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.shutdown)
+                self._saved_signals[signum] = previous
+
+    def _restore_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the signals back as they were before ``serve`` (the program's own handlers,
+        Ctrl-C's KeyboardInterrupt): left installed, they pointed at a finished loop."""
+        saved, self._saved_signals = self._saved_signals, {}
+        for signum, previous in saved.items():
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(signum, previous)
 
     def shutdown(self) -> None:
         """Ask the server to stop gracefully. Safe from any thread, and before ``serve``."""
@@ -437,6 +490,42 @@ class Server:
         finally:
             if undo is not None:
                 undo()
+
+
+@contextlib.contextmanager
+def _closed_on_failure(sock: socket.socket, where: str) -> Iterator[None]:
+    """Close ``sock`` if binding it fails, and say which address failed."""
+    try:
+        yield
+    except OSError as exc:
+        sock.close()
+        raise chained(
+            OSError(exc.errno, f"cannot bind {where}: {exc.strerror or exc}"), exc
+        ) from exc
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _remove_stale_unix_socket(path: str) -> None:
+    """Unlink a socket file left by an earlier run; refuse one a live server listens on."""
+    try:
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            return  # not ours to remove: bind() then fails with EADDRINUSE, naming it
+    except FileNotFoundError:
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except ConnectionRefusedError:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # nobody listens: stale
+        return
+    except OSError:
+        return  # let bind() report it
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"cannot bind {path}: another server is listening on it")
 
 
 class _AcceptErrorFilter:
