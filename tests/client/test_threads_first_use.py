@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import sys
 import threading
+from typing import ClassVar
 
 from tests.support.stdlib_server import serving
 from wirekit import Client, Limits
@@ -17,7 +18,7 @@ from wirekit import Client, Limits
 
 class _NotesPeers(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    peers: set[tuple[str, int]] = set()
+    peers: ClassVar[set[tuple[str, int]]] = set()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -45,7 +46,11 @@ def test_threads_on_a_new_client_respect_max_connections() -> None:
                 with Client(retry=0, timeout=20, limits=Limits(max_connections=1)) as client:
                     start = threading.Barrier(6)
 
-                    def work(client: Client = client, start: threading.Barrier = start) -> None:
+                    def work(
+                        client: Client = client,
+                        start: threading.Barrier = start,
+                        errors: list[BaseException] = errors,
+                    ) -> None:
                         start.wait(10)
                         try:
                             assert client.get(url).content == b"ok"
