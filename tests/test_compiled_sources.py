@@ -41,3 +41,20 @@ def test_compiled_modules_raise_with_chained_not_a_bare_from() -> None:
             ):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"use `raise chained(error, cause) from cause` at {offenders}"
+
+
+def test_compiled_modules_never_suspend_inside_an_except_block() -> None:
+    """A compiled generator or coroutine that yields or awaits inside ``except`` leaves the
+    handled exception in the thread's state (mypyc does not swap it per frame as CPython
+    does): ``sys.exc_info()`` then showed a ConnectError long after the call that raised it,
+    and a later compiled ``finally`` raised it again in an unrelated request."""
+    offenders = []
+    for path in _compiled_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Try):
+                continue
+            for handler in node.handlers:
+                for inner in (n for statement in handler.body for n in ast.walk(statement)):
+                    if isinstance(inner, ast.Await | ast.Yield | ast.YieldFrom):
+                        offenders.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert not offenders, f"move the yield/await out of the except block at {offenders}"

@@ -144,6 +144,7 @@ def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
     method_ok = retry.total > 0 and retry.allows_method(request.method)
     while True:
         _apply_cookies(request, settings)
+        failure: TransportError | None = None
         try:
             response: Response = yield request
         except TransportError as exc:
@@ -151,10 +152,15 @@ def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
                 raise
             if not _can_resend(request):
                 raise
+            failure = exc
+        if failure is not None:
+            # Paused outside the except block: the compiled build (mypyc) leaves the handled
+            # exception in the thread's state when a generator suspends inside one, where
+            # sys.exc_info() and later code (a compiled finally) found it again.
             attempt += 1
             wait = retry.wait_for(attempt, retry_after=None)
-            if not (yield from _pause(request, settings, attempt, wait, type(exc).__name__)):
-                raise
+            if not (yield from _pause(request, settings, attempt, wait, type(failure).__name__)):
+                raise failure
             continue
         if settings.cookies is not None:
             settings.cookies.extract_cookies(request.url, response.headers)
