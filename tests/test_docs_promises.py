@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import shlex
 import socket
@@ -15,7 +14,7 @@ from typing import Any
 from tests.server.process_support import ServeProcess, get
 from tests.server.support import WAIT, running
 from tests.support.certs import Certs
-from wirekit import Cookies, Response
+from wirekit import Cookies
 from wirekit._models.headers import Headers
 from wirekit.server import Server
 
@@ -136,43 +135,6 @@ def test_tls_connection_closed_for_idleness_frees_its_connection_slot(certs: Cer
         finally:
             first.close()
     assert answer.startswith(b"HTTP/1.1 200 "), answer[:80]
-
-
-# -- docs/cli.md: "--timing adds a waterfall of the phases (DNS, connect, TLS on a new
-# -- connection; send; waiting for the first byte; download) with start and duration";
-# -- docs/client.md: timings are "seconds from the start of the request to the end of each
-# -- phase", dns/connect/tls included.
-def test_timing_waterfall_reads_timings_as_offsets_from_the_start() -> None:
-    from wirekit.cli._output import Output
-    from wirekit.cli.get import _print_waterfall
-
-    response = Response(200)
-    response.timings = {  # ends of phases, seconds from the start (what the client gives)
-        "dns": 0.010,
-        "connect": 0.030,
-        "tls": 0.060,
-        "request_sent": 0.065,
-        "first_byte": 0.100,
-        "body_done": 0.120,
-    }
-    response.elapsed = 0.120
-    stream = io.StringIO()
-    out = Output(stdout=stream)
-    out.console.width = 100
-    _print_waterfall(out, response)
-    rows = {}
-    for line in stream.getvalue().splitlines()[1:]:
-        match = re.match(r"\s*(\S.*?)\s{2,}([\d.]+)\s+([\d.]+)", line)
-        if match and match.group(1) != "total":
-            rows[match.group(1)] = (float(match.group(2)), float(match.group(3)))
-    assert rows == {
-        "DNS": (0.0, 10.0),
-        "connect": (10.0, 20.0),
-        "TLS": (30.0, 30.0),
-        "send": (60.0, 5.0),
-        "waiting (first byte)": (65.0, 35.0),
-        "download": (100.0, 20.0),
-    }, stream.getvalue()
 
 
 # -- docs/client.md: "saved with `client.cookies.save(path)` and loaded with

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import pty
+import re
 import select
 import socket
 import subprocess
@@ -311,9 +312,8 @@ def test_url_shorthands_and_bad_urls(wirekit: Run, httpbin_server: ThreadedWSGIS
     assert "http://[bad/" in bad.stderr
 
 
-def test_timing_waterfall_keeps_phase_names_whole_on_a_slow_request() -> None:
-    # Seconds-long phases widen the number columns; on an 80-column output the phase names
-    # must still come out whole, one row per phase (scripts read this table).
+def _waterfall(timings: dict[str, float], elapsed: float, width: int) -> list[str]:
+    """The lines ``wirekit get --timing`` prints for a response with these timings."""
     import io
 
     from wirekit import Response
@@ -321,19 +321,48 @@ def test_timing_waterfall_keeps_phase_names_whole_on_a_slow_request() -> None:
     from wirekit.cli.get import _print_waterfall
 
     response = Response(200)
-    response.timings = {
-        "connect": 1.5,
-        "request_sent": 2.25,
-        "first_byte": 95.125,
-        "body_done": 99.5,
-    }
-    response.elapsed = 99.75
+    response.timings = timings
+    response.elapsed = elapsed
     stream = io.StringIO()
     out = Output(stdout=stream)
-    out.console.width = 80
+    out.console.width = width
     _print_waterfall(out, response)
-    lines = stream.getvalue().splitlines()
+    return stream.getvalue().splitlines()
+
+
+def test_timing_waterfall_keeps_phase_names_whole_on_a_slow_request() -> None:
+    # Seconds-long phases widen the number columns; on an 80-column output the phase names
+    # must still come out whole, one row per phase (scripts read this table).
+    timings = {"connect": 1.5, "request_sent": 2.25, "first_byte": 95.125, "body_done": 99.5}
+    lines = _waterfall(timings, 99.75, 80)
     assert all(len(line) <= 80 for line in lines)
     names = [line.split("  ")[0].strip() for line in lines[1:]]
     assert "waiting (first byte)" in names
     assert "total" in names
+
+
+def test_timing_waterfall_reads_timings_as_offsets_from_the_start() -> None:
+    # docs/client.md: timings are seconds from the start of the request to the end of each
+    # phase, dns/connect/tls included (the waterfall once read those three as durations:
+    # bars too long, no "send" row, negative durations).
+    timings = {
+        "dns": 0.010,
+        "connect": 0.030,
+        "tls": 0.060,
+        "request_sent": 0.065,
+        "first_byte": 0.100,
+        "body_done": 0.120,
+    }
+    rows = {}
+    for line in _waterfall(timings, 0.120, 100)[1:]:
+        match = re.match(r"\s*(\S.*?)\s{2,}([\d.]+)\s+([\d.]+)", line)
+        if match and match.group(1) != "total":
+            rows[match.group(1)] = (float(match.group(2)), float(match.group(3)))
+    assert rows == {
+        "DNS": (0.0, 10.0),
+        "connect": (10.0, 20.0),
+        "TLS": (30.0, 30.0),
+        "send": (60.0, 5.0),
+        "waiting (first byte)": (65.0, 35.0),
+        "download": (100.0, 20.0),
+    }

@@ -426,15 +426,8 @@ STATIC_ONLY_APP = "wirekit.cli.serve:static_only_app"
 
 
 async def static_only_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The ASGI app of a static-only server: 404 for anything the files do not answer."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    """The ASGI app of a static-only server: 404 for anything the files do not answer.
+    (Lifespan: returning at once means "nothing to start", which the server accepts.)"""
     if scope["type"] != "http":
         return
     body = b"Not Found\n"
