@@ -295,7 +295,7 @@ class AsyncConnectionPool:
         given back by the next acquire instead of now."""
         self._orphans.append(connection)
         lock = self._lock
-        if lock.try_acquire():
+        if lock.acquire(blocking=False):
             try:
                 self._reap_orphans()
             finally:
