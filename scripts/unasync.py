@@ -56,7 +56,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bAsync([A-Z]\w*)", r"\1"),
     (r"\basync_([a-z]\w*)", r"sync_\1"),
     (r"\b_async\b", "_sync"),
-    (r"\bis_async = True\b", "is_async = False"),
+    (r"\bis_async: ClassVar\[bool\] = True\b", "is_async: ClassVar[bool] = False"),
 ]
 _COMPILED = [(re.compile(p, re.MULTILINE), r) for p, r in SUBSTITUTIONS]
 

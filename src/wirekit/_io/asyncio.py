@@ -11,6 +11,7 @@ Cancelled reads, writes and connects leave no socket open; a closed stream leave
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 from collections import deque
@@ -173,6 +174,40 @@ async def _abort_and_settle(transport: asyncio.Transport) -> None:
     await asyncio.sleep(0)
 
 
+#: At most this much is read from a socket whose transport failed a write (an early answer
+#: is a head and a short body).
+_SALVAGE_LIMIT = 256 * 1024
+
+
+def _salvage_unread(transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
+    """Read, without waiting, what the kernel still holds for a closing plain transport
+    (asyncio stops reading a transport that failed a write), into the protocol's buffer.
+
+    Written by hand: neither asyncio nor uvloop hands over the bytes left unread when a
+    write fails. A duplicate of the descriptor is read, so the transport's own close stays
+    the only close of its socket."""
+    if protocol.tls:
+        return  # TLS records need the SSL object: nothing readable here
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    try:
+        duplicate = socket.socket(fileno=os.dup(sock.fileno()))
+    except (OSError, ValueError):
+        return
+    with duplicate:
+        while protocol.buffered < _SALVAGE_LIMIT:
+            try:
+                data = duplicate.recv(65536, socket.MSG_DONTWAIT)
+            except OSError:  # nothing more now (EAGAIN), or the reset itself
+                return
+            if not data:
+                protocol.eof = True
+                return
+            protocol.chunks.append(data)
+            protocol.buffered += len(data)
+
+
 def _take(chunks: deque[bytes | bytearray | memoryview], max_bytes: int) -> bytes:
     """Up to ``max_bytes`` from the front of ``chunks`` (which must not be empty).
 
@@ -244,7 +279,14 @@ class AsyncIOStream:
             raise write_failure(self._peer, protocol.error)
         if not data:
             return
-        self._transport.write(data)
+        transport = self._transport
+        transport.write(data)
+        if transport.is_closing() and not protocol.lost:
+            # The write failed (a reset, a broken pipe): the transport closes the socket on
+            # the next loop turn and drops what the peer sent before, typically its early
+            # answer (413, 401) the caller needs more than the broken pipe. Take it now.
+            _salvage_unread(transport, protocol)
+            raise write_failure(self._peer, protocol.error)
         if protocol.writing_paused:
             await self._wait(timeout, drain=True)
             if protocol.lost:

@@ -1,7 +1,7 @@
 """Redirects, retries, auth challenges and cookies, written once as sans-IO generators.
 
 A flow yields what the driver must do next (a :class:`Request` to send, or a
-:class:`Sleep`), receives the outcome (a :class:`Response`, or a transport error thrown in),
+:class:`Sleep`), receives the outcome (a :class:`Response`, or :class:`Failed` with the transport error),
 and finally returns the response the caller sees. The async client and the generated sync
 client drive the same flow (DESIGN invariant 2), so these rules exist exactly once.
 
@@ -39,7 +39,7 @@ from wirekit.errors import (
     chained,
 )
 
-__all__ = ["FlowSettings", "Sleep", "send_flow"]
+__all__ = ["Failed", "FlowSettings", "Sleep", "send_flow"]
 
 logger = logging.getLogger("wirekit.client")
 
@@ -61,6 +61,16 @@ class Sleep:
 
     seconds: float
     reason: str
+
+
+@dataclass(slots=True)
+class Failed:
+    """What the driver sends back in place of a response when sending a request failed.
+
+    (Rather than ``generator.throw``: a compiled generator's throw drops the traceback the
+    error already carries, so it ended at the flow instead of at the failed connect/read.)"""
+
+    error: TransportError
 
 
 @dataclass(slots=True)
@@ -144,24 +154,23 @@ def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
     method_ok = retry.total > 0 and retry.allows_method(request.method)
     while True:
         _apply_cookies(request, settings)
-        failure: TransportError | None = None
-        try:
-            response: Response = yield request
-        except TransportError as exc:
-            if not (method_ok and attempt < retry.total and isinstance(exc, _NOTHING_SENT)):
-                raise
+        outcome: Response | Failed = yield request
+        if type(outcome) is Failed:
+            # No except block here: the compiled build (mypyc) leaves a handled exception in
+            # the thread's state when a generator suspends inside one (sys.exc_info() and a
+            # later compiled finally found it again). Raising the error object keeps its
+            # traceback, down to the connect or read that failed.
+            failure = outcome.error
+            if not (method_ok and attempt < retry.total and isinstance(failure, _NOTHING_SENT)):
+                raise failure
             if not _can_resend(request):
-                raise
-            failure = exc
-        if failure is not None:
-            # Paused outside the except block: the compiled build (mypyc) leaves the handled
-            # exception in the thread's state when a generator suspends inside one, where
-            # sys.exc_info() and later code (a compiled finally) found it again.
+                raise failure
             attempt += 1
             wait = retry.wait_for(attempt, retry_after=None)
             if not (yield from _pause(request, settings, attempt, wait, type(failure).__name__)):
                 raise failure
             continue
+        response: Response = outcome  # type: ignore[assignment]
         if settings.cookies is not None:
             settings.cookies.extract_cookies(request.url, response.headers)
         status = response.status_code

@@ -338,6 +338,7 @@ class Server:
         # for its whole timeout, and a closed connection its max_connections slot. Like
         # nginx, do not wait for the peer's answer beyond a moment.
         shutdown_timeout = _TLS_SHUTDOWN_TIMEOUT if state.ssl_context is not None else None
+        error: BaseException | None = None
         try:
             for sock in self.sockets:
                 if sock.family == socket.AF_UNIX:
@@ -367,11 +368,21 @@ class Server:
             for address in self.addresses:
                 logger.info("serving %s (%s) on %s", _describe(self.app), self.interface, address)
             await stop.wait()
-        finally:
-            try:
-                await self._graceful_shutdown(servers, state)
-            finally:
-                self._restore_signal_handlers(loop)
+        except BaseException as exc:  # cancelled, or a failure while starting
+            error = exc
+        # Shut down outside the except block, then raise what stopped us: a compiled
+        # coroutine that awaits inside an except or finally block loses the exception in
+        # flight (mypyc), so a cancelled serve() task returned as if it had finished.
+        shutdown_error: BaseException | None = None
+        try:
+            await self._graceful_shutdown(servers, state)
+        except BaseException as exc:
+            shutdown_error = exc
+        self._restore_signal_handlers(loop)
+        if error is not None:
+            raise error
+        if shutdown_error is not None:
+            raise shutdown_error
 
     def _start_cycle_checked(self, protocol: HTTPServerProtocol, request: Request) -> Cycle:
         try:

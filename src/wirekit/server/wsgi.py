@@ -157,19 +157,22 @@ class WSGIInput:
         "_done",
         "_gone",
         "_lock",
-        "waiting",
+        "_offset",
+        "need",
     )
 
     def __init__(self, cycle: WSGICycle, *, complete: bool = False) -> None:
         self._cycle = cycle
         self._chunks: deque[bytes] = deque()
+        self._offset = 0  # bytes of the first chunk already handed over
         self._buffered = 0
         self._done = complete
         self._gone = False
         self._asked_continue = False
-        #: True while the app is blocked waiting for more body: reading must go on then,
-        #: whatever is buffered, or read() of the whole body would never finish.
-        self.waiting = False
+        #: What the app, blocked in a read, needs buffered: 0 when it does not wait, -1 for
+        #: the whole body. Reading goes on up to that much even above the high-water mark
+        #: (or a read() would never finish), and no further.
+        self.need = 0
         # A request that came without a body (most GETs) never waits and is never fed, so it
         # shares one Condition instead of building its own: creating a Condition (a Lock
         # and bound methods) was the largest Python cost of a small WSGI request.
@@ -193,6 +196,11 @@ class WSGIInput:
             self._done = True
             self._lock.notify()
 
+    def over(self, high_water: int) -> bool:
+        """More is buffered than the app needs or ``high_water`` allows: stop reading."""
+        need = self.need
+        return need >= 0 and self._buffered > max(high_water, need)
+
     # -- worker thread --------------------------------------------------------------------
     def _fill(self, wanted: int) -> None:
         """Wait until ``wanted`` bytes are buffered (-1: all of them) or the body ended."""
@@ -201,35 +209,61 @@ class WSGIInput:
             if not self._asked_continue:
                 self._asked_continue = True
                 self._cycle.body_wanted()
-            self.waiting = True
+            self.need = wanted if wanted > 0 else -1
             self._cycle.release_body()
             lock.wait(self._cycle.read_wait)
-            self.waiting = False
+            self.need = 0
         if self._gone and (wanted < 0 or self._buffered < max(wanted, 1)):
             # Never hand over part of the body as if it were all of it (a truncated upload
             # stored as complete): reading the whole body, or past what came, fails.
             raise ClientDisconnected("client disconnected while sending the request body")
 
     def _take(self, size: int) -> bytes:
+        """Hand over ``size`` buffered bytes (-1: all). A chunk read in part keeps its place
+        with ``_offset``: slicing off its rest at every readline() copied the rest again
+        for each line (quadratic in the chunk size)."""
         chunks = self._chunks
+        offset = self._offset
         if size < 0 or size >= self._buffered:
+            if offset:
+                chunks[0] = chunks[0][offset:]
             data = b"".join(chunks)
             chunks.clear()
+            self._offset = 0
         else:
             parts: list[bytes] = []
             need = size
             while need:
-                chunk = chunks.popleft()
-                if len(chunk) > need:
-                    parts.append(chunk[:need])
-                    chunks.appendleft(chunk[need:])
+                chunk = chunks[0]
+                available = len(chunk) - offset
+                if available > need:
+                    parts.append(chunk[offset : offset + need])
+                    offset += need
                     break
-                parts.append(chunk)
-                need -= len(chunk)
-            data = b"".join(parts)
+                parts.append(chunk[offset:] if offset else chunk)
+                chunks.popleft()
+                offset = 0
+                need -= available
+            self._offset = offset
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
         self._buffered -= len(data)
         self._cycle.release_body()
         return data
+
+    def _line_end(self, scanned: int) -> int:
+        """Where the first buffered line ends (just past its LF), or 0 if none has yet;
+        the first ``scanned`` bytes are known to hold no LF and are not searched again."""
+        position = 0  # buffered bytes before this chunk
+        start = self._offset
+        for chunk in self._chunks:
+            length = len(chunk) - start
+            if scanned < position + length:
+                found = chunk.find(b"\n", start + max(0, scanned - position))
+                if found >= 0:
+                    return position + found - start + 1
+            position += length
+            start = 0
+        return 0
 
     def read(self, size: int | None = -1) -> bytes:
         size = -1 if size is None else size
@@ -247,17 +281,16 @@ class WSGIInput:
     def readline(self, size: int | None = -1) -> bytes:
         size = -1 if size is None else size
         with self._lock:
+            scanned = 0
             while True:
-                joined = b"".join(self._chunks)
-                self._chunks.clear()
-                if joined:
-                    self._chunks.append(joined)
-                end = joined.find(b"\n") + 1
+                end = self._line_end(scanned)
                 if end:
                     return self._take(end if size < 0 else min(end, size))
-                if 0 <= size <= len(joined) or (self._done and not self._gone):
+                buffered = self._buffered
+                if 0 <= size <= buffered or (self._done and not self._gone):
                     return self._take(size)
-                self._fill(len(joined) + 1)
+                scanned = buffered
+                self._fill(buffered + 1)
 
     def readlines(self, hint: int = -1) -> list[bytes]:
         lines: list[bytes] = []
@@ -466,7 +499,9 @@ class WSGICycle:
 
     # -- loop thread: from the connection ----------------------------------------------------
     def feed_body(self, data: bytes) -> None:
-        if self.input.feed(data) > self.high_water and not self.input.waiting:
+        body = self.input
+        body.feed(data)
+        if body.over(self.high_water):
             self.protocol.pause_body()
 
     def end_body(self) -> None:
@@ -501,7 +536,7 @@ class WSGICycle:
 
     def _loop_resume(self) -> None:
         self._resume_scheduled = False
-        if self.input.waiting or self.input.buffered <= self.high_water:
+        if not self.input.over(self.high_water):
             self.protocol.resume_body()
 
     def start_response(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from mypy_extensions import mypyc_attr
 
@@ -32,6 +32,7 @@ from wirekit.client.config import (
     Timeout,
 )
 from wirekit.client.flows import (
+    Failed,
     FlowSettings,
     Sleep,
     merge_headers,
@@ -51,28 +52,30 @@ _USER_AGENT = f"wirekit/{__version__}"
 URL_CACHE_SIZE = 256
 
 
+#: The class docstring, set after the class: the compiled build drops class docstrings.
+_CLIENT_DOC = """An HTTP client with pooled keep-alive connections; use it as a context manager.
+
+>>> async def main():
+...     async with AsyncClient(base_url="http://127.0.0.1:8000") as client:
+...         response = await client.get("/json", params={"q": "x"})
+...         return response.json()
+
+Options (all keyword-only): ``auth``, ``params``, ``headers``, ``cookies`` (defaults for
+every request); ``timeout`` (a :class:`Timeout`, a number for the total deadline, or
+None); ``follow_redirects`` (True), ``max_redirects`` (20); ``retry`` (a :class:`Retry`);
+``verify``, ``cert``, ``proxy``, ``limits``, ``trust_env``, ``family``,
+``local_address``, ``uds``, ``resolver``; ``base_url``; ``transport`` (replaces the network: mock,
+WSGI, ASGI); ``event_hooks`` ({"request": [...], "response": [...]}, async callables);
+``trace`` (a callable ``trace(event, info)`` seeing every phase); ``secret_headers``
+(header names stripped on cross-origin redirects, besides Authorization and Cookie);
+``max_decoded_bytes`` (decompression limit of response bodies).
+"""
+
+
 # Subclassing a client is common; the compiled build must allow it (scripts/compile.py).
 @mypyc_attr(allow_interpreted_subclasses=True)
 class AsyncClient:
-    """An HTTP client with pooled keep-alive connections; use it as a context manager.
-
-    >>> async def main():
-    ...     async with AsyncClient(base_url="http://127.0.0.1:8000") as client:
-    ...         response = await client.get("/json", params={"q": "x"})
-    ...         return response.json()
-
-    Options (all keyword-only): ``auth``, ``params``, ``headers``, ``cookies`` (defaults for
-    every request); ``timeout`` (a :class:`Timeout`, a number for the total deadline, or
-    None); ``follow_redirects`` (True), ``max_redirects`` (20); ``retry`` (a :class:`Retry`);
-    ``verify``, ``cert``, ``proxy``, ``limits``, ``trust_env``, ``family``,
-    ``local_address``, ``uds``, ``resolver``; ``base_url``; ``transport`` (replaces the network: mock,
-    WSGI, ASGI); ``event_hooks`` ({"request": [...], "response": [...]}, async callables);
-    ``trace`` (a callable ``trace(event, info)`` seeing every phase); ``secret_headers``
-    (header names stripped on cross-origin redirects, besides Authorization and Cookie);
-    ``max_decoded_bytes`` (decompression limit of response bodies).
-    """
-
-    is_async = True
+    is_async: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -89,7 +92,7 @@ class AsyncClient:
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         retry: Retry | int | None = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
-        base_url: str | URL = "",
+        base_url: str | URL | None = "",
         transport: AsyncBaseTransport | None = None,
         trust_env: bool = True,
         family: int = 0,
@@ -233,6 +236,13 @@ class AsyncClient:
         body = None
         if content is not None or data is not None or files is not None or json is not None:
             body_headers, body = encode_request(content=content, data=data, files=files, json=json)
+            given = merged.get("content-length") or ""
+            if body is not None and body.content_length is None and given.strip().isdigit():
+                # The caller knows the length of a body we cannot measure (an iterator): it
+                # is sent with that length, not chunked (one that turns out longer or
+                # shorter is an error), as httpx and requests do.
+                body.content_length = int(given)
+                body_headers.pop("Transfer-Encoding", None)
             for name, value in body_headers.items():
                 if name not in merged:
                     merged[name] = value
@@ -394,7 +404,11 @@ class AsyncClient:
                 except TransportError as exc:
                     if exc.request is None:
                         exc.request = instruction
-                    instruction = flow.throw(exc)
+                    failed: Failed | None = Failed(exc)
+                else:
+                    failed = None
+                if failed is not None:
+                    instruction = flow.send(failed)  # the flow retries or raises it
                     continue
                 response.request = instruction
                 # Each hop's own (redirects and retries end in history); the final response
@@ -463,6 +477,10 @@ class AsyncClient:
 
     async def __aexit__(self, *args: object) -> None:
         await self.aclose()
+
+
+# setattr: mypyc refuses a plain assignment to a class attribute it did not declare.
+setattr(AsyncClient, "__doc__", _CLIENT_DOC)  # noqa: B010
 
 
 class AsyncStreamContext:
