@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import shutil
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -382,6 +383,7 @@ def run(args: argparse.Namespace) -> int:
 
     level = _log_level(args.log_level)
     logging.basicConfig(level=level, format=_LOG_FORMAT)
+    _follow_reloader()
     if args.app is None:
         if args.static is None:
             print(
@@ -395,6 +397,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OverflowError) as exc:
         print(f"wirekit serve: {exc}", file=sys.stderr)
         return 1
+    if config.workers > 1 and not args.reload and hasattr(signal, "SIGHUP"):
+        # A reload asked for while the app imports (systemctl reload at startup) must not
+        # kill the server: the workers about to start load the current code anyway. The
+        # supervisor installs its own SIGHUP handler when it runs.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         app = import_app(args.app, app_dir=args.app_dir)
     except AppImportError as exc:
@@ -412,6 +419,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"wirekit serve: {_serve_failure(config, exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _follow_reloader() -> None:
+    """In a server started by ``--reload``: stop when the reloader dies."""
+    from wirekit.server.reload import RELOADER_PID_VARIABLE
+    from wirekit.server.workers import follow_parent
+
+    reloader = os.environ.pop(RELOADER_PID_VARIABLE, "")
+    if reloader.isdigit():
+        follow_parent(int(reloader))
 
 
 def _serve_failure(config: ServerConfig, exc: OSError) -> str:
@@ -573,7 +590,9 @@ def _run_workers(
             target,
             sockets,
             config.workers,
-            graceful_timeout=config.shutdown_timeout,
+            # A worker's own shutdown_timeout ends with steps still to do (cancelling tasks,
+            # lifespan shutdown): it is not killed before it had the time for them.
+            graceful_timeout=config.shutdown_timeout + _WORKER_SHUTDOWN_MARGIN,
             target_reports_ready=True,
         ).run()
     except WorkersNeverStarted as exc:
@@ -585,6 +604,10 @@ def _run_workers(
     return 0
 
 
+#: Seconds a worker gets past shutdown_timeout before the supervisor kills it.
+_WORKER_SHUTDOWN_MARGIN = 5.0
+
+
 def _no_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:  # pragma: no cover
     raise RuntimeError("placeholder app used only to bind sockets")
 
@@ -594,11 +617,19 @@ def _serve_in_worker(
 ) -> None:
     """Runs in each worker process (module level, so ``spawn`` can pickle it)."""
     from wirekit.server.main import Server
-    from wirekit.server.workers import notify_ready
+    from wirekit.server.workers import notify_ready, worker_stop_event
 
     logging.basicConfig(level=log_level, format=_LOG_FORMAT)
     app = import_app(app_spec, app_dir=app_dir)
     server = Server(app, config)
+
+    def stop_when_told() -> None:
+        # A SIGTERM that came while the app was importing (before the server had its own
+        # handlers) must still stop this worker, not be lost until the supervisor kills it.
+        worker_stop_event().wait()
+        server.shutdown()
+
+    threading.Thread(target=stop_when_told, name="wirekit-stop", daemon=True).start()
 
     def ready_once_serving() -> None:
         # Ready only once the app imported and the server started (lifespan included).

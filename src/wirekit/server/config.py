@@ -194,6 +194,11 @@ class ServerConfig:
             raise ValueError(
                 f"server option backlog must be at most {_MAX_BACKLOG}, got {self.backlog!r}"
             )
+        if not 0 <= self.shutdown_timeout < float("inf"):
+            raise ValueError(
+                f"server option shutdown_timeout must be 0 or more seconds, "
+                f"got {self.shutdown_timeout!r}"
+            )
         timeouts = ("idle_timeout", "header_timeout", "write_timeout", "body_rate_grace")
         for name in timeouts:
             if getattr(self, name) <= 0:

@@ -20,6 +20,9 @@ from typing import Any, Final
 
 from wirekit.errors import LimitExceeded
 
+#: Set in the environment of the server a reloader runs: the reloader's pid.
+RELOADER_PID_VARIABLE: Final = "WIREKIT_RELOADER_PID"
+
 __all__ = [
     "DEFAULT_IGNORED_DIRECTORIES",
     "DEFAULT_INTERVAL",
@@ -200,9 +203,13 @@ def _start(
 ) -> subprocess.Popen[bytes]:
     if not argv:
         raise ValueError("run_with_reload() needs a command to run")
-    return subprocess.Popen(
-        list(argv), env=None if env is None else dict(env), pass_fds=tuple(pass_fds)
-    )
+    child_env = dict(os.environ if env is None else env)
+    # The server stops with us, even if we are SIGKILLed (it asks the kernel, see
+    # wirekit.server.workers.follow_parent), and has its own process group: Ctrl-C reaches
+    # only us, and we stop it once, gracefully (two stop requests made a supervisor with
+    # workers kill the requests in flight).
+    child_env[RELOADER_PID_VARIABLE] = str(os.getpid())
+    return subprocess.Popen(list(argv), env=child_env, pass_fds=tuple(pass_fds), process_group=0)
 
 
 def _stop_child(child: subprocess.Popen[bytes], timeout: float) -> int:
@@ -230,7 +237,8 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
     def handler(signum: int, frame: object) -> None:
         stop.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    # SIGHUP too (the terminal went away): stop the server rather than orphan it.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         previous[signum] = signal.signal(signum, handler)
 
     def restore() -> None:

@@ -304,6 +304,12 @@ class Supervisor:
     def _begin_stop(self) -> None:
         if not self._stopping:
             logger.info("stopping %d workers", len(self._workers))
+            # The workers keep their own copies of the listening sockets until they have
+            # stopped accepting; ours would keep the kernel queueing connections nobody will
+            # accept (reset when we exit): closed, new clients are refused at once.
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.close()
         self._stopping = True
         for state in self._slots:
             state.restart_at = None
@@ -578,13 +584,19 @@ def _worker_socket(spec: _SocketSpec) -> socket.socket:
     return sock
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: have the kernel SIGKILL us when the supervisor dies, even by SIGKILL."""
+def follow_parent(parent_pid: int) -> None:
+    """Stop (SIGTERM, so gracefully) when ``parent_pid``, our parent, dies: a server run by
+    ``--reload`` must not outlive its reloader, killed by SIGKILL or not."""
+    _die_with_parent(parent_pid, signal.SIGTERM)
+
+
+def _die_with_parent(parent_pid: int, signum: int = signal.SIGKILL) -> None:
+    """Linux: have the kernel send us ``signum`` when the parent dies, even by SIGKILL."""
     if sys.platform.startswith("linux"):
         libc_name = ctypes.util.find_library("c") or "libc.so.6"
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(libc_name, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
     # The parent may have died before prctl took effect; then we were already re-parented.
     if os.getppid() != parent_pid:
         os._exit(1)
