@@ -115,3 +115,10 @@ def test_iterator_body_with_the_callers_content_length_is_sent_with_that_length(
     assert seen["chunked"] is False
     assert seen["length"] == total
     assert seen["sha256"] == hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def test_async_client_returns_the_early_413_on_uvloop() -> None:
+    # uvloop's transport drops the unread answer on a failed write as asyncio's does.
+    import uvloop  # installed by `make test` (the `all` extra)
+
+    uvloop.run(test_async_client_returns_the_early_413_of_a_server_that_closes())
