@@ -65,6 +65,12 @@ def keep_family(host: str, addresses: Sequence[Address], family: int) -> list[Ad
     return kept
 
 
+def resolution_failure(host: str, exc: BaseException) -> NameResolutionError:
+    """The error for a name that could not be resolved (getaddrinfo's or a resolver's)."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return NameResolutionError(f"cannot resolve {host!r}: {detail}", host=host)
+
+
 def new_socket(
     family: int, *, local_address: str | None, socket_options: Sequence[SocketOption]
 ) -> socket.socket:

@@ -28,6 +28,7 @@ from wirekit._io._shared import (
     new_socket,
     read_failure,
     read_timeout,
+    resolution_failure,
     tls_details,
     tls_failure,
     tls_timeout,
@@ -37,7 +38,7 @@ from wirekit._io._shared import (
 )
 from wirekit._io.base import Address, AsyncResolver, SocketOption, Trace
 from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
-from wirekit.errors import ConnectError, NameResolutionError
+from wirekit.errors import ConnectError
 
 __all__ = [
     "CLOSE_TIMEOUT",
@@ -66,12 +67,8 @@ class AsyncSystemResolver:
             infos = await loop.getaddrinfo(
                 host, port, family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
             )
-        except socket.gaierror as exc:
-            raise NameResolutionError(
-                f"cannot resolve {host!r}: {exc.strerror or exc}", host=host
-            ) from exc
         except (UnicodeError, OSError) as exc:
-            raise NameResolutionError(f"cannot resolve {host!r}: {exc}", host=host) from exc
+            raise resolution_failure(host, exc) from exc
         return [(info[0], info[4]) for info in infos]
 
 
@@ -529,7 +526,12 @@ class AsyncIOBackend:
                 if addresses is None:
                     if trace is not None:
                         trace("dns.start", {"host": host})
-                    resolved = await self.resolver.resolve(host, port, family=family)
+                    try:
+                        resolved = await self.resolver.resolve(host, port, family=family)
+                    except (OSError, UnicodeError) as exc:
+                        # A custom resolver's own errors (socket.gaierror from getaddrinfo,
+                        # say) are name-resolution failures too (DESIGN invariant 7).
+                        raise resolution_failure(host, exc) from exc
                     addresses = keep_family(host, resolved, family)
                     if trace is not None:
                         trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
@@ -638,7 +640,13 @@ class AsyncIOBackend:
                 task.cancel()
             if tasks:
                 # Let each cancelled attempt close its own socket before we return/raise.
-                await asyncio.wait(tasks)
+                try:
+                    await asyncio.wait(tasks)
+                except BaseException:
+                    # Cancelled while reaping the losers: the winner goes too.
+                    if winner is not None:
+                        winner.close()
+                    raise
                 for task in tasks:
                     if not task.cancelled() and task.exception() is None:
                         task.result().close()
@@ -664,6 +672,9 @@ class AsyncIOBackend:
             async with scope:
                 sock.setblocking(False)
                 await loop.sock_connect(sock, path)
+                # A Unix socket whose server's accept queue is full fails with EAGAIN, which
+                # sock_connect takes for "in progress" and then reports as connected: ask.
+                sock.getpeername()
                 high_water = self.read_buffer_high_water
                 transport, protocol = await loop.create_connection(
                     lambda: _StreamProtocol(loop, high_water), sock=sock

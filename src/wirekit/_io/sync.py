@@ -27,6 +27,7 @@ from wirekit._io._shared import (
     new_socket,
     read_failure,
     read_timeout,
+    resolution_failure,
     tls_details,
     tls_failure,
     tls_timeout,
@@ -36,7 +37,7 @@ from wirekit._io._shared import (
 )
 from wirekit._io.base import Address, NetworkStream, Resolver, SocketOption, Trace
 from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
-from wirekit.errors import ConnectError, NameResolutionError, chained
+from wirekit.errors import ConnectError, chained
 
 __all__ = ["SyncBackend", "SyncStream", "SystemResolver", "open_stream"]
 
@@ -55,15 +56,8 @@ class SystemResolver:
     def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
         try:
             infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        except socket.gaierror as exc:
-            raise chained(
-                NameResolutionError(f"cannot resolve {host!r}: {exc.strerror or exc}", host=host),
-                exc,
-            ) from exc
         except (UnicodeError, OSError) as exc:
-            raise chained(
-                NameResolutionError(f"cannot resolve {host!r}: {exc}", host=host), exc
-            ) from exc
+            raise chained(resolution_failure(host, exc), exc) from exc
         return [(info[0], info[4]) for info in infos]
 
 
@@ -305,7 +299,13 @@ class SyncBackend:
         if addresses is None:
             if trace is not None:
                 trace("dns.start", {"host": host})
-            addresses = keep_family(host, self.resolver.resolve(host, port, family=family), family)
+            try:
+                resolved = self.resolver.resolve(host, port, family=family)
+            except (OSError, UnicodeError) as exc:
+                # A custom resolver's own errors (socket.gaierror from getaddrinfo, say) are
+                # name-resolution failures too (DESIGN invariant 7).
+                raise chained(resolution_failure(host, exc), exc) from exc
+            addresses = keep_family(host, resolved, family)
             if trace is not None:
                 trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
             if deadline is not None and time.monotonic() >= deadline:

@@ -50,7 +50,8 @@ class AsyncConnectionPool:
         self._limits = limits
         self._proxy = proxy
         self._local_address = local_address
-        self._socket_options = socket_options
+        # Listed once: an iterator would be used up by the first connection.
+        self._socket_options = None if socket_options is None else list(socket_options)
         self._uds = uds
         self._family = family
         self._protocol_limits = protocol_limits or {}
