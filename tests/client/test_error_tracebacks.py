@@ -15,18 +15,9 @@ from typing import Any
 import pytest
 
 import wirekit
+from tests.support.loops import BOTH_LOOPS
 from wirekit.client._async.transport import AsyncHTTPTransport
 from wirekit.client._sync.transport import HTTPTransport
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(("asyncio", {}), id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> Any:
-    return request.param
 
 
 class _AsyncRefusingBackend:
@@ -60,6 +51,7 @@ def _check_reaches_the_backend(error: BaseException) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", BOTH_LOOPS)
 async def test_async_transport_error_traceback_reaches_the_code_that_raised_it() -> None:
     transport = AsyncHTTPTransport(backend=_AsyncRefusingBackend())
     async with wirekit.AsyncClient(transport=transport, retry=0) as client:

@@ -13,17 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.loops import BOTH_LOOPS
 from wirekit.server.main import Server
 
-
-@pytest.fixture(
-    params=[
-        pytest.param(("asyncio", {}), id="asyncio"),
-        pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"),
-    ]
-)
-def anyio_backend(request: pytest.FixtureRequest) -> Any:
-    return request.param
+pytestmark = pytest.mark.parametrize("anyio_backend", BOTH_LOOPS)
 
 
 async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
