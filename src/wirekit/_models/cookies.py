@@ -307,7 +307,8 @@ class Cookies:
         """The value of cookie ``name``; when several match, the one with the longest path,
         then the newest (the one a request would list first)."""
         now = self._clock()
-        found = [c for c in self._matching(name, domain, path) if not c.is_expired(now)]
+        with self._lock:
+            found = [c for c in self._matching(name, domain, path) if not c.is_expired(now)]
         if not found:
             return default
         found.sort(key=lambda c: (-len(c.path), -c.creation_time))
@@ -377,12 +378,17 @@ class Cookies:
 
     def _add_locked(self, cookie: Cookie) -> None:
         key = (cookie.domain, cookie.path, cookie.name)
-        old = self._store.pop(key, None)
+        store = self._store
+        old = store.get(key)
         if old is not None:
             cookie.creation_time = old.creation_time  # §5.3 step 11.3
         if cookie.is_expired(self._clock()):
-            return  # an expiry in the past deletes (§5.3 step 11.4 and Max-Age=0 idiom)
-        self._store[key] = cookie
+            # An expiry in the past deletes (§5.3 step 11.4 and the Max-Age=0 idiom).
+            store.pop(key, None)
+            return
+        # Replaced in place: readers that do not lock (get, in) never find it missing, as
+        # they did between a pop and the new insert.
+        store[key] = cookie
         self._evict(cookie.domain)
 
     def _evict(self, domain: str) -> None:

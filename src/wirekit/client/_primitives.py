@@ -59,8 +59,9 @@ class AsyncLock:
     ) -> None:
         self._held = False
 
-    def acquire(self, blocking: bool = True) -> bool:
-        """Enter if no section is running (then ``release()``); never waits."""
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Enter if no section is running (then ``release()``). Never waits: under asyncio
+        a running section is this thread's own, which waiting could not end."""
         if self._held:
             return False
         self._held = True
@@ -70,9 +71,9 @@ class AsyncLock:
         self._held = False
 
 
-#: The sync twin is the thread lock itself: its ``with`` and ``acquire(blocking=False)``
-#: (which a finalizer uses, so that it never waits on a lock its own thread holds) are C
-#: calls, where a Python wrapper cost four interpreted calls per request.
+#: The sync twin is the thread lock itself: its ``with`` and ``acquire(timeout=...)``
+#: (which a finalizer uses, so that it never waits for good on a lock its own thread holds)
+#: are C calls, where a Python wrapper cost four interpreted calls per request.
 Lock = threading.Lock
 
 

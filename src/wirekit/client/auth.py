@@ -220,7 +220,10 @@ class DigestAuth(Auth):
         # Per origin: each server has its own realm and nonces (one host's must never be
         # replayed to another).
         self._challenges: dict[Any, dict[str, str]] = {}
-        self._nonce_counts: dict[Any, int] = {}
+        # Per (origin, nonce): a nonce count is never sent twice for one nonce (RFC 7616
+        # §3.4: servers may refuse a repeated nc as a replay), even when several threads
+        # answer the same challenge at once.
+        self._nonce_counts: dict[tuple[Any, str], int] = {}
 
     def auth_flow(self, request: Request) -> AuthFlow:
         origin = request.url.origin
@@ -252,8 +255,13 @@ class DigestAuth(Auth):
                 f"Digest challenge from {request.url.host} lacks realm or nonce"
             )
         with self._lock:
-            self._challenges[origin] = digest
-            self._nonce_counts[origin] = 0
+            known = self._challenges.get(origin)
+            if known is None or known.get("nonce") != digest["nonce"]:
+                self._challenges[origin] = digest
+                # Counts of the nonces this origin no longer uses are dropped.
+                for key in [key for key in self._nonce_counts if key[0] == origin]:
+                    if key[1] != digest["nonce"]:
+                        del self._nonce_counts[key]
         request.headers["Authorization"] = self._authorization(request, digest)
         yield request
 
@@ -272,8 +280,9 @@ class DigestAuth(Auth):
             raise RemoteProtocolError(f"Digest qop {challenge['qop']!r} not supported (only auth)")
         origin = request.url.origin
         with self._lock:
-            count = self._nonce_counts.get(origin, 0) + 1
-            self._nonce_counts[origin] = count
+            key = (origin, nonce)
+            count = self._nonce_counts.get(key, 0) + 1
+            self._nonce_counts[key] = count
             nc = f"{count:08x}"
         cnonce = secrets.token_hex(16)
         a1 = digest(f"{self._username}:{realm}:{self._password}")

@@ -94,6 +94,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             self._proxies = ProxyConfig()
         # One pool per route: direct, and one per proxy URL (keyed by its string form).
         self._pools: dict[str | None, AsyncConnectionPool] = {}
+        self._closed = False
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -131,6 +132,11 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             # Threads sharing a new Client race here: one pool wins for all of them (a
             # replaced one kept its connection open, unclosed, and its own limits).
             pool = self._pools.setdefault(key, pool)
+            if self._closed:
+                # Another thread closed the client in the middle of this request (between
+                # redirect hops or retries): no new pool, whose connection nothing would close.
+                self._pools.pop(key, None)
+                raise RuntimeError("the client has been closed")
         elif url.scheme == "https" and pool._ssl_context is None:
             pool._ssl_context = self.ssl_context
         return pool
@@ -151,6 +157,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         return await pool.handle_async_request(request, deadline, trace)
 
     async def aclose(self) -> None:
+        self._closed = True
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()

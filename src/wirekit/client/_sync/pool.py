@@ -28,6 +28,8 @@ __all__ = ["ConnectionPool"]
 #: is sent once more on a fresh connection (as urllib3 and browsers do).
 _STALE_ERRORS = (ReadError, WriteError, RemoteProtocolError)
 _SWEEP_INTERVAL = 1.0
+#: Seconds a finalizer waits for the pool's lock to give back an orphaned slot.
+_ORPHAN_LOCK_WAIT = 0.25
 
 
 class ConnectionPool:
@@ -111,19 +113,23 @@ class ConnectionPool:
         """The usual case, without a coroutine: the newest idle connection to ``origin`` if
         it is usable and fresh. None sends the caller to ``_acquire``, which also sweeps,
         drops stale connections, opens new ones and waits for a free slot."""
-        with self._lock:
-            stack = self._idle.get(origin)
-            if not stack or self._closed:
-                return None
-            now = monotonic()
-            if now - self._last_sweep > _SWEEP_INTERVAL:
-                return None
-            candidate = stack[-1]
-            if not candidate.is_usable() or self._expired(candidate, now):
-                return None
-            stack.pop()
-            self._idle_count -= 1
-            return candidate
+        try:
+            with self._lock:
+                stack = self._idle.get(origin)
+                if not stack or self._closed:
+                    return None
+                now = monotonic()
+                if now - self._last_sweep > _SWEEP_INTERVAL:
+                    return None
+                candidate = stack[-1]
+                if not candidate.is_usable() or self._expired(candidate, now):
+                    return None
+                stack.pop()
+                self._idle_count -= 1
+                return candidate
+        finally:
+            if self._orphans:
+                self._reap_deferred()
 
     def _acquire(self, origin: Origin, deadline: Deadline, trace: Trace | None) -> HTTPConnection:
         wait_ends: float | None = None  # the pool timeout runs once, not anew per wake-up
@@ -158,6 +164,8 @@ class ConnectionPool:
                     else:
                         signal = Signal()
                         self._waiters.append((origin, signal))
+            if self._orphans:
+                self._reap_deferred()
             try:
                 for connection in stale:
                     connection.close()
@@ -184,13 +192,19 @@ class ConnectionPool:
                         self._waiters.remove((origin, signal))
                     except ValueError:
                         self._wake(origin)
+                if self._orphans:
+                    self._reap_deferred()
                 raise
             if not woken:
                 with self._lock:
                     try:
                         self._waiters.remove((origin, signal))
                     except ValueError:
-                        pass
+                        # Woken just after the wait timed out: hand the wake-up on, or the
+                        # next waiter would wait out its timeout with a slot free.
+                        self._wake(origin)
+                if self._orphans:
+                    self._reap_deferred()
                 if binding:
                     raise deadline.exceeded("waiting for a free connection in the pool")
                 raise PoolTimeout(
@@ -291,15 +305,26 @@ class ConnectionPool:
     def release_orphan(self, connection: HTTPConnection) -> None:
         """Give back the slot of a lent-out connection whose response was garbage-collected
         without being closed (the connection is already aborted). Runs from a finalizer, so
-        possibly inside one of this pool's sections on the same thread: then the slot is
-        given back by the next acquire instead of now."""
-        self._orphans.append(connection)
+        possibly inside one of this pool's sections, on this thread or another: then the
+        section gives the slot back as it ends (``_reap_deferred``)."""
+        self._orphans.append(connection)  # before trying the lock: see _reap_deferred
         lock = self._lock
-        if lock.acquire(blocking=False):
+        # Another thread's section lets go of the lock within moments: wait for it, and the
+        # slot (and a waiter's wake-up) is given back now. This thread's own section (the
+        # finalizer ran inside it) never would: after the short wait, it gives it back.
+        if lock.acquire(timeout=_ORPHAN_LOCK_WAIT):
             try:
                 self._reap_orphans()
             finally:
                 lock.release()
+
+    def _reap_deferred(self) -> None:
+        """After a section: give back the slots of orphans a finalizer could not (it found
+        the lock held, by this section). An orphan is queued before its finalizer tries the
+        lock, so a section that held the lock then sees it here."""
+        if self._orphans:
+            with self._lock:
+                self._reap_orphans()
 
     def _reap_orphans(self) -> None:
         orphans = self._orphans
@@ -310,23 +335,29 @@ class ConnectionPool:
     def keep_idle(self, connection: HTTPConnection) -> bool:
         """Take back a connection that can serve again, as idle (no coroutine: the usual
         end of a response). False when the pool cannot keep it: ``discard`` it then."""
-        with self._lock:
-            if self._closed or not connection.is_connected:
-                return False
-            max_idle = self._limits.max_idle_connections
-            if max_idle is not None and self._idle_count >= max_idle:
-                return False
-            connection.mark_idle(monotonic())
-            self._idle.setdefault(connection.origin, []).append(connection)
-            self._idle_count += 1
-            self._wake(connection.origin)
-            return True
+        try:
+            with self._lock:
+                if self._closed or not connection.is_connected:
+                    return False
+                max_idle = self._limits.max_idle_connections
+                if max_idle is not None and self._idle_count >= max_idle:
+                    return False
+                connection.mark_idle(monotonic())
+                self._idle.setdefault(connection.origin, []).append(connection)
+                self._idle_count += 1
+                self._wake(connection.origin)
+                return True
+        finally:
+            if self._orphans:
+                self._reap_deferred()
 
     def discard(self, connection: HTTPConnection) -> None:
         """Close a lent-out connection and give its slot to a waiter."""
         with self._lock:
             self._forget(connection)
             self._wake(None)
+        if self._orphans:
+            self._reap_deferred()
         connection.close()
 
     def close(self) -> None:

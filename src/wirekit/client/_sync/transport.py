@@ -95,6 +95,7 @@ class HTTPTransport(BaseTransport):
             self._proxies = ProxyConfig()
         # One pool per route: direct, and one per proxy URL (keyed by its string form).
         self._pools: dict[str | None, ConnectionPool] = {}
+        self._closed = False
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -132,6 +133,11 @@ class HTTPTransport(BaseTransport):
             # Threads sharing a new Client race here: one pool wins for all of them (a
             # replaced one kept its connection open, unclosed, and its own limits).
             pool = self._pools.setdefault(key, pool)
+            if self._closed:
+                # Another thread closed the client in the middle of this request (between
+                # redirect hops or retries): no new pool, whose connection nothing would close.
+                self._pools.pop(key, None)
+                raise RuntimeError("the client has been closed")
         elif url.scheme == "https" and pool._ssl_context is None:
             pool._ssl_context = self.ssl_context
         return pool
@@ -152,6 +158,7 @@ class HTTPTransport(BaseTransport):
         return pool.handle_request(request, deadline, trace)
 
     def close(self) -> None:
+        self._closed = True
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
