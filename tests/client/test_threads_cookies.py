@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import http.server
 import itertools
-import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.stdlib_server import serving
+from tests.support.threads import run_threads, switch_interval
 from wirekit import Client
 
 
@@ -43,25 +42,16 @@ def test_shared_client_cookie_jar_survives_concurrent_requests(cookie_server: st
     # (A tiny switch interval only makes the thread interleavings that users hit rarely
     # happen within a bounded run.)
     errors: list[str] = []
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        with Client(retry=0, timeout=20) as client:
-            for index in range(300):
-                client.cookies.set(f"o{index}", "x", domain="other.test")
+    with switch_interval(), Client(retry=0, timeout=20) as client:
+        for index in range(300):
+            client.cookies.set(f"o{index}", "x", domain="other.test")
 
-            def work() -> None:
-                for _ in range(40):
-                    try:
-                        client.get(cookie_server)
-                    except Exception as exc:  # collected for the assert
-                        errors.append(f"{type(exc).__name__}: {exc}")
+        def work() -> None:
+            for _ in range(40):
+                try:
+                    client.get(cookie_server)
+                except Exception as exc:  # collected for the assert
+                    errors.append(f"{type(exc).__name__}: {exc}")
 
-            threads = [threading.Thread(target=work) for _ in range(12)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
-    finally:
-        sys.setswitchinterval(old_interval)
+        run_threads(work, 12)
     assert errors == [], errors[:5]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import http.server
 import re
-import sys
 import threading
 from collections import Counter
 from typing import ClassVar
 
 from tests.support.stdlib_server import serving
+from tests.support.threads import run_threads, switch_interval
 from wirekit import Client, DigestAuth
 
 
@@ -67,27 +67,18 @@ def test_shared_digest_auth_never_reuses_a_nonce_count() -> None:
     _RotatingDigest.accepted = 0
     statuses: Counter[int] = Counter()
     errors: list[str] = []
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        with serving(_RotatingDigest) as port:
-            url = f"http://127.0.0.1:{port}/"
-            with Client(retry=0, timeout=20, auth=DigestAuth("u", "p")) as client:
+    with switch_interval(), serving(_RotatingDigest) as port:
+        url = f"http://127.0.0.1:{port}/"
+        with Client(retry=0, timeout=20, auth=DigestAuth("u", "p")) as client:
 
-                def work() -> None:
-                    for _ in range(25):
-                        try:
-                            statuses[client.get(url).status_code] += 1
-                        except Exception as exc:  # collected for the assert
-                            errors.append(repr(exc))
+            def work() -> None:
+                for _ in range(25):
+                    try:
+                        statuses[client.get(url).status_code] += 1
+                    except Exception as exc:  # collected for the assert
+                        errors.append(repr(exc))
 
-                threads = [threading.Thread(target=work) for _ in range(8)]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join(60)
-    finally:
-        sys.setswitchinterval(old_interval)
+            run_threads(work, 8)
     assert errors == [], errors[:3]
     duplicates = [pair for pair, n in Counter(_RotatingDigest.seen).items() if n > 1]
     assert duplicates == [], (len(duplicates), duplicates[:5], statuses)

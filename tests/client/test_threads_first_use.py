@@ -8,11 +8,11 @@ unclosed socket when it was collected) and the pool limits were counted twice.
 from __future__ import annotations
 
 import http.server
-import sys
 import threading
 from typing import ClassVar
 
 from tests.support.stdlib_server import serving
+from tests.support.threads import switch_interval
 from wirekit import Client, Limits
 
 
@@ -35,9 +35,7 @@ def test_threads_on_a_new_client_respect_max_connections() -> None:
     # With max_connections=1 every request of a round must travel on the one connection
     # (each waits for the pool slot). A tiny switch interval makes the thread interleavings
     # users hit rarely happen within a bounded run; each round is a fresh Client.
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+    with switch_interval():
         with serving(_NotesPeers) as port:
             url = f"http://127.0.0.1:{port}/"
             for _ in range(10):
@@ -64,5 +62,3 @@ def test_threads_on_a_new_client_respect_max_connections() -> None:
                         thread.join(30)
                 assert errors == []
                 assert len(_NotesPeers.peers) == 1, _NotesPeers.peers
-    finally:
-        sys.setswitchinterval(old_interval)
