@@ -174,8 +174,10 @@ def test_proxy_silent_during_connect_timeout_names_the_proxy() -> None:
 # -- 4. cert= is silently dropped when verify is an SSLContext --------------------------------
 
 
-def test_client_certificate_is_not_silently_ignored_with_an_ssl_context(certs) -> None:
-    server_context = certs.server_context(require_client_cert=True)
+@contextmanager
+def _one_tls_answer(server_context: ssl.SSLContext, body: bytes) -> Iterator[tuple[int, list]]:
+    """A TLS server on 127.0.0.1 answering one request with 200 ``body``; yields its port
+    and the client certificates it saw (one per handshake that completed)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
@@ -192,26 +194,32 @@ def test_client_certificate_is_not_silently_ignored_with_an_ssl_context(certs) -
             tls = server_context.wrap_socket(conn, server_side=True)
             peers.append(tls.getpeercert())
             _read_request(tls)
-            tls.sendall(response(200, body=b"mtls ok"))
+            tls.sendall(response(200, body=body))
             tls.close()
         except (OSError, ssl.SSLError):
             conn.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    cert = (str(certs.client_cert_file), str(certs.client_key_file))
     try:
+        yield listener.getsockname()[1], peers
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+def test_client_certificate_is_not_silently_ignored_with_an_ssl_context(certs) -> None:
+    server_context = certs.server_context(require_client_cert=True)
+    cert = (str(certs.client_cert_file), str(certs.client_key_file))
+    with _one_tls_answer(server_context, b"mtls ok") as (port, peers):
         try:
             client = wirekit.Client(verify=certs.client_context(), cert=cert, retry=0, timeout=10)
         except (TypeError, ValueError):
             return  # refusing the combination loudly is a fix too
         with client:
-            assert client.get(f"https://127.0.0.1:{listener.getsockname()[1]}/").text == "mtls ok"
+            assert client.get(f"https://127.0.0.1:{port}/").text == "mtls ok"
         assert peers
         assert peers[0]
-    finally:
-        listener.close()
-        thread.join(5)
 
 
 # -- 5. trust_env=False still trusts SSL_CERT_FILE ---------------------------------------------
@@ -219,35 +227,10 @@ def test_client_certificate_is_not_silently_ignored_with_an_ssl_context(certs) -
 
 def test_trust_env_false_ignores_ssl_cert_file(certs, monkeypatch) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca_file))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-    listener.settimeout(10)
-    server_context = certs.server_context()
-
-    def serve() -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            return
-        conn.settimeout(5)
-        try:
-            tls = server_context.wrap_socket(conn, server_side=True)
-            _read_request(tls)
-            tls.sendall(response(200, body=b"trusted"))
-            tls.close()
-        except (OSError, ssl.SSLError):
-            conn.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with _one_tls_answer(certs.server_context(), b"trusted") as (port, _):
         with wirekit.Client(trust_env=False, retry=0, timeout=10) as client:
             with pytest.raises(wirekit.TLSError):
-                client.get(f"https://127.0.0.1:{listener.getsockname()[1]}/")
-    finally:
-        listener.close()
-        thread.join(5)
+                client.get(f"https://127.0.0.1:{port}/")
 
 
 # -- 6. userinfo of a redirect's Location goes on the wire to a forward proxy ---------------

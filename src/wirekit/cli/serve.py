@@ -424,10 +424,11 @@ def run(args: argparse.Namespace) -> int:
 def _follow_reloader() -> None:
     """In a server started by ``--reload``: stop when the reloader dies."""
     from wirekit.server.reload import RELOADER_PID_VARIABLE
-    from wirekit.server.workers import follow_parent
 
     reloader = os.environ.pop(RELOADER_PID_VARIABLE, "")
     if reloader.isdigit():
+        from wirekit.server.workers import follow_parent  # multiprocessing: only when needed
+
         follow_parent(int(reloader))
 
 
