@@ -9,7 +9,6 @@ import asyncio
 import gc
 import socket
 import time
-import weakref
 
 import pytest
 
@@ -49,10 +48,8 @@ def test_garbage_collected_streamed_response_returns_its_slot_sync() -> None:
         ) as client,
     ):
         response = client.send(client.build_request("GET", peer.url), stream=True)
-        ref = weakref.ref(response)
-        del response
+        del response  # (no weak reference to check it went: a Response takes none)
         gc.collect()
-        assert ref() is None
         assert client.get(peer.url).status_code == 200  # PoolTimeout before the fix
 
 
@@ -63,10 +60,8 @@ async def test_garbage_collected_streamed_response_returns_its_slot_async() -> N
             limits=wirekit.Limits(max_connections=1), timeout=wirekit.Timeout(10, pool=1), retry=0
         ) as client:
             response = await client.send(client.build_request("GET", peer.url), stream=True)
-            ref = weakref.ref(response)
             del response
             gc.collect()
-            assert ref() is None
             await asyncio.sleep(0.05)  # room for a finalizer that schedules the close
             assert (await client.get(peer.url)).status_code == 200
 

@@ -11,7 +11,10 @@ import json as jsonlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Protocol
 
-from wirekit._models import decoders
+from mypy_extensions import mypyc_attr
+
+from wirekit._models import _aiter, decoders
+from wirekit._models.chunks import Rechunker, rechunk, split_content
 from wirekit._models.headers import Headers, HeaderTypes
 from wirekit._models.url import URL, redact
 from wirekit.errors import (
@@ -20,6 +23,7 @@ from wirekit.errors import (
     StreamClosed,
     StreamConsumed,
     StreamError,
+    chained,
 )
 
 __all__ = ["AsyncByteStream", "ByteStream", "Request", "Response"]
@@ -77,6 +81,7 @@ class AsyncByteStream(Protocol):
     async def aclose(self) -> None: ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Request:
     """An HTTP request: method, URL, headers and an optional body.
 
@@ -122,6 +127,17 @@ class Request:
             setattr(self, name, value)
 
 
+#: Response's attributes, every one set in __init__: its __slots__ (fixed attributes and no
+#: weak references, as in the compiled build, whose instances cannot have others) and what
+#: a pickled one keeps.
+_RESPONSE_STATE = (
+    "status_code", "headers", "http_version", "reason", "_request", "history", "extensions",
+    "timings", "elapsed", "_stream", "_content", "_text", "_encoding", "_consumed", "_closed",
+    "_max_decoded_bytes", "cookies",
+)  # fmt: skip
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Response:
     """An HTTP response.
 
@@ -130,6 +146,8 @@ class Response:
     ``iter_text()``, ``iter_lines()``, or ``read()`` / ``aread()``, and close it (it is a
     context manager) so the connection goes back to the pool.
     """
+
+    __slots__ = _RESPONSE_STATE
 
     def __init__(
         self,
@@ -247,7 +265,9 @@ class Response:
             try:
                 self._text = content.decode(self.encoding, errors="replace")
             except LookupError as exc:
-                raise DecodingError(f"unknown charset {self.encoding!r} in Content-Type") from exc
+                raise chained(
+                    DecodingError(f"unknown charset {self.encoding!r} in Content-Type"), exc
+                ) from exc
         return self._text
 
     def json(self, **kwargs: Any) -> Any:
@@ -255,7 +275,8 @@ class Response:
         try:
             return jsonlib.loads(self.content, **kwargs)
         except ValueError as exc:
-            raise DecodingError(f"response body from {self.url} is not valid JSON: {exc}") from exc
+            error = DecodingError(f"response body from {self.url} is not valid JSON: {exc}")
+            raise chained(error, exc) from exc
 
     def _decoder(self) -> decoders.ContentDecoder:
         if self._max_decoded_bytes is None:
@@ -309,18 +330,22 @@ class Response:
             if chunk_size is None:
                 yield from stream
             else:
-                yield from _rechunk(stream, chunk_size)
+                yield from rechunk(stream, chunk_size)
         finally:
             self.close()
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body decoded (gzip, br, zstd... undone)."""
         if self._content is not None:
-            yield from _split(self._content, chunk_size)
+            yield from split_content(self._content, chunk_size)
             return
         decoder = self._decoder()
-        chunks = (decoder.decode(raw) for raw in self.iter_raw())
-        yield from _rechunk(_then(chunks, decoder.flush), chunk_size)
+        buffer = Rechunker(chunk_size)
+        # A loop, not a generator expression: mypyc turns those into lists (the whole body).
+        for raw in self.iter_raw():
+            yield from buffer.push(decoder.decode(raw))
+        yield from buffer.push(decoder.flush())
+        yield from buffer.flush()
 
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
         decoder = decoders.TextDecoder(self._stream_encoding())
@@ -389,53 +414,19 @@ class Response:
             self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._content
 
-    async def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        if self._content is not None and self._stream is None:
-            yield self._content
-            return
-        stream = self._async_stream()
-        buffer = _Rechunker(chunk_size)
-        try:
-            async for raw in stream:
-                for piece in buffer.push(raw):
-                    yield piece
-            for piece in buffer.flush():
-                yield piece
-        finally:
-            await self.aclose()
+    def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body as received, Content-Encoding not undone (``async for``)."""
+        return _aiter.raw(self, chunk_size)
 
-    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        if self._content is not None:
-            for piece in _split(self._content, chunk_size):
-                yield piece
-            return
-        decoder = self._decoder()
-        buffer = _Rechunker(chunk_size)
-        async for raw in self.aiter_raw():
-            for piece in buffer.push(decoder.decode(raw)):
-                yield piece
-        for piece in buffer.push(decoder.flush()):
-            yield piece
-        for piece in buffer.flush():
-            yield piece
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body decoded (gzip, br, zstd... undone) (``async for``)."""
+        return _aiter.decoded(self, chunk_size)
 
-    async def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
-        decoder = decoders.TextDecoder(self._stream_encoding())
-        async for chunk in self.aiter_bytes(chunk_size):
-            text = decoder.decode(chunk)
-            if text:
-                yield text
-        tail = decoder.flush()
-        if tail:
-            yield tail
+    def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+        return _aiter.text(self, chunk_size)
 
-    async def aiter_lines(self) -> AsyncIterator[str]:
-        lines = decoders.LineDecoder()
-        async for text in self.aiter_text():
-            for line in lines.decode(text):
-                yield line
-        for line in lines.flush():
-            yield line
+    def aiter_lines(self) -> AsyncIterator[str]:
+        return _aiter.lines(self)
 
     async def aclose(self) -> None:
         if not self._closed:
@@ -461,70 +452,16 @@ class Response:
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled with an error: the body read so far travels, the connection does not.
-        state = dict(self.__dict__)
+        # (Named one by one: the compiled build's instances have no __dict__.)
+        state = {name: getattr(self, name) for name in _RESPONSE_STATE}
         state["_stream"] = None
         if state["_content"] is None:
             state["_closed"] = True
         return state
 
-
-def _check_chunk_size(chunk_size: int | None) -> None:
-    if chunk_size is not None and chunk_size < 1:
-        # 0 or less would never fill a chunk: the loops below would spin and buffer forever.
-        raise ValueError(f"chunk_size must be a positive number of bytes or None, not {chunk_size}")
-
-
-def _split(content: bytes, chunk_size: int | None) -> Iterator[bytes]:
-    _check_chunk_size(chunk_size)
-    if not content:
-        return
-    if chunk_size is None:
-        yield content
-        return
-    for start in range(0, len(content), chunk_size):
-        yield content[start : start + chunk_size]
-
-
-def _then(chunks: Iterator[bytes], last: Any) -> Iterator[bytes]:
-    yield from chunks
-    yield last()
-
-
-class _Rechunker:
-    """Regroups a byte stream into chunks of exactly ``chunk_size`` (the last may be short)."""
-
-    __slots__ = ("_buffer", "_size")
-
-    def __init__(self, chunk_size: int | None) -> None:
-        _check_chunk_size(chunk_size)
-        self._size = chunk_size
-        self._buffer = bytearray()
-
-    def push(self, data: bytes) -> list[bytes]:
-        if not data:
-            return []
-        if self._size is None:
-            return [data]
-        self._buffer += data
-        out: list[bytes] = []
-        while len(self._buffer) >= self._size:
-            out.append(bytes(self._buffer[: self._size]))
-            del self._buffer[: self._size]
-        return out
-
-    def flush(self) -> list[bytes]:
-        if self._buffer:
-            out = [bytes(self._buffer)]
-            self._buffer.clear()
-            return out
-        return []
-
-
-def _rechunk(chunks: Any, chunk_size: int | None) -> Iterator[bytes]:
-    buffer = _Rechunker(chunk_size)
-    for chunk in chunks:
-        yield from buffer.push(chunk)
-    yield from buffer.flush()
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
 
 
 def reason_phrase(status_code: int) -> str:

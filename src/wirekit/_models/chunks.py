@@ -1,0 +1,62 @@
+"""Regrouping a body's chunks to the size a reader asked for (``iter_bytes(chunk_size)``...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["Rechunker", "check_chunk_size", "rechunk", "split_content"]
+
+
+def check_chunk_size(chunk_size: int | None) -> None:
+    if chunk_size is not None and chunk_size < 1:
+        # 0 or less would never fill a chunk: the loops below would spin and buffer forever.
+        raise ValueError(f"chunk_size must be a positive number of bytes or None, not {chunk_size}")
+
+
+def split_content(content: bytes, chunk_size: int | None) -> Iterator[bytes]:
+    check_chunk_size(chunk_size)
+    if not content:
+        return
+    if chunk_size is None:
+        yield content
+        return
+    for start in range(0, len(content), chunk_size):
+        yield content[start : start + chunk_size]
+
+
+class Rechunker:
+    """Regroups a byte stream into chunks of exactly ``chunk_size`` (the last may be short)."""
+
+    __slots__ = ("_buffer", "_size")
+
+    def __init__(self, chunk_size: int | None) -> None:
+        check_chunk_size(chunk_size)
+        self._size = chunk_size
+        self._buffer = bytearray()
+
+    def push(self, data: bytes) -> list[bytes]:
+        if not data:
+            return []
+        if self._size is None:
+            return [data]
+        self._buffer += data
+        out: list[bytes] = []
+        while len(self._buffer) >= self._size:
+            out.append(bytes(self._buffer[: self._size]))
+            del self._buffer[: self._size]
+        return out
+
+    def flush(self) -> list[bytes]:
+        if self._buffer:
+            out = [bytes(self._buffer)]
+            self._buffer.clear()
+            return out
+        return []
+
+
+def rechunk(chunks: Any, chunk_size: int | None) -> Iterator[bytes]:
+    buffer = Rechunker(chunk_size)
+    for chunk in chunks:
+        yield from buffer.push(chunk)
+    yield from buffer.flush()
