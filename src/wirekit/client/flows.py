@@ -171,7 +171,7 @@ def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
                 raise failure
             continue
         response: Response = outcome  # type: ignore[assignment]
-        if settings.cookies is not None:
+        if settings.cookies is not None and "set-cookie" in response.headers:
             settings.cookies.extract_cookies(request.url, response.headers)
         status = response.status_code
         if not (method_ok and status in retry.statuses and attempt < retry.total):

@@ -246,7 +246,8 @@ class HTTPConnection:
         if self.requests_sent:
             self.reused = True
         self.requests_sent += 1
-        if logger.isEnabledFor(logging.DEBUG):
+        debug = logger.isEnabledFor(logging.DEBUG)  # asked once: it is a call each time
+        if debug:
             _log_request(method, target, headers)
 
         body = None if content is None else content.as_bytes()
@@ -278,7 +279,7 @@ class HTTPConnection:
             timings["request_sent"] = time.monotonic() - started
             event = self._receive_head(url, deadline, timings, started)
         response_headers = Headers.from_raw(event.headers)
-        if logger.isEnabledFor(logging.DEBUG):
+        if debug:
             _log_response(event)
         if event.status_code == 407 and self._proxy is not None and self._proxy.mode == "forward":
             # The proxy refused, not the origin: the same error as a refused CONNECT tunnel,
