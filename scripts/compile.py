@@ -58,6 +58,7 @@ MODULES = [
     "wirekit/client/_sync/client.py",
     "wirekit/client/_sync/connection.py",
     "wirekit/client/_sync/pool.py",
+    "wirekit/client/_sync/transport.py",
     "wirekit/_io/sync.py",
     "wirekit/_models/headers.py",
     "wirekit/_models/url.py",

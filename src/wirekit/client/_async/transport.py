@@ -9,6 +9,8 @@ import ssl
 from base64 import b64encode
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from wirekit._io.backends import AsyncDefaultBackend
 from wirekit._io.base import AsyncNetworkBackend
 from wirekit._io.tls import create_ssl_context
@@ -23,6 +25,7 @@ from wirekit.errors import InvalidURL
 __all__ = ["AsyncBaseTransport", "AsyncHTTPTransport"]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AsyncBaseTransport:
     """What a client needs from a transport: one call, and closing."""
 
@@ -39,6 +42,7 @@ class AsyncBaseTransport:
         await self.aclose()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class AsyncHTTPTransport(AsyncBaseTransport):
     """HTTP/1.1 over TCP or TLS, through proxies when asked, with pooled keep-alive.
 

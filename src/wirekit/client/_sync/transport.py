@@ -10,6 +10,8 @@ import ssl
 from base64 import b64encode
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from wirekit._io.backends import DefaultBackend
 from wirekit._io.base import NetworkBackend
 from wirekit._io.tls import create_ssl_context
@@ -24,6 +26,7 @@ from wirekit.errors import InvalidURL
 __all__ = ["BaseTransport", "HTTPTransport"]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BaseTransport:
     """What a client needs from a transport: one call, and closing."""
 
@@ -40,6 +43,7 @@ class BaseTransport:
         self.close()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class HTTPTransport(BaseTransport):
     """HTTP/1.1 over TCP or TLS, through proxies when asked, with pooled keep-alive.
 
