@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-__all__ = ["Rechunker", "check_chunk_size", "rechunk", "split_content"]
+__all__ = ["Rechunker", "check_chunk_size", "split_content"]
 
 
 def check_chunk_size(chunk_size: int | None) -> None:
@@ -53,10 +52,3 @@ class Rechunker:
             self._buffer.clear()
             return out
         return []
-
-
-def rechunk(chunks: Any, chunk_size: int | None) -> Iterator[bytes]:
-    buffer = Rechunker(chunk_size)
-    for chunk in chunks:
-        yield from buffer.push(chunk)
-    yield from buffer.flush()

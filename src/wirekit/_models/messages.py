@@ -13,8 +13,7 @@ from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
-from wirekit._models import _aiter, decoders
-from wirekit._models.chunks import Rechunker, rechunk, split_content
+from wirekit._models import _iterators, decoders
 from wirekit._models.headers import Headers, HeaderTypes
 from wirekit._models.url import URL, redact
 from wirekit.errors import (
@@ -154,7 +153,7 @@ class Response:
         status_code: int,
         *,
         headers: HeaderTypes | Any = None,
-        content: bytes | None = None,
+        content: bytes | bytearray | memoryview | None = None,
         stream: ByteStream | AsyncByteStream | None = None,
         request: Request | None = None,
         http_version: str = "HTTP/1.1",
@@ -162,7 +161,7 @@ class Response:
         extensions: dict[str, Any] | None = None,
         max_decoded_bytes: int | None = None,
     ) -> None:
-        self.status_code = status_code
+        self.status_code = int(status_code)  # an HTTPStatus too: the same in both builds
         self.headers = headers if isinstance(headers, Headers) else Headers(headers)
         self.http_version = http_version
         # No reason phrase (or an empty one, RFC 9112 allows it): the standard one.
@@ -176,7 +175,7 @@ class Response:
         if content is None and stream is None:
             content = b""  # Response(204) built by hand (a MockTransport handler): no body
         self._stream = stream
-        self._content = content
+        self._content = content if content is None or type(content) is bytes else bytes(content)
         self._text: str | None = None
         self._encoding: str | None = None
         self._consumed = content is not None
@@ -310,58 +309,27 @@ class Response:
                     chunks: list[bytes] = read_all()
                 finally:
                     self._closed = True  # read_all() leaves its stream finished (see aread)
-            elif identity:
-                chunks = list(self.iter_raw())
+                self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             else:
                 # Decoded as it arrives, so a decompression bomb stops the reading early.
-                decoder = self._decoder()
-                chunks = [decoder.decode(raw) for raw in self.iter_raw()]
-                chunks.append(decoder.flush())
-            self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self._content = _iterators.collect(
+                    self.iter_raw() if identity else self.iter_bytes()
+                )
         return self._content
 
     def iter_raw(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body as received, Content-Encoding not undone."""
-        if self._content is not None and self._stream is None:
-            yield self._content
-            return
-        stream = self._sync_stream()
-        try:
-            if chunk_size is None:
-                yield from stream
-            else:
-                yield from rechunk(stream, chunk_size)
-        finally:
-            self.close()
+        return _iterators.raw(self, chunk_size)
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body decoded (gzip, br, zstd... undone)."""
-        if self._content is not None:
-            yield from split_content(self._content, chunk_size)
-            return
-        decoder = self._decoder()
-        buffer = Rechunker(chunk_size)
-        # A loop, not a generator expression: mypyc turns those into lists (the whole body).
-        for raw in self.iter_raw():
-            yield from buffer.push(decoder.decode(raw))
-        yield from buffer.push(decoder.flush())
-        yield from buffer.flush()
+        return _iterators.decoded(self, chunk_size)
 
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
-        decoder = decoders.TextDecoder(self._stream_encoding())
-        for chunk in self.iter_bytes(chunk_size):
-            text = decoder.decode(chunk)
-            if text:
-                yield text
-        tail = decoder.flush()
-        if tail:
-            yield tail
+        return _iterators.text(self, chunk_size)
 
     def iter_lines(self) -> Iterator[str]:
-        lines = decoders.LineDecoder()
-        for text in self.iter_text():
-            yield from lines.decode(text)
-        yield from lines.flush()
+        return _iterators.lines(self)
 
     def close(self) -> None:
         """Release the connection (it returns to the pool if the body was fully read)."""
@@ -404,29 +372,27 @@ class Response:
                     # read_all() leaves its stream finished whatever happens (the connection
                     # released or closed): only our flag is left to set, no aclose() chain.
                     self._closed = True
-            elif identity:
-                chunks = [raw async for raw in self.aiter_raw()]
+                self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             else:
                 # Decoded as it arrives, so a decompression bomb stops the reading early.
-                decoder = self._decoder()
-                chunks = [decoder.decode(raw) async for raw in self.aiter_raw()]
-                chunks.append(decoder.flush())
-            self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self._content = await _iterators.acollect(
+                    self.aiter_raw() if identity else self.aiter_bytes()
+                )
         return self._content
 
     def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """The body as received, Content-Encoding not undone (``async for``)."""
-        return _aiter.raw(self, chunk_size)
+        return _iterators.araw(self, chunk_size)
 
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """The body decoded (gzip, br, zstd... undone) (``async for``)."""
-        return _aiter.decoded(self, chunk_size)
+        return _iterators.adecoded(self, chunk_size)
 
     def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
-        return _aiter.text(self, chunk_size)
+        return _iterators.atext(self, chunk_size)
 
     def aiter_lines(self) -> AsyncIterator[str]:
-        return _aiter.lines(self)
+        return _iterators.alines(self)
 
     async def aclose(self) -> None:
         if not self._closed:
@@ -454,6 +420,7 @@ class Response:
         # Pickled with an error: the body read so far travels, the connection does not.
         # (Named one by one: the compiled build's instances have no __dict__.)
         state = {name: getattr(self, name) for name in _RESPONSE_STATE}
+        state.update(getattr(self, "__dict__", {}))  # a subclass's own attributes
         state["_stream"] = None
         if state["_content"] is None:
             state["_closed"] = True

@@ -18,7 +18,7 @@ from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
-from wirekit.client._async.transport import AsyncBaseTransport, AsyncHTTPTransport
+from wirekit.client._async.transport import AsyncHTTPTransport, AsyncTransport
 from wirekit.client._primitives import async_sleep
 from wirekit.client.auth import Auth, BasicAuth, NetrcLookup, coerce_auth, netrc_path
 from wirekit.client.config import (
@@ -93,7 +93,7 @@ class AsyncClient:
         retry: Retry | int | None = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
         base_url: str | URL | None = "",
-        transport: AsyncBaseTransport | None = None,
+        transport: AsyncTransport | None = None,
         trust_env: bool = True,
         family: int = 0,
         local_address: str | None = None,
@@ -153,7 +153,7 @@ class AsyncClient:
         self._closed = False
 
     @property
-    def transport(self) -> AsyncBaseTransport:
+    def transport(self) -> AsyncTransport:
         return self._transport
 
     # Settings a user may replace after construction, converted as the constructor does.

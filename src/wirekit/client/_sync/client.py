@@ -20,7 +20,7 @@ from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._primitives import sync_sleep
-from wirekit.client._sync.transport import BaseTransport, HTTPTransport
+from wirekit.client._sync.transport import HTTPTransport, Transport
 from wirekit.client.auth import Auth, BasicAuth, NetrcLookup, coerce_auth, netrc_path
 from wirekit.client.config import (
     DEFAULT_LIMITS,
@@ -94,7 +94,7 @@ class Client:
         retry: Retry | int | None = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
         base_url: str | URL | None = "",
-        transport: BaseTransport | None = None,
+        transport: Transport | None = None,
         trust_env: bool = True,
         family: int = 0,
         local_address: str | None = None,
@@ -154,7 +154,7 @@ class Client:
         self._closed = False
 
     @property
-    def transport(self) -> BaseTransport:
+    def transport(self) -> Transport:
         return self._transport
 
     # Settings a user may replace after construction, converted as the constructor does.

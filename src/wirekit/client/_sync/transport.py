@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 from base64 import b64encode
-from typing import Any
+from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
@@ -23,7 +23,16 @@ from wirekit.client.config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Deadline, Lim
 from wirekit.client.proxies import ProxyConfig, environment_proxies, explicit_proxies, proxy_for
 from wirekit.errors import InvalidURL
 
-__all__ = ["BaseTransport", "HTTPTransport"]
+__all__ = ["BaseTransport", "HTTPTransport", "Transport"]
+
+
+class Transport(Protocol):
+    """What a client calls on its transport. ``BaseTransport`` is the class to subclass;
+    any object with these two methods (a wrapper, a recorder) will do as well."""
+
+    def handle_request(self, request: Request) -> Response: ...
+
+    def close(self) -> None: ...
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
