@@ -36,15 +36,18 @@ OUTPUT = ROOT / "build" / "compiled"
 
 #: Relative to src/. Order does not matter; all go into one shared library. Left out on
 #: purpose: modules with async generators, which mypyc cannot compile, and generators that
-#: must close what they hold when dropped (the Response's iter_*/aiter_* live in
-#: wirekit/_models/_iterators.py for both reasons); the async client (compiled, its own cost per GET fell from 51 to 38 µs
-#: in memory but the loopback benchmark did not move, and mypyc does not keep a suspended
-#: coroutine's handled exception apart from the thread's: see tests/test_compiled_sources.py);
-#: the transports (MockTransport inherits both flavours' base class, which compiled classes
-#: cannot share) and the asyncio I/O backend (its stream is a Protocol with callbacks).
+#: must close what they hold when dropped, which a compiled generator does not (the
+#: Response's iter_*/aiter_* live in wirekit/_models/_async and its generated _sync twin for
+#: both reasons); the async client (compiled, its own cost per GET fell from 51 to 38 µs in
+#: memory but the loopback benchmark did not move, and mypyc does not keep a suspended
+#: coroutine's handled exception apart from the thread's: see tests/test_compiled_sources.py)
+#: and the asyncio I/O backend (its stream is a Protocol with callbacks). The client takes
+#: any transport with the two methods it calls (a Protocol), so the compiled BaseTransport
+#: still lets MockTransport inherit both flavours' base classes.
 #: Compiled subclasses of an ABC (Headers, QueryParams) call
 #: wirekit._compiled.own_abc_registry. Public classes users subclass (Client, Server,
-#: Timeout, Limits, Retry, Headers, URL) carry mypyc_attr(allow_interpreted_subclasses).
+#: Timeout, Limits, Retry, Headers, URL, Request, Response, the transports) carry
+#: mypyc_attr(allow_interpreted_subclasses).
 MODULES = [
     "wirekit/_proto/_http1_events.py",
     "wirekit/_proto/_http1_body.py",

@@ -1,8 +1,9 @@
 """Generate the sync client (and its tests) from the async source of truth.
 
-The async code in ``src/wirekit/client/_async/``, ``tests/client/_async/`` and
-``src/wirekit/_io/_async/`` (the SOCKS backend) is the only hand-written version; this script
-rewrites it token by token into ``_sync/`` twins (as httpcore does), so sync and async
+The async code in ``src/wirekit/client/_async/``, ``tests/client/_async/``,
+``src/wirekit/_io/_async/`` (the SOCKS backend) and ``src/wirekit/_models/_async/`` (a
+response body's iterators) is the only hand-written version; this script rewrites it token
+by token into ``_sync/`` twins (as httpcore does), so sync and async
 behaviour can never drift. ``--check`` exits 1 when a generated file is missing or stale,
 and ``make test`` runs it.
 
@@ -25,6 +26,7 @@ PAIRS = [
     (ROOT / "src/wirekit/client/_async", ROOT / "src/wirekit/client/_sync"),
     (ROOT / "tests/client/_async", ROOT / "tests/client/_sync"),
     (ROOT / "src/wirekit/_io/_async", ROOT / "src/wirekit/_io/_sync"),
+    (ROOT / "src/wirekit/_models/_async", ROOT / "src/wirekit/_models/_sync"),
 ]
 
 # Order matters: the longer, more specific patterns first.
@@ -51,6 +53,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bAsyncIOStream\b", "SyncStream"),
     (r"\baclose\b", "close"),
     (r"\baread\b", "read"),
+    (r"\b_async_stream\b", "_sync_stream"),
     (r"\baiter_(bytes|text|lines|raw)\b", r"iter_\1"),
     (r"\baclosing\b", "closing"),
     (r"\bAsync([A-Z]\w*)", r"\1"),

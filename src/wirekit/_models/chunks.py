@@ -1,10 +1,14 @@
-"""Regrouping a body's chunks to the size a reader asked for (``iter_bytes(chunk_size)``...)."""
+"""A body's chunks regrouped to the size a reader asked for (``iter_bytes(chunk_size)``...),
+decoded, or turned into text: the steps the response iterators share."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-__all__ = ["Rechunker", "check_chunk_size", "split_content"]
+from wirekit._models.text import TextDecoder
+
+__all__ = ["DecodedPipe", "Rechunker", "TextPipe", "check_chunk_size", "split_content"]
 
 
 def check_chunk_size(chunk_size: int | None) -> None:
@@ -52,3 +56,36 @@ class Rechunker:
             self._buffer.clear()
             return out
         return []
+
+
+class DecodedPipe:
+    """Content-Encoding undone by ``decoder``, regrouped into ``chunk_size`` pieces."""
+
+    __slots__ = ("_buffer", "_decoder")
+
+    def __init__(self, decoder: Any, chunk_size: int | None) -> None:
+        self._buffer = Rechunker(chunk_size)
+        self._decoder = decoder
+
+    def push(self, chunk: Any) -> list[bytes]:
+        return self._buffer.push(self._decoder.decode(chunk))
+
+    def flush(self) -> list[bytes]:
+        return self._buffer.push(self._decoder.flush()) + self._buffer.flush()
+
+
+class TextPipe:
+    """Bytes to text in ``encoding``, a character never cut between two pieces."""
+
+    __slots__ = ("_decoder",)
+
+    def __init__(self, encoding: str) -> None:
+        self._decoder = TextDecoder(encoding)
+
+    def push(self, chunk: bytes) -> list[str]:
+        text = self._decoder.decode(chunk)
+        return [text] if text else []
+
+    def flush(self) -> list[str]:
+        tail = self._decoder.flush()
+        return [tail] if tail else []

@@ -13,7 +13,9 @@ from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
-from wirekit._models import _iterators, decoders
+from wirekit._models import decoders
+from wirekit._models._async import iterators as async_iterators
+from wirekit._models._sync import iterators
 from wirekit._models.headers import Headers, HeaderTypes
 from wirekit._models.url import URL, redact
 from wirekit.errors import (
@@ -312,24 +314,24 @@ class Response:
                 self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             else:
                 # Decoded as it arrives, so a decompression bomb stops the reading early.
-                self._content = _iterators.collect(
+                self._content = iterators.collect(
                     self.iter_raw() if identity else self.iter_bytes()
                 )
         return self._content
 
     def iter_raw(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body as received, Content-Encoding not undone."""
-        return _iterators.raw(self, chunk_size)
+        return iterators.raw(self, chunk_size)
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body decoded (gzip, br, zstd... undone)."""
-        return _iterators.decoded(self, chunk_size)
+        return iterators.decoded(self, chunk_size)
 
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
-        return _iterators.text(self, chunk_size)
+        return iterators.text(self, chunk_size)
 
     def iter_lines(self) -> Iterator[str]:
-        return _iterators.lines(self)
+        return iterators.lines(self)
 
     def close(self) -> None:
         """Release the connection (it returns to the pool if the body was fully read)."""
@@ -375,24 +377,24 @@ class Response:
                 self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             else:
                 # Decoded as it arrives, so a decompression bomb stops the reading early.
-                self._content = await _iterators.acollect(
+                self._content = await async_iterators.collect(
                     self.aiter_raw() if identity else self.aiter_bytes()
                 )
         return self._content
 
     def aiter_raw(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """The body as received, Content-Encoding not undone (``async for``)."""
-        return _iterators.araw(self, chunk_size)
+        return async_iterators.raw(self, chunk_size)
 
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         """The body decoded (gzip, br, zstd... undone) (``async for``)."""
-        return _iterators.adecoded(self, chunk_size)
+        return async_iterators.decoded(self, chunk_size)
 
     def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
-        return _iterators.atext(self, chunk_size)
+        return async_iterators.text(self, chunk_size)
 
     def aiter_lines(self) -> AsyncIterator[str]:
-        return _iterators.alines(self)
+        return async_iterators.lines(self)
 
     async def aclose(self) -> None:
         if not self._closed:

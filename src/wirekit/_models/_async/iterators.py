@@ -1,0 +1,78 @@
+"""A Response body's iterators (``aiter_*``; ``iter_*`` in the generated sync twin) and
+reading a body whole.
+
+Interpreted on purpose: scripts/compile.py compiles ``messages`` but not these modules,
+whose functions ``Response``'s methods return. Compiled by mypyc, an async generator does
+not build at all, a dropped generator never runs its ``finally`` (a loop that breaks out
+must still close the response and free its connection), and every chunk's type is checked
+(a stream may hand over bytearray or memoryview pieces). Each iterator is a loop over a
+small "pipe" from ``wirekit._models.chunks`` (push a chunk, get back the pieces ready; flush
+at the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from wirekit._models import decoders
+from wirekit._models.chunks import DecodedPipe, Rechunker, TextPipe, split_content
+
+if TYPE_CHECKING:  # pragma: no cover
+    from wirekit._models.messages import Response
+
+
+async def raw(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
+    """The body as received, Content-Encoding not undone; closes the response at the end."""
+    if response._content is not None and response._stream is None:
+        yield response._content
+        return
+    stream = response._async_stream()
+    buffer = Rechunker(chunk_size)
+    try:
+        async for chunk in stream:
+            for piece in buffer.push(chunk):
+                yield piece
+        for piece in buffer.flush():
+            yield piece
+    finally:
+        await response.aclose()
+
+
+async def decoded(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
+    """The body decoded (gzip, br, zstd... undone)."""
+    if response._content is not None:
+        for piece in split_content(response._content, chunk_size):
+            yield piece
+        return
+    pipe = DecodedPipe(response._decoder(), chunk_size)
+    async for chunk in response.aiter_raw():
+        for piece in pipe.push(chunk):
+            yield piece
+    for piece in pipe.flush():
+        yield piece
+
+
+async def text(response: Response, chunk_size: int | None) -> AsyncIterator[str]:
+    """The body decoded to text, in the response's charset."""
+    pipe = TextPipe(response._stream_encoding())
+    async for chunk in response.aiter_bytes(chunk_size):
+        for piece in pipe.push(chunk):
+            yield piece
+    for piece in pipe.flush():
+        yield piece
+
+
+async def lines(response: Response) -> AsyncIterator[str]:
+    """The body's text, a line at a time (line ends removed)."""
+    splitter = decoders.LineDecoder()
+    async for piece in response.aiter_text():
+        for line in splitter.decode(piece):
+            yield line
+    for line in splitter.flush():
+        yield line
+
+
+async def collect(chunks: AsyncIterable[Any]) -> bytes:
+    """Every chunk, joined into bytes (bytearray and memoryview chunks too)."""
+    return b"".join([chunk async for chunk in chunks])
