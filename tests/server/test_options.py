@@ -30,7 +30,7 @@ async def who(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def test_proxy_headers_from_a_trusted_proxy() -> None:
-    with running(who, proxy_headers=True) as server:
+    with running(who, proxy_headers=True, forwarded_host=True) as server:
         _, _, body = server.get(
             "/",
             headers={

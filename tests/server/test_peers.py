@@ -159,7 +159,8 @@ def test_nginx_forwarded_headers_are_believed_and_forged_ones_ignored(
     tmp_path: Path, app: str
 ) -> None:
     ca = trustme.CA()
-    arguments = ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
+    # This nginx sets X-Forwarded-Host (and not Host): so it is trusted for it.
+    arguments = ["--proxy-headers", "--forwarded-host", "--forwarded-allow-ips", "127.0.0.1"]
     with ServeProcess(app, arguments, log_path=tmp_path / "serve.log") as server:
         backend = server.wait_serving()
         with nginx_in_front(tmp_path, backend, ca) as proxy_port:

@@ -236,7 +236,49 @@ CASES: list[tuple[str, list[str], Peer, list[tuple[bytes, bytes]], Result]] = [
 def test_resolve(
     trusted: list[str], peer: Peer, headers: list[tuple[bytes, bytes]], expected: Result
 ) -> None:
-    assert ProxyHeadersPolicy(trusted).resolve(peer, "http", headers) == expected
+    # The table's cases each use one family, and expect the forwarded host when set.
+    uses_forwarded = any(name.lower() == b"forwarded" for name, _ in headers)
+    policy = ProxyHeadersPolicy(
+        trusted,
+        header_format="forwarded" if uses_forwarded else "x-forwarded",
+        forwarded_host=True,
+    )
+    assert policy.resolve(peer, "http", headers) == expected
+
+
+_MIXED = [
+    (b"Forwarded", b"for=127.0.0.1;proto=https;host=evil.example"),  # a client's own
+    (b"X-Forwarded-For", b"203.0.113.9"),
+    (b"X-Forwarded-Proto", b"http"),
+]
+
+
+def test_only_the_family_the_proxy_sets_is_read() -> None:
+    # A proxy passes through the headers it does not set: a client's own Forwarded must not
+    # override the X-Forwarded-For its proxy appended (the default), nor the reverse.
+    assert ProxyHeadersPolicy().resolve(LOCAL, "http", _MIXED) == (
+        ("203.0.113.9", 0),
+        "http",
+        None,
+    )
+    assert ProxyHeadersPolicy(header_format="forwarded").resolve(LOCAL, "http", _MIXED) == (
+        ("127.0.0.1", 0),
+        "https",
+        None,
+    )
+
+
+def test_the_forwarded_host_is_used_only_when_asked_for() -> None:
+    headers = [(b"X-Forwarded-For", b"203.0.113.9"), (b"X-Forwarded-Host", b"evil.example")]
+    assert ProxyHeadersPolicy().resolve(LOCAL, "http", headers)[2] is None
+    assert ProxyHeadersPolicy(forwarded_host=True).resolve(LOCAL, "http", headers)[2] == (
+        "evil.example"
+    )
+
+
+def test_an_unknown_header_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="'x-real-ip'"):
+        ProxyHeadersPolicy(header_format="x-real-ip")
 
 
 def test_default_trusts_only_loopback() -> None:

@@ -292,7 +292,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     proxy.add_argument(
         "--proxy-headers",
         action="store_true",
-        help="trust Forwarded / X-Forwarded-* from --forwarded-allow-ips",
+        help="trust X-Forwarded-For/-Proto (or Forwarded) from --forwarded-allow-ips",
+    )
+    proxy.add_argument(
+        "--forwarded-headers",
+        choices=("x-forwarded", "forwarded"),
+        default="x-forwarded",
+        help="the headers the proxy sets: X-Forwarded-* (default) or RFC 7239 Forwarded; "
+        "the other kind is ignored",
+    )
+    proxy.add_argument(
+        "--forwarded-host",
+        action="store_true",
+        help="let X-Forwarded-Host (or Forwarded host=) replace Host: only if the proxy "
+        "always sets it",
     )
     proxy.add_argument(
         "--forwarded-allow-ips",
@@ -366,6 +379,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         ssl_ca_certs=args.ssl_ca_certs,
         ssl_dev=args.ssl_dev,
         proxy_headers=args.proxy_headers,
+        forwarded_headers=args.forwarded_headers,
+        forwarded_host=args.forwarded_host,
         forwarded_allow_ips=tuple(
             address.strip() for address in args.forwarded_allow_ips.split(",") if address.strip()
         ),
@@ -394,6 +409,9 @@ def run(args: argparse.Namespace) -> int:
         args.app = STATIC_ONLY_APP  # an importable name, for workers and --reload too
     try:
         config = config_from_args(args)
+        if config.static_dir is not None and not os.path.isdir(config.static_dir):
+            # Checked here, before any worker or reloader starts, for a one-line error.
+            raise ValueError(f"static directory {config.static_dir} does not exist")
     except (ValueError, OverflowError) as exc:
         print(f"wirekit serve: {exc}", file=sys.stderr)
         return 1

@@ -150,6 +150,12 @@ class ServerConfig:
     ssl_dev: bool = False
     proxy_headers: bool = False
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: The header family the proxy sets: "x-forwarded" (X-Forwarded-For/-Proto) or
+    #: "forwarded" (RFC 7239); the other is ignored (a client could have sent it).
+    forwarded_headers: Literal["x-forwarded", "forwarded"] = "x-forwarded"
+    #: Let the forwarded host (X-Forwarded-Host, Forwarded host=) replace Host: only if the
+    #: proxy always sets it (nginx's ``proxy_set_header Host $host`` does not need it).
+    forwarded_host: bool = False
     proxy_protocol: bool = False
     access_log: Literal["common", "combined", "json"] | None = None
     workers: int = 1
@@ -218,6 +224,13 @@ class ServerConfig:
             )
         if self.health_path is not None and not self.health_path.startswith("/"):
             raise ValueError(f"health_path must start with '/', got {self.health_path!r}")
+        if not self.static_path.startswith("/"):
+            raise ValueError(f"static_path must start with '/', got {self.static_path!r}")
+        if self.forwarded_headers not in ("x-forwarded", "forwarded"):
+            raise ValueError(
+                "forwarded_headers must be 'x-forwarded' or 'forwarded', "
+                f"got {self.forwarded_headers!r}"
+            )
 
     def replace(self, **changes: object) -> ServerConfig:
         """A copy with some options changed (``dataclasses.replace``)."""

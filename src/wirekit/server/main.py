@@ -90,7 +90,11 @@ class Server:
         # ``--static`` works whatever the app's interface is.
         self.static_app = self._static_app()
         self.proxy_policy: ProxyHeadersPolicy | None = (
-            ProxyHeadersPolicy(self.config.forwarded_allow_ips)
+            ProxyHeadersPolicy(
+                self.config.forwarded_allow_ips,
+                header_format=self.config.forwarded_headers,
+                forwarded_host=self.config.forwarded_host,
+            )
             if self.config.proxy_headers
             else None
         )
@@ -207,21 +211,6 @@ class Server:
             cycle = ASGICycle(protocol, request, self.app, scope, debug=config.debug)
             cycle.start()
             return cycle
-        static = self.static_app
-        if static is not None:
-            prefix = self._static_prefix
-            target = request.target
-            if target.startswith(prefix) and target[len(prefix) : len(prefix) + 1] in (
-                b"/",
-                b"?",
-                b"",
-            ):
-                scope = build_scope(protocol, request, root_path=config.root_path, state=None)
-                # Mounted at the prefix: path stays whole, root_path grows (ASGI).
-                scope["root_path"] = config.root_path + prefix.decode("latin-1")
-                cycle = ASGICycle(protocol, request, static, scope, debug=config.debug)
-                cycle.start()
-                return cycle
         forwarded = (
             self.proxy_policy.resolve(protocol.client, protocol.scheme, request.headers)
             if self.proxy_policy is not None
@@ -229,6 +218,21 @@ class Server:
         )
         if forwarded is not None:
             protocol.log_peer = forwarded[0]  # the access log names the client, not the proxy
+        static = self.static_app
+        if static is not None and request.upgrade is None:
+            scope = build_scope(protocol, request, root_path=config.root_path, state=None)
+            # Matched on the scope's path (decoded, absolute-form cut to its path, root_path
+            # in front) as the app would see it, not on the raw target.
+            mount = config.root_path + self._static_prefix.decode("latin-1")
+            path = scope["path"]
+            if path == mount or path.startswith(mount + "/"):
+                # Mounted at the prefix: path stays whole, root_path grows (ASGI).
+                scope["root_path"] = mount
+                if forwarded is not None:
+                    _apply_forwarded(scope, *forwarded)
+                cycle = ASGICycle(protocol, request, static, scope, debug=config.debug)
+                cycle.start()
+                return cycle
         if self.interface == "wsgi":
             assert self._pool is not None
             return WSGICycle(

@@ -1,7 +1,12 @@
 """Recover the real client, scheme and host from headers set by trusted reverse proxies.
 
-Reads ``Forwarded`` (RFC 7239) or, when absent, ``X-Forwarded-For/-Proto/-Host``, but only
-when the directly connected peer is a trusted proxy: anyone else could forge them.
+Reads one family of headers, the one the proxy sets: ``X-Forwarded-For/-Proto`` (the
+default, what nginx and most proxies send) or ``Forwarded`` (RFC 7239), and only when the
+directly connected peer is a trusted proxy: anyone else could forge them. The other family
+is ignored: a proxy passes through what it does not set, so a client's own ``Forwarded``
+must not override the ``X-Forwarded-For`` its proxy appended. The forwarded host
+(``X-Forwarded-Host``, ``host=``) replaces Host only when asked for (``forwarded_host``),
+as werkzeug's ProxyFix does: a proxy that sets Host itself passes the client's through.
 Garbage never raises; it stops the walk and the last address known to be good is kept.
 """
 
@@ -12,7 +17,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-__all__ = ["DEFAULT_TRUSTED", "MAX_FORWARDED_HOPS", "ProxyHeadersPolicy"]
+__all__ = ["DEFAULT_TRUSTED", "HEADER_FORMATS", "MAX_FORWARDED_HOPS", "ProxyHeadersPolicy"]
+
+#: The header families a proxy may set (``ServerConfig.forwarded_headers``).
+HEADER_FORMATS: Final = ("x-forwarded", "forwarded")
 
 #: Trust only a proxy on the same machine unless told otherwise (as uvicorn and gunicorn do).
 DEFAULT_TRUSTED: Final = ("127.0.0.1", "::1")
@@ -43,13 +51,26 @@ class ProxyHeadersPolicy:
     (trust every peer: only behind a proxy that always overwrites these headers), and
     ``"unix"`` (trust peers on a Unix socket, where ``peer`` is ``None``).
 
-    ``Forwarded`` wins when present; ``X-Forwarded-*`` is read only without it, so a
-    client cannot mix the two to slip a forged value past a proxy that sets just one.
+    ``header_format`` names the one family read (``HEADER_FORMATS``); the other is ignored,
+    so a client cannot slip a forged value past a proxy that sets just one.
+    ``forwarded_host``: let the forwarded host replace the request's Host.
     """
 
-    __slots__ = ("_networks", "_trust_all", "_trust_unix")
+    __slots__ = ("_forwarded_host", "_header_format", "_networks", "_trust_all", "_trust_unix")
 
-    def __init__(self, trusted: Iterable[str] = DEFAULT_TRUSTED) -> None:
+    def __init__(
+        self,
+        trusted: Iterable[str] = DEFAULT_TRUSTED,
+        *,
+        header_format: str = "x-forwarded",
+        forwarded_host: bool = False,
+    ) -> None:
+        if header_format not in HEADER_FORMATS:
+            raise ValueError(
+                f"forwarded headers format {header_format!r} is not one of {', '.join(HEADER_FORMATS)}"
+            )
+        self._header_format = header_format
+        self._forwarded_host = forwarded_host
         networks: list[_Network] = []
         self._trust_all = False
         self._trust_unix = False
@@ -108,9 +129,13 @@ class ProxyHeadersPolicy:
                 proto_values.append(value)
             elif lower == b"x-forwarded-host":
                 host_values.append(value)
-        if forwarded:
-            return self._from_forwarded(peer, scheme, forwarded)
-        return self._from_x_forwarded(peer, scheme, for_values, proto_values, host_values)
+        if self._header_format == "forwarded":
+            client, scheme, host = self._from_forwarded(peer, scheme, forwarded)
+        else:
+            client, scheme, host = self._from_x_forwarded(
+                peer, scheme, for_values, proto_values, host_values
+            )
+        return client, scheme, host if self._forwarded_host else None
 
     # -- RFC 7239 --------------------------------------------------------------------------
     def _from_forwarded(

@@ -175,6 +175,12 @@ class StaticFiles:
             return
         headers = _header_map(scope.get("headers", []))
         url_path = route_path(scope)
+        raw_path = scope.get("raw_path")
+        if "\ufffd" in url_path and raw_path:
+            # Not UTF-8 (a file name the listing links to by its bytes): the scope's path lost
+            # them to U+FFFD; the raw bytes, decoded as the file system does, name the file.
+            fs_path = os.fsdecode(urllib.parse.unquote_to_bytes(bytes(raw_path)))
+            url_path = route_path({"path": fs_path, "root_path": scope.get("root_path", "")})
         found = await asyncio.to_thread(self._lookup, url_path)
         if found.kind == "redirect":
             query = scope.get("query_string", b"")
@@ -213,10 +219,18 @@ class StaticFiles:
                 return _Found("redirect")
             if self.index is not None:
                 index_path = target / self.index
-                if index_path.is_file() and self._inside_root(index_path):
+                try:
+                    is_index = index_path.is_file()
+                except OSError:  # a directory we may not search (EACCES): not found
+                    return _Found("missing")
+                if is_index and self._inside_root(index_path):
                     return _Found("file", index_path)
             return _Found("directory", target) if self.listing else _Found("missing")
         if stat.S_ISREG(info.st_mode):
+            if url_path.endswith(("/", "/.")):
+                # "/page.html/" is not a second name for the file (nginx and Apache: 404);
+                # served, the page's relative links would resolve under it.
+                return _Found("missing")
             return _Found("file", target)
         return _Found("missing")  # FIFOs, devices, sockets: never served
 
@@ -460,6 +474,8 @@ class StaticFiles:
                         hidden_left_out += 1
                         continue
                     try:
+                        if entry.is_symlink() and not self._inside_root(Path(entry.path)):
+                            continue  # not served (404): not listed, nor its target's size
                         entry_info = entry.stat()
                         is_directory = entry.is_dir()
                     except OSError:
