@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -37,24 +38,44 @@ def test_latin1_is_the_last_resort(monkeypatch: pytest.MonkeyPatch) -> None:
     assert guess_encoding(None, "naïve café".encode("latin-1")) == "latin-1"
 
 
-def test_charset_normalizer_is_asked_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Guess:
-        encoding = "cp1252"
+class _Guess:
+    def __init__(self, encoding: str, chaos: float) -> None:
+        self.encoding = encoding
+        self.chaos = chaos
 
-    class Results:
-        def best(self) -> Guess:
-            return Guess()
 
+class _Results(list[_Guess]):
+    def best(self) -> _Guess | None:
+        return self[0] if self else None
+
+
+def _detector(*guesses: _Guess) -> Any:
     class FakeDetector:
         @staticmethod
-        def from_bytes(sample: bytes) -> Results:
+        def from_bytes(sample: bytes) -> _Results:
             assert sample == b"caf\xe9" * 16
-            return Results()
+            return _Results(guesses)
 
-    monkeypatch.setattr(text_module, "_charset_normalizer", lambda: FakeDetector)
-    assert guess_encoding(None, b"caf\xe9" * 16) == "cp1252"
+    return FakeDetector
+
+
+def test_charset_normalizer_is_asked_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        text_module, "_charset_normalizer", lambda: _detector(_Guess("cp1251", 0.0))
+    )
+    assert guess_encoding(None, b"caf\xe9" * 16) == "cp1251"
     # too short to judge: not asked, latin-1 fallback
     assert guess_encoding(None, b"caf\xe9") == "latin-1"
+
+
+def test_windows_1252_wins_a_near_tie(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Short Western-European texts tie between single-byte code pages: the WHATWG default.
+    near = _detector(_Guess("cp1250", 0.0), _Guess("cp1252", 0.05))
+    monkeypatch.setattr(text_module, "_charset_normalizer", lambda: near)
+    assert guess_encoding(None, b"caf\xe9" * 16) == "cp1252"
+    far = _detector(_Guess("cp1250", 0.0), _Guess("cp1252", 0.5))
+    monkeypatch.setattr(text_module, "_charset_normalizer", lambda: far)
+    assert guess_encoding(None, b"caf\xe9" * 16) == "cp1250"
 
 
 def test_utf8_cut_at_the_sample_end_is_still_utf8() -> None:

@@ -366,6 +366,13 @@ class AsyncIOStream:
 
     def abort(self) -> None:
         """Close at once, without I/O or awaiting (a finalizer's way to close)."""
+        if self._loop.is_closed():
+            # A finalizer run after its loop closed (asyncio.run() returned a streamed
+            # response): the transport cannot schedule its close any more, and raising here
+            # would print a traceback at exit. Its own finalizer closes the socket.
+            self._closed = True
+            self._timer = None
+            return
         self._abort()
 
     async def aclose(self) -> None:

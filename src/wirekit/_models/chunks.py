@@ -3,10 +3,10 @@ decoded, or turned into text: the steps the response iterators share."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from wirekit._models.text import TextDecoder
+from wirekit._models.text import TextDecoder, bom_encoding
 
 __all__ = ["DecodedPipe", "Rechunker", "TextPipe", "check_chunk_size", "split_content"]
 
@@ -59,33 +59,65 @@ class Rechunker:
 
 
 class DecodedPipe:
-    """Content-Encoding undone by ``decoder``, regrouped into ``chunk_size`` pieces."""
+    """Content-Encoding undone, regrouped into ``chunk_size`` pieces.
 
-    __slots__ = ("_buffer", "_decoder")
+    The decoder is made (``make_decoder()``) on the first non-empty chunk: a body that is
+    empty (HEAD, 204, 304) has nothing to decode, whatever its Content-Encoding says, even
+    one this installation cannot decode."""
 
-    def __init__(self, decoder: Any, chunk_size: int | None) -> None:
+    __slots__ = ("_buffer", "_decoder", "_make_decoder")
+
+    def __init__(self, make_decoder: Callable[[], Any], chunk_size: int | None) -> None:
         self._buffer = Rechunker(chunk_size)
-        self._decoder = decoder
+        self._make_decoder = make_decoder
+        self._decoder: Any = None
 
     def push(self, chunk: Any) -> list[bytes]:
+        if not chunk:
+            return []
+        if self._decoder is None:
+            self._decoder = self._make_decoder()
         return self._buffer.push(self._decoder.decode(chunk))
 
     def flush(self) -> list[bytes]:
+        if self._decoder is None:
+            return self._buffer.flush()
         return self._buffer.push(self._decoder.flush()) + self._buffer.flush()
 
 
 class TextPipe:
-    """Bytes to text in ``encoding``, a character never cut between two pieces."""
+    """Bytes to text in ``encoding``, a character never cut between two pieces.
 
-    __slots__ = ("_decoder",)
+    ``encoding=None``: nothing declared it (a streamed body without a charset): a byte-order
+    mark in the first bytes decides (and is dropped), else UTF-8."""
 
-    def __init__(self, encoding: str) -> None:
-        self._decoder = TextDecoder(encoding)
+    __slots__ = ("_decoder", "_head")
+
+    def __init__(self, encoding: str | None) -> None:
+        self._decoder = None if encoding is None else TextDecoder(encoding)
+        self._head = b""
+
+    def _start(self, head: bytes) -> str:
+        self._decoder = decoder = TextDecoder(bom_encoding(head) or "utf-8")
+        return decoder.decode(head)
 
     def push(self, chunk: bytes) -> list[str]:
-        text = self._decoder.decode(chunk)
+        if self._decoder is None:
+            self._head += chunk
+            if len(self._head) < _BOM_BYTES:
+                return []
+            head, self._head = self._head, b""
+            text = self._start(head)
+        else:
+            text = self._decoder.decode(chunk)
         return [text] if text else []
 
     def flush(self) -> list[str]:
-        tail = self._decoder.flush()
-        return [tail] if tail else []
+        text = self._start(self._head) if self._decoder is None else ""
+        assert self._decoder is not None
+        text += self._decoder.flush()
+        return [text] if text else []
+
+
+#: The longest byte-order mark (UTF-32).
+_BOM_BYTES = 4

@@ -11,7 +11,12 @@ import zlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from wirekit._models.text import LineDecoder, TextDecoder, guess_encoding
+from wirekit._models.text import (
+    LineDecoder,
+    TextDecoder,
+    charset_from_content_type,
+    guess_encoding,
+)
 from wirekit.errors import DecodingError, DecompressionLimitError
 
 try:  # optional: "pip install wirekit[brotli]"
@@ -33,6 +38,7 @@ __all__ = [
     "LineDecoder",
     "TextDecoder",
     "accept_encoding",
+    "charset_from_content_type",
     "guess_encoding",
     "make_decoder",
     "supported_encodings",
@@ -64,34 +70,58 @@ class ContentDecoder(Protocol):
 
 
 class DecodeLimits:
-    """Counts input and output of one decoding layer and raises past either limit."""
+    """Counts input and output of one decoding layer and raises past either limit.
 
-    __slots__ = ("decoded", "encoded", "encoding", "max_decoded_bytes", "max_ratio")
+    ``total``: the limits of the whole body when this layer is one of several stacked
+    codings (``gzip, br``): the layer's output is held to them too, as it is produced, so an
+    inner layer cannot build its whole output before the total is checked."""
 
-    def __init__(self, encoding: str, *, max_decoded_bytes: int, max_ratio: float) -> None:
+    __slots__ = ("decoded", "encoded", "encoding", "max_decoded_bytes", "max_ratio", "total")
+
+    def __init__(
+        self,
+        encoding: str,
+        *,
+        max_decoded_bytes: int,
+        max_ratio: float,
+        total: DecodeLimits | None = None,
+    ) -> None:
         self.encoding = encoding
         self.max_decoded_bytes = max_decoded_bytes
         self.max_ratio = max_ratio
+        self.total = total
         self.encoded = 0
         self.decoded = 0
 
+    def _room(self, decoded: int) -> int:
+        by_size = self.max_decoded_bytes - decoded
+        by_ratio = max(RATIO_GRACE_BYTES, int(self.encoded * self.max_ratio)) - decoded
+        return min(by_size, by_ratio)
+
     def budget(self) -> int:
         """Bytes that may still be produced right now without breaking a limit."""
-        by_size = self.max_decoded_bytes - self.decoded
-        by_ratio = max(RATIO_GRACE_BYTES, int(self.encoded * self.max_ratio)) - self.decoded
-        return max(0, min(by_size, by_ratio))
+        room = self._room(self.decoded)
+        if self.total is not None:
+            room = min(room, self.total._room(self.decoded))
+        return max(0, room)
 
     def count(self, produced: int) -> None:
         self.decoded += produced
-        if self.decoded > self.max_decoded_bytes:
+        self.check(self.decoded)
+        if self.total is not None:
+            self.total.check(self.decoded)
+
+    def check(self, decoded: int) -> None:
+        """Raise if ``decoded`` bytes out of ``self.encoded`` break a limit."""
+        if decoded > self.max_decoded_bytes:
             raise DecompressionLimitError(
                 f"{self.encoding} body decoded to more than max_decoded_bytes="
                 f"{self.max_decoded_bytes} bytes (from {self.encoded} encoded bytes)"
             )
-        if self.decoded > RATIO_GRACE_BYTES and self.decoded > self.encoded * self.max_ratio:
+        if decoded > RATIO_GRACE_BYTES and decoded > self.encoded * self.max_ratio:
             raise DecompressionLimitError(
                 f"{self.encoding} body expanded more than max_ratio={self.max_ratio:g}x "
-                f"({self.encoded} encoded bytes gave over {self.decoded} bytes)"
+                f"({self.encoded} encoded bytes gave over {decoded} bytes)"
             )
 
 
@@ -261,17 +291,17 @@ class _StackedDecoder:
         self._total = total
 
     def decode(self, data: bytes) -> bytes:
+        # Every layer's output is held to the total limits as it is produced (see
+        # DecodeLimits.total): no layer builds more than the whole body may decode to.
         self._total.encoded += len(data)
         for layer in self._layers:
             data = layer.decode(data)
-        self._total.count(len(data))
         return data
 
     def flush(self) -> bytes:
         data = b""
         for layer in self._layers:
             data = layer.decode(data) + layer.flush() if data else layer.flush()
-        self._total.count(len(data))
         return data
 
 
@@ -315,8 +345,15 @@ def make_decoder(
     names = [n.strip().lower() for n in content_encoding.split(",")]
     names = [n for n in names if n and n != "identity"]
     layers: list[ContentDecoder] = []
+    total = (
+        DecodeLimits(content_encoding, max_decoded_bytes=max_decoded_bytes, max_ratio=max_ratio)
+        if len(names) > 1
+        else None
+    )
     for name in reversed(names):
-        limits = DecodeLimits(name, max_decoded_bytes=max_decoded_bytes, max_ratio=max_ratio)
+        limits = DecodeLimits(
+            name, max_decoded_bytes=max_decoded_bytes, max_ratio=max_ratio, total=total
+        )
         if name in ("gzip", "x-gzip"):
             layers.append(_ZlibDecoder("gzip", limits))
         elif name == "deflate":
@@ -331,7 +368,6 @@ def make_decoder(
             )
     if not layers:
         return IdentityDecoder()
-    if len(layers) == 1:
+    if total is None:
         return layers[0]
-    total = DecodeLimits(content_encoding, max_decoded_bytes=max_decoded_bytes, max_ratio=max_ratio)
     return _StackedDecoder(layers, total)

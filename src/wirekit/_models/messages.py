@@ -134,7 +134,7 @@ class Request:
 _RESPONSE_STATE = (
     "status_code", "headers", "http_version", "reason", "_request", "history", "extensions",
     "timings", "elapsed", "_stream", "_content", "_text", "_encoding", "_consumed", "_closed",
-    "_max_decoded_bytes", "cookies",
+    "_max_decoded_bytes", "_max_ratio", "cookies",
 )  # fmt: skip
 
 
@@ -183,6 +183,8 @@ class Response:
         self._consumed = content is not None
         self._closed = content is not None
         self._max_decoded_bytes = max_decoded_bytes
+        #: The client's max_decompression_ratio (None: the decoders' default).
+        self._max_ratio: float | None = None
         self.cookies: Any = None
 
     # -- metadata ----------------------------------------------------------------------
@@ -280,10 +282,11 @@ class Response:
             raise chained(error, exc) from exc
 
     def _decoder(self) -> decoders.ContentDecoder:
-        if self._max_decoded_bytes is None:
-            return decoders.make_decoder(self.headers.get("content-encoding"))
+        # None limits mean the decoders' defaults.
         return decoders.make_decoder(
-            self.headers.get("content-encoding"), max_decoded_bytes=self._max_decoded_bytes
+            self.headers.get("content-encoding"),
+            max_decoded_bytes=self._max_decoded_bytes,
+            max_ratio=self._max_ratio,
         )
 
     # -- sync reading ------------------------------------------------------------------
@@ -336,8 +339,11 @@ class Response:
     def close(self) -> None:
         """Release the connection (it returns to the pool if the body was fully read)."""
         if not self._closed:
-            self._closed = True
             stream = self._stream
+            if stream is not None and not hasattr(stream, "close") and hasattr(stream, "aclose"):
+                # Marked closed, an async body would keep its connection for good.
+                raise RuntimeError("this response has an async body: use aclose()/async with")
+            self._closed = True
             if stream is not None and hasattr(stream, "close"):
                 stream.close()
 
@@ -398,8 +404,11 @@ class Response:
 
     async def aclose(self) -> None:
         if not self._closed:
-            self._closed = True
             stream = self._stream
+            if stream is not None and not hasattr(stream, "aclose") and hasattr(stream, "close"):
+                # Marked closed, a sync body would keep its connection for good.
+                raise RuntimeError("this response has a sync body: use close()/with")
+            self._closed = True
             if stream is not None and hasattr(stream, "aclose"):
                 await stream.aclose()
 
@@ -410,10 +419,14 @@ class Response:
         await self.aclose()
 
     # -- helpers -----------------------------------------------------------------------
-    def _stream_encoding(self) -> str:
+    def _stream_encoding(self) -> str | None:
+        """The charset to decode the body with as it streams: the one set or detected, the
+        declared one, or None when only the body can tell (a byte-order mark)."""
         if self._encoding is not None:
             return self._encoding
-        return decoders.guess_encoding(self.headers.get("content-type"), b"") or "utf-8"
+        if self._content is not None:
+            return self.encoding  # read already: the same as .text
+        return decoders.charset_from_content_type(self.headers.get("content-type"))
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code} {self.reason}]>"

@@ -38,6 +38,9 @@ _DETECT_BYTES = 64 * 1024
 #: Shortest body worth a statistical guess: below it charset-normalizer's answers are noise
 #: (measured: the Latin-1 bytes of "naïve café" came back as cp1006).
 _MIN_DETECT_BYTES = 64
+#: How much more "chaos" (charset-normalizer's mess score, 0-1) windows-1252 may show than
+#: the best guess and still be preferred (see guess_encoding).
+_CP1252_SLACK = 0.1
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -53,9 +56,23 @@ def charset_from_content_type(content_type: str | None) -> str | None:
         return None
     charset = charset.strip().strip('"').lower()
     try:
-        return codecs.lookup(charset).name
+        info = codecs.lookup(charset)
     except LookupError:
         return None
+    # "hex", "base64", "zlib", "rot13"... are codecs but not text encodings: unknown here.
+    return info.name if getattr(info, "_is_text_encoding", True) else None
+
+
+def bom_encoding(data: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of ``data`` names (it is explicit about
+    itself), one that also drops the mark; None without one. Needs the first 4 bytes."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
 
 
 def guess_encoding(content_type: str | None, body: bytes) -> str:
@@ -65,18 +82,17 @@ def guess_encoding(content_type: str | None, body: bytes) -> str:
     2. a byte-order mark (UTF-8, UTF-16, UTF-32): it is explicit about itself;
     3. ``utf-8`` when the (first 64 KiB of the) body is valid UTF-8;
     4. ``charset-normalizer``'s best guess, when that package is installed and the body
-       has at least 64 bytes to judge from;
+       has at least 64 bytes to judge from; windows-1252 (the WHATWG default for unlabelled
+       text) when it decodes the sample about as well: short Western-European texts tie
+       between several single-byte code pages, and the guess picked cp1250 for French;
     5. ``latin-1``, which decodes any bytes at all (never raises).
     """
     declared = charset_from_content_type(content_type)
     if declared is not None:
         return declared
-    if body.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if body.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    marked = bom_encoding(body)
+    if marked is not None:
+        return marked
     sample = body[:_DETECT_BYTES]
     try:
         sample.decode("utf-8")
@@ -87,8 +103,12 @@ def guess_encoding(content_type: str | None, body: bytes) -> str:
             return "utf-8"
     detector = _charset_normalizer() if len(sample) >= _MIN_DETECT_BYTES else None
     if detector is not None:
-        best = detector.from_bytes(sample).best()
+        matches = detector.from_bytes(sample)
+        best = matches.best()
         if best is not None:
+            for match in matches:
+                if match.encoding == "cp1252" and match.chaos <= best.chaos + _CP1252_SLACK:
+                    return "cp1252"
             return str(best.encoding)
     return "latin-1"
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from wirekit._models import decoders
 from wirekit._models.chunks import DecodedPipe, Rechunker, TextPipe, split_content
+from wirekit.errors import DecodingError, WirekitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from wirekit._models.messages import Response
@@ -35,6 +36,9 @@ async def raw(response: Response, chunk_size: int | None) -> AsyncIterator[bytes
                 yield piece
         for piece in buffer.flush():
             yield piece
+    except WirekitError as exc:
+        _blame(response, exc)
+        raise
     finally:
         await response.aclose()
 
@@ -45,12 +49,16 @@ async def decoded(response: Response, chunk_size: int | None) -> AsyncIterator[b
         for piece in split_content(response._content, chunk_size):
             yield piece
         return
-    pipe = DecodedPipe(response._decoder(), chunk_size)
-    async for chunk in response.aiter_raw():
-        for piece in pipe.push(chunk):
+    pipe = DecodedPipe(response._decoder, chunk_size)
+    try:
+        async for chunk in response.aiter_raw():
+            for piece in pipe.push(chunk):
+                yield piece
+        for piece in pipe.flush():
             yield piece
-    for piece in pipe.flush():
-        yield piece
+    except WirekitError as exc:
+        _blame(response, exc)
+        raise
 
 
 async def text(response: Response, chunk_size: int | None) -> AsyncIterator[str]:
@@ -76,3 +84,19 @@ async def lines(response: Response) -> AsyncIterator[str]:
 async def collect(chunks: AsyncIterable[Any]) -> bytes:
     """Every chunk, joined into bytes (bytearray and memoryview chunks too)."""
     return b"".join([chunk async for chunk in chunks])
+
+
+def _blame(response: Response, exc: WirekitError) -> None:
+    """Say which request a body error belongs to, and for a decoding error, which peer and
+    phase (the decoders know neither): every failure names what failed."""
+    request = response._request
+    if request is None:
+        return
+    if exc.request is None:
+        exc.request = request
+    if isinstance(exc, DecodingError) and exc.args and isinstance(exc.args[0], str):
+        url = request.url
+        prefix = f"{url.host}:{url.effective_port}: "
+        if not exc.args[0].startswith(prefix):
+            message = f"{prefix}{exc.args[0]} (while reading the response body)"
+            exc.args = (message, *exc.args[1:])

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from wirekit._models import decoders
 from wirekit._models.chunks import DecodedPipe, Rechunker, TextPipe, split_content
+from wirekit.errors import DecodingError, WirekitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from wirekit._models.messages import Response
@@ -36,6 +37,9 @@ def raw(response: Response, chunk_size: int | None) -> Iterator[bytes]:
                 yield piece
         for piece in buffer.flush():
             yield piece
+    except WirekitError as exc:
+        _blame(response, exc)
+        raise
     finally:
         response.close()
 
@@ -46,12 +50,16 @@ def decoded(response: Response, chunk_size: int | None) -> Iterator[bytes]:
         for piece in split_content(response._content, chunk_size):
             yield piece
         return
-    pipe = DecodedPipe(response._decoder(), chunk_size)
-    for chunk in response.iter_raw():
-        for piece in pipe.push(chunk):
+    pipe = DecodedPipe(response._decoder, chunk_size)
+    try:
+        for chunk in response.iter_raw():
+            for piece in pipe.push(chunk):
+                yield piece
+        for piece in pipe.flush():
             yield piece
-    for piece in pipe.flush():
-        yield piece
+    except WirekitError as exc:
+        _blame(response, exc)
+        raise
 
 
 def text(response: Response, chunk_size: int | None) -> Iterator[str]:
@@ -77,3 +85,19 @@ def lines(response: Response) -> Iterator[str]:
 def collect(chunks: Iterable[Any]) -> bytes:
     """Every chunk, joined into bytes (bytearray and memoryview chunks too)."""
     return b"".join([chunk for chunk in chunks])
+
+
+def _blame(response: Response, exc: WirekitError) -> None:
+    """Say which request a body error belongs to, and for a decoding error, which peer and
+    phase (the decoders know neither): every failure names what failed."""
+    request = response._request
+    if request is None:
+        return
+    if exc.request is None:
+        exc.request = request
+    if isinstance(exc, DecodingError) and exc.args and isinstance(exc.args[0], str):
+        url = request.url
+        prefix = f"{url.host}:{url.effective_port}: "
+        if not exc.args[0].startswith(prefix):
+            message = f"{prefix}{exc.args[0]} (while reading the response body)"
+            exc.args = (message, *exc.args[1:])

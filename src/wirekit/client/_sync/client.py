@@ -69,7 +69,8 @@ None); ``follow_redirects`` (True), ``max_redirects`` (20); ``retry`` (a :class:
 WSGI, ASGI); ``event_hooks`` ({"request": [...], "response": [...]}, async callables);
 ``trace`` (a callable ``trace(event, info)`` seeing every phase); ``secret_headers``
 (header names stripped on cross-origin redirects, besides Authorization and Cookie);
-``max_decoded_bytes`` (decompression limit of response bodies).
+``max_decoded_bytes`` and ``max_decompression_ratio`` (decompression limits of response
+bodies: size, and decoded/encoded ratio; None: 1 GiB and 100).
 """
 
 
@@ -104,6 +105,7 @@ class Client:
         trace: Callable[[str, dict[str, Any]], None] | None = None,
         secret_headers: Any = (),
         max_decoded_bytes: int | None = None,
+        max_decompression_ratio: float | None = None,
     ) -> None:
         self.auth = coerce_auth(auth)
         self.params = params
@@ -124,6 +126,11 @@ class Client:
         self.trace = trace
         self.event_hooks = event_hooks or {}
         self._max_decoded_bytes = max_decoded_bytes
+        if max_decompression_ratio is not None and not max_decompression_ratio >= 1:
+            raise ValueError(
+                f"max_decompression_ratio must be 1 or more, got {max_decompression_ratio!r}"
+            )
+        self._max_ratio = max_decompression_ratio
         if retry is None:
             retry = Retry(0)
         elif isinstance(retry, int):
@@ -417,6 +424,8 @@ class Client:
                 response.elapsed = time.monotonic() - deadline.started_at
                 if self._max_decoded_bytes is not None:
                     response._max_decoded_bytes = self._max_decoded_bytes
+                if self._max_ratio is not None:
+                    response._max_ratio = self._max_ratio
                 previous = response  # before the hooks: one that raises must not leak it
                 for hook in self._event_hooks["response"]:
                     hook(response)
