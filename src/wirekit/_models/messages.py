@@ -333,8 +333,10 @@ class Response:
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
         return iterators.text(self, chunk_size)
 
-    def iter_lines(self) -> Iterator[str]:
-        return iterators.lines(self)
+    def iter_lines(self, *, max_line_length: int | None = None) -> Iterator[str]:
+        """The body's text a line at a time; a line longer than ``max_line_length``
+        characters (None: 1 MiB) raises LimitExceeded."""
+        return iterators.lines(self, max_line_length)
 
     def close(self) -> None:
         """Release the connection (it returns to the pool if the body was fully read)."""
@@ -399,8 +401,8 @@ class Response:
     def aiter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
         return async_iterators.text(self, chunk_size)
 
-    def aiter_lines(self) -> AsyncIterator[str]:
-        return async_iterators.lines(self)
+    def aiter_lines(self, *, max_line_length: int | None = None) -> AsyncIterator[str]:
+        return async_iterators.lines(self, max_line_length)
 
     async def aclose(self) -> None:
         if not self._closed:

@@ -150,6 +150,8 @@ class LineDecoder:
     """
 
     def __init__(self, *, max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> None:
+        if max_line_length < 1:
+            raise ValueError(f"max_line_length must be at least 1, got {max_line_length}")
         self.max_line_length = max_line_length
         self._buffer: list[str] = []
         self._buffered = 0

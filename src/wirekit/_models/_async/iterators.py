@@ -71,9 +71,13 @@ async def text(response: Response, chunk_size: int | None) -> AsyncIterator[str]
         yield piece
 
 
-async def lines(response: Response) -> AsyncIterator[str]:
+async def lines(response: Response, max_line_length: int | None) -> AsyncIterator[str]:
     """The body's text, a line at a time (line ends removed)."""
-    splitter = decoders.LineDecoder()
+    splitter = (
+        decoders.LineDecoder()
+        if max_line_length is None
+        else decoders.LineDecoder(max_line_length=max_line_length)
+    )
     async for piece in response.aiter_text():
         for line in splitter.decode(piece):
             yield line

@@ -72,9 +72,13 @@ def text(response: Response, chunk_size: int | None) -> Iterator[str]:
         yield piece
 
 
-def lines(response: Response) -> Iterator[str]:
+def lines(response: Response, max_line_length: int | None) -> Iterator[str]:
     """The body's text, a line at a time (line ends removed)."""
-    splitter = decoders.LineDecoder()
+    splitter = (
+        decoders.LineDecoder()
+        if max_line_length is None
+        else decoders.LineDecoder(max_line_length=max_line_length)
+    )
     for piece in response.iter_text():
         for line in splitter.decode(piece):
             yield line
