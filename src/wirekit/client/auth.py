@@ -169,7 +169,9 @@ class NetrcLookup:
         self._mtime = mtime
         try:
             self._entries = netrc.netrc(self.path)
-        except (OSError, netrc.NetrcParseError):
+        except (OSError, netrc.NetrcParseError, UnicodeDecodeError):
+            # A broken file (or one not in the locale's encoding) is ignored as if absent:
+            # it must not fail requests to hosts it does not even list.
             self._entries = None
 
 

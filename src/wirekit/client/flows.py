@@ -99,8 +99,13 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
     while True:
         chosen = hop_auth if hop_auth is not None else _netrc_auth(request, settings)
         if chosen is None:
+            plain_headers = None
             response = yield from _retry_flow(request, settings)  # one generator fewer
         else:
+            # The headers before the auth added its own: the next hop starts from these (its
+            # auth, if it keeps one, adds them again), so an X-Api-Key set by a custom auth
+            # never follows a redirect to another origin.
+            plain_headers = request.headers.copy()
             response = yield from _auth_flow(request, chosen, settings)
         response.history = list(history)
         if not (settings.follow_redirects and response.is_redirect):
@@ -112,7 +117,7 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
                 request=request,
                 history=[*history, response],
             )
-        next_request = redirect_request(request, response, settings)
+        next_request = redirect_request(request, response, settings, headers=plain_headers)
         history.append(response)
         if settings.trace is not None:
             settings.trace(
@@ -190,21 +195,23 @@ def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
 def _pause(
     request: Request, settings: FlowSettings, attempt: int, wait: float, reason: str
 ) -> Generator[Instruction, Any, bool]:
-    logger.info(
-        "retrying %s %s (attempt %d of %d) after %s, waiting %.2f s",
-        request.method,
-        request.url,
-        attempt + 1,
-        settings.retry.total + 1,
-        reason,
-        wait,
-    )
-    attempts = request.extensions.setdefault("retries", [])
-    attempts.append({"attempt": attempt, "reason": reason, "wait": wait})
-    if settings.trace is not None:
-        settings.trace("retry", {"attempt": attempt, "reason": reason, "wait": wait})
+    # Reported once the driver has agreed to wait (it refuses a wait the deadline cannot
+    # cover): a retry that is not made is neither logged, listed nor traced.
     slept: bool = yield Sleep(wait, reason)
     if slept:
+        logger.info(
+            "retrying %s %s (attempt %d of %d) after %s, waited %.2f s",
+            request.method,
+            request.url,
+            attempt + 1,
+            settings.retry.total + 1,
+            reason,
+            wait,
+        )
+        attempts = request.extensions.setdefault("retries", [])
+        attempts.append({"attempt": attempt, "reason": reason, "wait": wait})
+        if settings.trace is not None:
+            settings.trace("retry", {"attempt": attempt, "reason": reason, "wait": wait})
         _rewind_body(request)
     return slept
 
@@ -268,8 +275,17 @@ def _is_https_upgrade(old: URL, new: URL) -> bool:
     )
 
 
-def redirect_request(request: Request, response: Response, settings: FlowSettings) -> Request:
-    """Build the next hop's request per RFC 9110 §15.4 and the secret-stripping rules."""
+def redirect_request(
+    request: Request,
+    response: Response,
+    settings: FlowSettings,
+    *,
+    headers: Headers | None = None,
+) -> Request:
+    """Build the next hop's request per RFC 9110 §15.4 and the secret-stripping rules.
+
+    ``headers``: the hop's headers to start from, when not ``request.headers`` (those from
+    before an auth flow added its own)."""
     location = response.headers["location"]
     if not location.isascii():
         # Headers are decoded as latin-1; raw UTF-8 in Location is common in the wild and
@@ -300,7 +316,7 @@ def redirect_request(request: Request, response: Response, settings: FlowSetting
     status = response.status_code
     method = request.method
     content = request.content
-    headers = request.headers.copy()
+    headers = (request.headers if headers is None else headers).copy()
     # 303: GET for everything but HEAD; 301/302: POST becomes GET, as every browser does
     # (RFC 9110 §15.4.2-3 allows it); 307/308 keep method and body.
     if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):

@@ -122,8 +122,8 @@ class Client:
         self._timeout = Timeout.coerce(timeout)
         self._url_cache: dict[str, URL] = {}
         self._base_url = URL(base_url) if base_url else None
-        self.trust_env = trust_env
-        self.trace = trace
+        self._trust_env = trust_env
+        self._trace = trace
         self.event_hooks = event_hooks or {}
         self._max_decoded_bytes = max_decoded_bytes
         if max_decompression_ratio is not None and not max_decompression_ratio >= 1:
@@ -195,6 +195,29 @@ class Client:
     def cookies(self, value: Any) -> None:
         self._cookies = value if isinstance(value, Cookies) else Cookies(value)
         self._flows.cookies = self._cookies
+
+    @property
+    def trace(self) -> Callable[[str, dict[str, Any]], None] | None:
+        """The ``trace(event, info)`` callable seeing every phase (None: none)."""
+        return self._trace
+
+    @trace.setter
+    def trace(self, value: Callable[[str, dict[str, Any]], None] | None) -> None:
+        self._trace = value
+        self._flows.trace = value  # redirects and retries report there too
+
+    @property
+    def trust_env(self) -> bool:
+        """Read netrc credentials (and, when the client was built, the proxy variables)."""
+        return self._trust_env
+
+    @trust_env.setter
+    def trust_env(self, value: bool) -> None:
+        # netrc follows at once; the environment's proxies were read by the transport
+        # when the client was built (pass proxy= or a transport to change them).
+        self._trust_env = value
+        self._flows.trust_env = value
+        self._flows.netrc = NetrcLookup(netrc_path()) if value else None
 
     @property
     def timeout(self) -> Timeout:
@@ -340,8 +363,8 @@ class Client:
         timeout = request.extensions.get("timeout", self._timeout)
         deadline = Deadline(timeout)
         request.extensions["deadline"] = deadline
-        if self.trace is not None:
-            request.extensions["trace"] = self.trace
+        if self._trace is not None:
+            request.extensions["trace"] = self._trace
         chosen_auth = self._auth_for(request, auth)
         settings = self._flows
         if follow_redirects is not UNSET and follow_redirects != settings.follow_redirects:
