@@ -224,6 +224,12 @@ class ServerConfig:
             )
         if self.health_path is not None and not self.health_path.startswith("/"):
             raise ValueError(f"health_path must start with '/', got {self.health_path!r}")
+        if self.ssl_dev and (self.ssl_certfile or self.ssl_keyfile):
+            raise ValueError("ssl_dev makes its own certificate: give it or ssl_certfile, not both")
+        if not self.ssl_dev and not self.ssl_certfile and (self.ssl_keyfile or self.ssl_ca_certs):
+            # Without a certificate the server would speak plain HTTP, silently.
+            given = "ssl_keyfile" if self.ssl_keyfile else "ssl_ca_certs"
+            raise ValueError(f"{given} needs ssl_certfile (or ssl_dev): TLS is not on without it")
         if not self.static_path.startswith("/"):
             raise ValueError(f"static_path must start with '/', got {self.static_path!r}")
         if self.forwarded_headers not in ("x-forwarded", "forwarded"):

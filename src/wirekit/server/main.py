@@ -132,7 +132,12 @@ class Server:
             from wirekit.server.tls import server_ssl_context, serving_dev_certificate
 
             certificate = serving_dev_certificate(logger)
-            return server_ssl_context(certificate.certfile, certificate.keyfile)
+            return server_ssl_context(
+                certificate.certfile,
+                certificate.keyfile,
+                ca_certs=config.ssl_ca_certs,
+                require_client_cert=config.ssl_ca_certs is not None,
+            )
         if config.ssl_certfile:
             from wirekit.server.tls import server_ssl_context
 

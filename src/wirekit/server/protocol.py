@@ -345,7 +345,8 @@ class HTTPServerProtocol(asyncio.Protocol):
             return True
         self.process()
         # Keep our side open: a half-closed client still gets the answer to its request.
-        return True
+        # (Over TLS asyncio ignores the answer, and logs a warning when it is True.)
+        return self.scheme != "https"
 
     def pause_writing(self) -> None:
         self.write_paused = True

@@ -102,10 +102,20 @@ def _load_chain(
     if keyfile is not None:
         _check_readable(keyfile, "key file")
     where = os.fspath(certfile) + (f" with key {os.fspath(keyfile)}" if keyfile else "")
+
+    def no_password() -> str:
+        # Without it OpenSSL prompts on the terminal (once per worker), or fails with
+        # "[Errno 22] Invalid argument" when there is none: say what is wrong instead.
+        raise TLSError(f"TLS key file {os.fspath(keyfile or certfile)} is encrypted")
+
     try:
         context.load_cert_chain(
-            os.fspath(certfile), None if keyfile is None else os.fspath(keyfile), password
+            os.fspath(certfile),
+            None if keyfile is None else os.fspath(keyfile),
+            no_password if password is None else password,
         )
+    except TLSError:
+        raise
     except ssl.SSLError as exc:
         reason = exc.reason or str(exc)
         if "KEY_VALUES_MISMATCH" in str(reason).upper():
