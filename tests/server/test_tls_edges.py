@@ -1,6 +1,7 @@
 """The HTTP server over TLS at its edges (found by a review). Each test failed before its
-fix; the ones marked xfail name bugs still open (see their reasons), and fail the run as
-soon as one passes (xfail_strict), so the mark is removed with the fix."""
+fix; the ones marked xfail name bugs still open (see their reasons). Strict where the bug
+is deterministic (a pass fails the run, so the mark goes with the fix); not strict for the
+three truncations, which depend on how fast the reader drains."""
 
 from __future__ import annotations
 
@@ -245,7 +246,7 @@ def _slow_download(port: int, context: ssl.SSLContext, request: bytes) -> int:
 
 @pytest.mark.xfail(
     reason="issue 3, open: over TLS a closing connection is aborted ssl_shutdown_timeout after close() while its answer still waits in the socket transport's buffer",
-    strict=True,
+    strict=False,
 )
 def test_connection_close_answer_is_not_truncated_for_a_slow_reader(files: Files) -> None:
     """After a ``Connection: close`` answer the server closes the TLS transport; asyncio
@@ -263,7 +264,7 @@ def test_connection_close_answer_is_not_truncated_for_a_slow_reader(files: Files
 
 @pytest.mark.xfail(
     reason="issue 3, open: over TLS the app's whole answer bypasses the TLS layer's buffer, so no pause_writing, and idle_timeout's close cuts it",
-    strict=True,
+    strict=False,
 )
 def test_keep_alive_answer_is_not_truncated_at_idle_timeout(files: Files) -> None:
     """The app wrote its whole answer at once, so the TLS layer never told the protocol
@@ -363,7 +364,7 @@ def test_rejected_client_certificate_is_logged_once(
 
 @pytest.mark.xfail(
     reason="issue 3, open: graceful shutdown's close() over TLS drops the answer still queued (see the truncation tests)",
-    strict=True,
+    strict=False,
 )
 def test_graceful_shutdown_lets_a_tls_download_finish(files: Files) -> None:
     """Graceful shutdown (SIGTERM) closes the connection once its answer is written; over
