@@ -223,9 +223,12 @@ class Server:
         )
         if forwarded is not None:
             protocol.log_peer = forwarded[0]  # the access log names the client, not the proxy
+        state = self.lifespan.state if self.lifespan is not None else None
+        built: dict[str, Any] | None = None
         static = self.static_app
         if static is not None and request.upgrade is None:
-            scope = build_scope(protocol, request, root_path=config.root_path, state=None)
+            # Built once: the static mount matches on its path, an ASGI app gets it otherwise.
+            scope = built = build_scope(protocol, request, root_path=config.root_path, state=state)
             # Matched on the scope's path (decoded, absolute-form cut to its path, root_path
             # in front) as the app would see it, not on the raw target.
             mount = config.root_path + self._static_prefix.decode("latin-1")
@@ -233,6 +236,7 @@ class Server:
             if path == mount or path.startswith(mount + "/"):
                 # Mounted at the prefix: path stays whole, root_path grows (ASGI).
                 scope["root_path"] = mount
+                scope.pop("state", None)  # the app's lifespan state is not the mount's
                 if forwarded is not None:
                     _apply_forwarded(scope, *forwarded)
                 cycle = ASGICycle(protocol, request, static, scope, debug=config.debug)
@@ -250,7 +254,6 @@ class Server:
                 debug=config.debug,
                 forwarded=forwarded,
             )
-        state = self.lifespan.state if self.lifespan is not None else None
         app: ASGIApp = self.app
         if request.upgrade and request.upgrade.strip().lower() == b"websocket":
             try:
@@ -272,7 +275,11 @@ class Server:
             return WebSocketSession(
                 protocol, request, app, scope, max_message_bytes=config.ws_max_message_bytes
             )
-        scope = build_scope(protocol, request, root_path=config.root_path, state=state)
+        scope = (
+            built
+            if built is not None
+            else build_scope(protocol, request, root_path=config.root_path, state=state)
+        )
         if forwarded is not None:
             _apply_forwarded(scope, *forwarded)
         cycle = ASGICycle(protocol, request, app, scope, debug=config.debug)
