@@ -162,10 +162,6 @@ def test_encrypted_key_gives_a_clear_error_and_no_prompt(files: Files, tmp_path:
 # -- 4. max_connections does not bound connections still in the TLS handshake ----------------
 
 
-@pytest.mark.xfail(
-    reason="issue 3, open: max_connections counts a TLS connection only after its handshake (asyncio calls connection_made then); needs accepting plain TCP and start_tls after the check",
-    strict=True,
-)
 def test_stalled_tls_handshakes_are_bounded_by_max_connections(
     files: Files, tmp_path: Path
 ) -> None:
@@ -244,10 +240,6 @@ def _slow_download(port: int, context: ssl.SSLContext, request: bytes) -> int:
     return len(body)
 
 
-@pytest.mark.xfail(
-    reason="issue 3, open: over TLS a closing connection is aborted ssl_shutdown_timeout after close() while its answer still waits in the socket transport's buffer",
-    strict=False,
-)
 def test_connection_close_answer_is_not_truncated_for_a_slow_reader(files: Files) -> None:
     """After a ``Connection: close`` answer the server closes the TLS transport; asyncio
     then aborts the socket ssl_shutdown_timeout (1 s, main.py) later even though the
@@ -262,10 +254,6 @@ def test_connection_close_answer_is_not_truncated_for_a_slow_reader(files: Files
     assert received == BIG, f"TLS answer truncated: {received} of {BIG} body bytes"
 
 
-@pytest.mark.xfail(
-    reason="issue 3, open: over TLS the app's whole answer bypasses the TLS layer's buffer, so no pause_writing, and idle_timeout's close cuts it",
-    strict=False,
-)
 def test_keep_alive_answer_is_not_truncated_at_idle_timeout(files: Files) -> None:
     """The app wrote its whole answer at once, so the TLS layer never told the protocol
     to pause (its own buffer is empty, the bytes wait in the socket transport's): the
@@ -312,10 +300,6 @@ def test_client_close_notify_does_not_log_a_warning(
 # -- 7. Rejected client certificates leave no trace in the server log ------------------------
 
 
-@pytest.mark.xfail(
-    reason="issue 3, open: asyncio reports a failed TLS handshake only in its debug mode; wirekit has no hook to log it yet",
-    strict=True,
-)
 def test_rejected_client_certificate_is_logged_once(
     files: Files, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -362,10 +346,6 @@ def test_rejected_client_certificate_is_logged_once(
     assert about[0].exc_info is None, "logged with a traceback"
 
 
-@pytest.mark.xfail(
-    reason="issue 3, open: graceful shutdown's close() over TLS drops the answer still queued (see the truncation tests)",
-    strict=False,
-)
 def test_graceful_shutdown_lets_a_tls_download_finish(files: Files) -> None:
     """Graceful shutdown (SIGTERM) closes the connection once its answer is written; over
     TLS the answer still queued in the transport is dropped 1 s later (plain HTTP: whole)."""

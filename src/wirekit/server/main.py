@@ -19,7 +19,8 @@ import socket
 import stat
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mypy_extensions import mypyc_attr
@@ -346,35 +347,28 @@ class Server:
         state.max_connections = connection_limit(config.max_connections)
         self.state = state
         servers: list[asyncio.Server] = []
-        # A client that connects and never finishes the TLS handshake is held no longer than
-        # one that never sends its request head (asyncio's own default is 60 s).
-        handshake_timeout = config.header_timeout if state.ssl_context is not None else None
-        # After our close_notify, asyncio waits for the client's (30 s by default) with the
-        # connection still counted: an idle browser connection then held graceful shutdown
-        # for its whole timeout, and a closed connection its max_connections slot. Like
-        # nginx, do not wait for the peer's answer beyond a moment.
-        shutdown_timeout = _TLS_SHUTDOWN_TIMEOUT if state.ssl_context is not None else None
+        factory: Callable[[], asyncio.Protocol]
+        if state.ssl_context is None:
+            factory = partial(HTTPServerProtocol, state)
+        else:
+            # TLS is started per connection after the max_connections check (tls_accept
+            # says why). The handshake has header_timeout (a client that never finishes
+            # it is held no longer than one that never sends its head). After our
+            # close_notify asyncio waits for the client's (30 s by default) with the
+            # connection still counted: an idle browser connection then held graceful
+            # shutdown for its whole timeout. Like nginx, wait no more than a moment.
+            from wirekit.server.tls_accept import TLSAcceptor
+
+            factory = partial(TLSAcceptor, state, _TLS_SHUTDOWN_TIMEOUT)
         error: BaseException | None = None
         try:
             for sock in self.sockets:
                 if sock.family == socket.AF_UNIX:
                     server = await loop.create_unix_server(
-                        lambda: HTTPServerProtocol(state),
-                        sock=sock,
-                        ssl=state.ssl_context,
-                        backlog=config.backlog,
-                        ssl_handshake_timeout=handshake_timeout,
-                        ssl_shutdown_timeout=shutdown_timeout,
+                        factory, sock=sock, backlog=config.backlog
                     )
                 else:
-                    server = await loop.create_server(
-                        lambda: HTTPServerProtocol(state),
-                        sock=sock,
-                        ssl=state.ssl_context,
-                        backlog=config.backlog,
-                        ssl_handshake_timeout=handshake_timeout,
-                        ssl_shutdown_timeout=shutdown_timeout,
-                    )
+                    server = await loop.create_server(factory, sock=sock, backlog=config.backlog)
                 servers.append(server)
                 self.addresses.append(sock.getsockname())
             if install_signal_handlers:
@@ -451,6 +445,8 @@ class Server:
         state.shutting_down = True
         for server in servers:
             server.close()
+        for handshake in list(state.handshakes):
+            handshake.abort()
         for connection in list(state.connections):
             session = connection.cycle
             server_shutdown = getattr(session, "server_shutdown", None)

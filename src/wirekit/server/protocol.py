@@ -44,6 +44,9 @@ logger = logging.getLogger("wirekit.server")
 #: How often the sweep runs: deadlines are enforced to within this many seconds.
 SWEEP_INTERVAL = 0.5
 
+#: Over TLS, how often a closing connection checks that its answer has left the buffers.
+_DRAIN_POLL = 0.02
+
 _REASONS = {
     400: b"Bad Request",
     408: b"Request Timeout",
@@ -104,6 +107,9 @@ class ServerState:
         self.ssl_context = ssl_context
         self.on_connection = on_connection
         self.connections: set[HTTPServerProtocol] = set()
+        #: TLS connections still in their handshake (wirekit.server.tls_accept): they count
+        #: against max_connections too.
+        self.handshakes: set[Any] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_flight = 0
         #: Requests being handled at once before new ones get 503: the queue limit plus,
@@ -124,6 +130,10 @@ class ServerState:
         )
         self.timeout_response = plain_response(408, "request took too long\n")
         self._sweeper: asyncio.TimerHandle | None = None
+
+    def connection_count(self) -> int:
+        """Connections held now: serving ones and TLS ones still in their handshake."""
+        return len(self.connections) + len(self.handshakes)
 
     def refresh_clock(self) -> None:
         """Update ``now`` and, once a second, the cached Date header (RFC 9110 §6.6.1)."""
@@ -167,6 +177,9 @@ class HTTPServerProtocol(asyncio.Protocol):
         "cycle",
         "deadline",
         "deadline_reason",
+        "drain_left",
+        "drain_since",
+        "drain_timer",
         "head_started",
         "log_peer",
         "log_request",
@@ -177,6 +190,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         "parked",
         "pipeline_paused",
         "proxy_buffer",
+        "raw_transport",
         "reading_body",
         "scheme",
         "server",
@@ -201,6 +215,12 @@ class HTTPServerProtocol(asyncio.Protocol):
             max_body_bytes=config.max_body_bytes,
         )
         self.transport: asyncio.Transport | None = None
+        #: Over TLS, the socket transport under ``transport`` (set by tls_accept), whose
+        #: buffer close() waits on; None over plain TCP.
+        self.raw_transport: asyncio.Transport | None = None
+        self.drain_timer: asyncio.TimerHandle | None = None
+        self.drain_left = 0
+        self.drain_since = 0.0
         self.cycle: Cycle | None = None
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
@@ -242,11 +262,11 @@ class HTTPServerProtocol(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
         state = self.state
-        if len(state.connections) >= state.max_connections or state.shutting_down:
+        if state.connection_count() >= state.max_connections or state.shutting_down:
             # Over max_connections: answer at once rather than leave the client hanging.
             transport.write(state.overload_response)
             transport.close()
-            if len(state.connections) >= state.max_connections:
+            if state.connection_count() >= state.max_connections:
                 logger.warning(
                     "connection refused with 503: max_connections=%d reached",
                     state.max_connections,
@@ -266,6 +286,10 @@ class HTTPServerProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.connections.discard(self)
         self.deadline = 0.0
+        if self.drain_timer is not None:
+            self.drain_timer.cancel()
+            self.drain_timer = None
+        self.raw_transport = None
         cycle = self.cycle
         if cycle is not None:
             cycle.connection_lost()
@@ -678,8 +702,58 @@ class HTTPServerProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         transport = self.transport
-        if transport is not None and not transport.is_closing():
+        if transport is None or transport.is_closing():
+            return
+        if self.raw_transport is not None and self._unsent(transport, self.raw_transport):
+            self._close_when_sent(transport)
+            return
+        transport.close()
+
+    @staticmethod
+    def _unsent(transport: asyncio.Transport, raw: asyncio.Transport) -> int:
+        """Bytes of the answer still in our buffers (the TLS layer's and the socket's)."""
+        return transport.get_write_buffer_size() + raw.get_write_buffer_size()
+
+    def _close_when_sent(self, transport: asyncio.Transport) -> None:
+        """Over TLS, close once the answer has left our buffers, not before.
+
+        Over plain TCP ``close()`` sends what is buffered, then closes. asyncio's TLS
+        transport (and uvloop's) sends its close_notify and aborts the socket
+        ssl_shutdown_timeout later (main.py: 1 s) even while the encrypted answer still
+        waits in the socket transport's buffer: a client that read slowly lost the end of
+        a large answer. Neither transport says when its buffer is empty, so poll (only
+        connections closing with bytes still queued do). A client that stops reading
+        is given write_timeout, as a paused writer is, before the connection is dropped.
+        """
+        if self.drain_timer is not None:
+            return  # already waiting
+        transport.pause_reading()  # closing: no further request is started
+        self.drain_left = -1
+        self.drain_since = self.loop.time()
+        self._check_sent()
+
+    def _check_sent(self) -> None:
+        self.drain_timer = None
+        transport, raw = self.transport, self.raw_transport
+        if transport is None or raw is None or transport.is_closing():
+            return
+        left = self._unsent(transport, raw)
+        if not left:
             transport.close()
+            return
+        now = self.loop.time()
+        if self.drain_left < 0 or left < self.drain_left:
+            self.drain_left = left
+            self.drain_since = now
+        elif now - self.drain_since > self.state.config.write_timeout:
+            logger.info(
+                "closing %s: client did not read the response within write_timeout=%ss",
+                self.client,
+                self.state.config.write_timeout,
+            )
+            transport.abort()
+            return
+        self.drain_timer = self.loop.call_later(_DRAIN_POLL, self._check_sent)
 
     def abort(self) -> None:
         transport = self.transport
