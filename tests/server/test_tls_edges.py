@@ -1,7 +1,5 @@
 """The HTTP server over TLS at its edges (found by a review). Each test failed before its
-fix; the ones marked xfail name bugs still open (see their reasons). Strict where the bug
-is deterministic (a pass fails the run, so the mark goes with the fix); not strict for the
-three truncations, which depend on how fast the reader drains."""
+fix (the last five until the server accepted TLS itself: wirekit.server.tls_accept)."""
 
 from __future__ import annotations
 

@@ -311,6 +311,7 @@ class HTTP1Connection(HTTP1Receiver):
             and content_length is None
             and header_length is None
             and header_encoding is None
+            and (body or method != b"HEAD")  # an empty HEAD body says nothing of the GET's
         ):
             # The usual answer, a whole body: what _framing would decide, sooner.
             length = len(body)

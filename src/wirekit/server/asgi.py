@@ -144,6 +144,7 @@ class ASGICycle:
         "_drain",
         "_final_given",
         "_high_water",
+        "_other_waiters",
         "_waiter",
         "app",
         "body_done",
@@ -182,6 +183,7 @@ class ASGICycle:
         self._buffered = 0
         self._high_water = protocol.write_high_water
         self._waiter: asyncio.Future[None] | None = None
+        self._other_waiters: list[asyncio.Future[None]] | None = None
         self._drain: asyncio.Future[None] | None = None
         self.body_done = False
         self._final_given = False
@@ -241,6 +243,12 @@ class ASGICycle:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        others = self._other_waiters
+        if others is not None:
+            self._other_waiters = None
+            for other in others:
+                if not other.done():
+                    other.set_result(None)
 
     # -- the app's side --------------------------------------------------------------------
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -254,6 +262,16 @@ class ASGICycle:
             error = task.exception()
             if isinstance(error, ClientDisconnected):
                 error = None
+            elif error is not None and self.client_gone:
+                # The client left and the framework raised its own exception for our
+                # ClientDisconnected (Starlette's ClientDisconnect): routine, not an app bug.
+                logger.debug(
+                    "ASGI app for %s %s ended after its client left: %r",
+                    self.scope["method"],
+                    self.scope["path"],
+                    error,
+                )
+                error = None
             elif error is not None:
                 logger.error(
                     "exception in ASGI app for %s %s",
@@ -263,6 +281,8 @@ class ASGICycle:
                 )
         if not self.response_complete and not self.client_gone:
             self._finish_broken(error)
+        if self._waiter is not None:
+            self._wake()  # the app's own tasks still in receive(): the request is over
 
     def _finish_broken(self, error: BaseException | None) -> None:
         protocol = self.protocol
@@ -273,8 +293,9 @@ class ASGICycle:
                 self.scope["path"],
             )
         if self.response_started:
-            # Headers are gone: the only honest signal left is to cut the connection.
-            protocol.abort()
+            # Headers are gone: the only honest signal left is to cut the connection (with
+            # a reset, so a close-delimited body does not look complete).
+            protocol.cut()
             return
         self.response_complete = True
         # A plain 500 on a connection that stays open: one app bug must not cost the
@@ -306,14 +327,24 @@ class ASGICycle:
                 return {"type": "http.request", "body": chunk, "more_body": not self.body_done}
             if self.response_complete or self.client_eof:
                 return _DISCONNECT
-            if self.expect_continue and not self.continue_sent and not self.headers_pending:
+            if self.expect_continue and not self.continue_sent and not self.response_started:
                 # The app wants the body: only now ask the client for it (RFC 9110 §10.1.1).
+                # A head the app gave but we hold back (until its first body bytes) is not
+                # on the wire yet: the 100 may still go first.
                 self.continue_sent = True
                 self.protocol.send_continue()
             # Once the body is all read, receive() waits for the disconnect (or the end of
             # the response): Starlette's streaming listener relies on it not returning early.
             waiter = self.protocol.loop.create_future()
-            self._waiter = waiter
+            first = self._waiter
+            if first is None or first.done():
+                self._waiter = waiter
+            elif self._other_waiters is None:
+                # Two tasks in receive() at once (a reader and a disconnect poll): each is
+                # woken; one cancelled must not leave the other waiting forever.
+                self._other_waiters = [waiter]
+            else:
+                self._other_waiters.append(waiter)
             await waiter
 
     async def send(self, message: Message) -> None:
@@ -350,6 +381,8 @@ class ASGICycle:
                 except Exception as exc:  # e.g. a body longer or shorter than its length
                     self.response_complete = False  # so the connection is cut, not left hanging
                     self._protocol_error(f"the response could not be sent: {exc}")
+            if not more and self._waiter is not None:
+                self._wake()  # a disconnect listener waiting in receive(): it is over
             if more and protocol.write_paused and not self.client_gone:
                 drain = protocol.loop.create_future()
                 self._drain = drain

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -73,6 +75,9 @@ def plain_response(status: int, text: str, *, extra: bytes = b"") -> bytes:
 
 #: A start time that never comes: the body of a request not yet asked for is not timed.
 _NEVER = float("inf")
+
+#: SO_LINGER on, 0 s: close() sends a reset and drops what is unsent.
+_LINGER_RESET = struct.pack("ii", 1, 0)
 
 
 class Cycle(Protocol):
@@ -620,6 +625,11 @@ class HTTPServerProtocol(asyncio.Protocol):
         if self.reading_body:
             # Answered before the body was all read: read and drop the rest (still under
             # min_body_rate), since the next pipelined request starts after it.
+            if self.body_started == _NEVER:
+                # A 100-continue body never asked for: the client may send it anyway
+                # (RFC 9110 §10.1.1), or not; its rate is timed from now, so a client
+                # that sends nothing is not held forever.
+                self.body_started = self.state.now
             self._next_after_body = True
             self.resume_body()
             return
@@ -759,6 +769,23 @@ class HTTPServerProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is not None:
             transport.abort()
+
+    def cut(self) -> None:
+        """Drop a connection whose answer broke off midway, with a reset (RST).
+
+        A plain close (FIN) after part of a close-delimited body (an HTTP/1.0 client, no
+        Content-Length) reads as the whole answer, and a proxy may cache it as such.
+        """
+        transport = self.transport
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            except (OSError, AttributeError, ValueError):
+                pass  # not a TCP socket (a Unix socket takes it too; a pipe would not)
+        transport.abort()
 
     # -- deadlines -----------------------------------------------------------------------
     def check_deadline(self, now: float) -> None:

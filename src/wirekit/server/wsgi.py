@@ -656,6 +656,7 @@ class WSGICycle:
                 and len(result) == 1
                 and type(result[0]) is bytes
                 and self._started
+                and not self._headers_sent  # write() already sent the head: not "whole"
             ):
                 # The common case: one hop to the loop writes the whole answer and frees
                 # the request slot (a list has no close() to wait for).
@@ -737,7 +738,7 @@ class WSGICycle:
             # (left open, the client would wait for bytes that never come).
             logger.error("WSGI response could not be sent: %s", exc)
             self.gone = True
-            self.protocol.abort()
+            self.protocol.cut()
             return
         self._written += len(data)
         if not self.protocol.write_paused:
@@ -749,7 +750,9 @@ class WSGICycle:
         if error is None or self.gone:
             return
         if self._headers_sent:
-            protocol.abort()  # the status line is gone: cutting the connection is all we can do
+            # The status line is gone: cutting the connection (a reset, so a close-delimited
+            # body does not look complete) is all we can do.
+            protocol.cut()
             return
         protocol.send_head_and_body(
             500,
