@@ -96,9 +96,7 @@ def test_handshake_timeout_is_logged_and_frees_the_slot(
         # Its max_connections slot is free again.
         assert _get(srv.port, certs.client_context()) == 200
     messages = [r.getMessage() for r in caplog.records]
-    assert any("TLS handshake not done within header_timeout=0.5s" in m for m in messages), (
-        messages
-    )
+    assert any("TLS handshake not done within header_timeout=0.5s" in m for m in messages), messages
 
 
 def test_client_refusing_our_certificate_is_logged_with_its_reason(
