@@ -9,22 +9,13 @@ import socket
 import ssl
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trustme
 
+from tests.server.apps import asgi_hello as hello
 from tests.server.support import WAIT, read_response, running
 from wirekit.server import tls_accept
-
-
-async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
-    )
-    await send({"type": "http.response.body", "body": b"ok"})
 
 
 class Certs:
