@@ -131,6 +131,11 @@ def connect_timeout(target: str, timeout: float | None, phase: str = "connect") 
     return ConnectTimeout(f"{phase} to {target} timed out after {timeout} s")
 
 
+def resolve_timeout(target: str, timeout: float | None) -> ConnectTimeout:
+    """Name resolution stalled: the connect timeout bounds DNS too, and says it was DNS."""
+    return ConnectTimeout(f"resolving {target} timed out after {timeout} s")
+
+
 def tls_failure(host: str | None, exc: BaseException) -> TLSError:
     """TLSError naming the host and the reason (hostname mismatch, self-signed...)."""
     who = host or "the peer"

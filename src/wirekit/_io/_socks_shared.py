@@ -8,6 +8,7 @@ The backends themselves are in ``_async/socks.py`` (the source) and ``_sync/sock
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -16,7 +17,15 @@ from wirekit._io._shared import host_port
 from wirekit._io.base import SocketOption
 from wirekit.errors import ConnectTimeout, InvalidURL, ProxyError, WirekitError
 
-__all__ = ["DEFAULT_SOCKS_PORT", "SocksProxyURL", "translate_error", "tune_socket", "wanted_family"]
+__all__ = [
+    "DEFAULT_SOCKS_PORT",
+    "SocksProxyURL",
+    "async_tunnel",
+    "sync_tunnel",
+    "translate_error",
+    "tune_socket",
+    "wanted_family",
+]
 
 #: RFC 1928 §3: SOCKS listens on TCP port 1080 unless told otherwise.
 DEFAULT_SOCKS_PORT = 1080
@@ -108,3 +117,112 @@ def wanted_family(proxy: SocksProxyURL, family: int) -> int:
     """The address family to resolve the target in, for local DNS."""
     # SOCKS4 carries only IPv4 addresses (SOCKS4a carries names instead).
     return socket.AF_INET if proxy.version == 4 else family
+
+
+async def async_tunnel(
+    proxy: SocksProxyURL, host: str, port: int, *, timeout: float | None, local_address: str | None
+) -> socket.socket:
+    """A socket tunnelled to ``host:port`` through ``proxy``; ``timeout`` bounds it all
+    (python-socks' asyncio Proxy runs the whole exchange under one timeout)."""
+    from python_socks.async_.asyncio import Proxy
+
+    connector = Proxy(**proxy.proxy_arguments())  # type: ignore[arg-type]
+    local = None if local_address is None else (local_address, 0)
+    return await connector.connect(host, port, timeout=timeout, local_addr=local)
+
+
+def sync_tunnel(
+    proxy: SocksProxyURL, host: str, port: int, *, timeout: float | None, local_address: str | None
+) -> socket.socket:
+    """The blocking twin of ``async_tunnel`` (``scripts/unasync.py`` renames the call).
+
+    python-socks' sync Proxy only sets a timeout on each recv, so a proxy that sends its
+    reply a byte at a time could hold the exchange for any length of time: a watchdog
+    shuts the socket down when ``timeout`` runs out, and the failure that follows is
+    reported as the timeout it is.
+    """
+    from python_socks import ProxyConnectionError, ProxyTimeoutError
+    from python_socks.sync import Proxy
+
+    local = None if local_address is None else (local_address, 0)
+    if timeout is None:
+        connector = Proxy(**proxy.proxy_arguments())  # type: ignore[arg-type]
+        return connector.connect(host, port, timeout=timeout, local_addr=local)
+    watchdog = _Watchdog(proxy, local, ProxyConnectionError, ProxyTimeoutError)
+    # The watchdog opens the TCP connection to the proxy (python-socks asks a "forward"
+    # proxy for it), so it holds the socket it may have to shut down.
+    connector = Proxy(**proxy.proxy_arguments(), forward=watchdog)  # type: ignore[arg-type]
+    timer = threading.Timer(timeout, watchdog.expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        sock = connector.connect(host, port, timeout=timeout)
+    except Exception as exc:
+        if watchdog.finish():
+            raise ProxyTimeoutError(f"Proxy connection timed out: {timeout}") from exc
+        raise
+    finally:
+        timer.cancel()
+    if watchdog.finish():  # ran out just as the reply completed: too late all the same
+        sock.close()
+        raise ProxyTimeoutError(f"Proxy connection timed out: {timeout}")
+    return sock
+
+
+class _Watchdog:
+    """Connects to the proxy for python-socks (as its ``forward``) and shuts that socket
+    down when the time runs out (``expire``, from a timer thread)."""
+
+    def __init__(
+        self,
+        proxy: SocksProxyURL,
+        local: tuple[str, int] | None,
+        connection_error: type[OSError],
+        timeout_error: type[OSError],
+    ) -> None:
+        self._proxy = proxy
+        self._local = local
+        self._connection_error = connection_error
+        self._timeout_error = timeout_error
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._expired = False
+        self._finished = False
+
+    def connect(self, dest_host: str, dest_port: int, timeout: float | None) -> socket.socket:
+        """What python-socks calls on a forward proxy: here, the TCP connection itself (as
+        python-socks makes it, errors included)."""
+        try:
+            sock = socket.create_connection(
+                (dest_host, dest_port), timeout, source_address=self._local
+            )
+        except TimeoutError as exc:
+            raise self._timeout_error(f"Proxy connection timed out: {timeout}") from exc
+        except OSError as exc:
+            message = f"Could not connect to proxy {dest_host}:{dest_port} [{exc.strerror}]"
+            raise self._connection_error(exc.errno, message) from exc
+        with self._lock:
+            self._sock = sock
+            expired = self._expired
+        if expired:
+            sock.close()
+            raise self._timeout_error(f"Proxy connection timed out: {timeout}")
+        return sock
+
+    def expire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self._expired = True
+            sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked recv or send
+            except OSError:
+                pass
+
+    def finish(self) -> bool:
+        """The exchange is over: no shutdown from now on. Whether the time ran out."""
+        with self._lock:
+            self._finished = True
+            return self._expired

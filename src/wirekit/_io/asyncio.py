@@ -29,6 +29,7 @@ from wirekit._io._shared import (
     read_failure,
     read_timeout,
     resolution_failure,
+    resolve_timeout,
     tls_details,
     tls_failure,
     tls_timeout,
@@ -47,6 +48,7 @@ __all__ = [
     "AsyncIOStream",
     "AsyncSystemResolver",
     "open_stream",
+    "resolve_within",
 ]
 
 #: Pause reading from the socket when this many received bytes wait unread (flow control:
@@ -482,6 +484,25 @@ async def open_stream(
     return AsyncIOStream(transport, protocol, peer, trace)
 
 
+async def resolve_within(
+    resolver: AsyncResolver, host: str, port: int, *, family: int, timeout: float | None
+) -> list[Address]:
+    """``resolver.resolve`` bounded by ``timeout`` (None: no limit); the twin of
+    ``wirekit._io.sync.resolve_within``: the resolver's own errors become
+    NameResolutionError, running out of time a ConnectTimeout that names the lookup."""
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            resolved = await resolver.resolve(host, port, family=family)
+    except TimeoutError as exc:
+        if scope.expired():
+            raise resolve_timeout(host_port(host, port), timeout) from exc
+        raise resolution_failure(host, exc) from exc
+    except (OSError, UnicodeError) as exc:
+        raise resolution_failure(host, exc) from exc
+    return keep_family(host, resolved, family)
+
+
 class _AResolveAdapter:
     """Lets a resolver that serves both worlds (``resolve`` sync, ``aresolve`` async, like
     ``wirekit.net.CachingResolver``) be handed to the async backend as it is."""
@@ -527,18 +548,21 @@ class AsyncIOBackend:
         """Connect to ``host:port``; ``timeout`` bounds DNS plus every attempt together."""
         options = list(socket_options or ())
         scope = asyncio.timeout(timeout)
+        resolving = False
         try:
             async with scope:
                 addresses = literal_addresses(host, port, family)
                 if addresses is None:
                     if trace is not None:
                         trace("dns.start", {"host": host})
+                    resolving = True
                     try:
                         resolved = await self.resolver.resolve(host, port, family=family)
                     except (OSError, UnicodeError) as exc:
                         # A custom resolver's own errors (socket.gaierror from getaddrinfo,
                         # say) are name-resolution failures too (DESIGN invariant 7).
                         raise resolution_failure(host, exc) from exc
+                    resolving = False
                     addresses = keep_family(host, resolved, family)
                     if trace is not None:
                         trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
@@ -556,6 +580,8 @@ class AsyncIOBackend:
                 )
         except TimeoutError as exc:
             if scope.expired():
+                if resolving:  # the lookup stalled: no connection was ever attempted
+                    raise resolve_timeout(host_port(host, port), timeout) from exc
                 raise connect_timeout(host_port(host, port), timeout) from exc
             raise
 

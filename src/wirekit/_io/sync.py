@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import errno
 import os
+import queue
 import select
 import selectors
 import socket
 import ssl
 import struct
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +30,7 @@ from wirekit._io._shared import (
     read_failure,
     read_timeout,
     resolution_failure,
+    resolve_timeout,
     tls_details,
     tls_failure,
     tls_timeout,
@@ -39,7 +42,7 @@ from wirekit._io.base import Address, NetworkStream, Resolver, SocketOption, Tra
 from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
 from wirekit.errors import ConnectError, chained
 
-__all__ = ["SyncBackend", "SyncStream", "SystemResolver", "open_stream"]
+__all__ = ["SyncBackend", "SyncStream", "SystemResolver", "open_stream", "resolve_within"]
 
 _IN_PROGRESS = frozenset({errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN})
 
@@ -50,7 +53,8 @@ class SystemResolver:
     ``AI_ADDRCONFIG`` is not passed: glibc then ignores loopback when deciding which families
     are "configured", so ``localhost`` stops resolving in a container that only has ``lo``.
     Happy Eyeballs already makes an unusable family cheap (its attempt fails fast).
-    The call cannot be interrupted, so a connect timeout is only checked after it returns.
+    The call cannot be interrupted: under a time limit it runs in a helper thread, which the
+    caller stops waiting for when the limit runs out (see ``resolve_within``).
     """
 
     def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
@@ -59,6 +63,113 @@ class SystemResolver:
         except (UnicodeError, OSError) as exc:
             raise chained(resolution_failure(host, exc), exc) from exc
         return [(info[0], info[4]) for info in infos]
+
+
+class _Lookup:
+    """One name lookup handed to the lookup threads, and its outcome."""
+
+    __slots__ = ("abandoned", "done", "error", "family", "host", "port", "resolver", "result")
+
+    def __init__(self, resolver: Resolver, host: str, port: int, family: int) -> None:
+        self.resolver = resolver
+        self.host = host
+        self.port = port
+        self.family = family
+        self.done = threading.Event()
+        self.result: list[Address] | None = None
+        self.error: BaseException | None = None
+        #: The caller stopped waiting: a lookup not started yet is skipped.
+        self.abandoned = False
+
+
+class _LookupThreads:
+    """A few shared daemon threads that run resolvers for callers with a time limit.
+
+    A lookup cannot be interrupted (getaddrinfo, or a resolver's own blocking call): the
+    caller waits at most its time left and leaves an overrunning lookup to finish in its
+    thread. Threads are started on demand, up to ``MAX_THREADS``, and then kept; daemon
+    threads, so a lookup that never returns cannot hold up the interpreter's exit.
+    """
+
+    MAX_THREADS = 8
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Lookup] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._outstanding = 0  # submitted and not finished
+
+    def run(
+        self, resolver: Resolver, host: str, port: int, family: int, timeout: float
+    ) -> list[Address] | None:
+        """The resolver's answer (or its exception, raised here); None when ``timeout``
+        ran out first."""
+        job = _Lookup(resolver, host, port, family)
+        start = False
+        with self._lock:
+            self._outstanding += 1
+            if self._outstanding > self._threads and self._threads < self.MAX_THREADS:
+                self._threads += 1
+                start = True
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._work, name="wirekit-dns", daemon=True).start()
+        if not job.done.wait(max(timeout, 0.0)):
+            job.abandoned = True
+            return None
+        error = job.error
+        if error is not None:
+            job.error = None  # no reference cycle through the traceback
+            raise error
+        return job.result
+
+    def _work(self) -> None:
+        jobs = self._jobs
+        while True:
+            job = jobs.get()
+            if not job.abandoned:
+                try:
+                    job.result = job.resolver.resolve(job.host, job.port, family=job.family)
+                except BaseException as exc:  # handed to the caller, raised in its thread
+                    job.error = exc
+            job.done.set()
+            with self._lock:
+                self._outstanding -= 1
+
+
+_lookups = _LookupThreads()
+
+
+def _new_lookup_threads() -> None:
+    """After fork(): the child has none of the parent's threads."""
+    global _lookups
+    _lookups = _LookupThreads()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lookup_threads)
+
+
+def resolve_within(
+    resolver: Resolver, host: str, port: int, *, family: int, timeout: float | None
+) -> list[Address]:
+    """``resolver.resolve`` bounded by ``timeout`` (None: wait as long as it takes).
+
+    The resolver's own errors (socket.gaierror from getaddrinfo, say) become
+    NameResolutionError (DESIGN invariant 7); running out of time is a ConnectTimeout that
+    says the lookup was what stalled. Without a time limit, or for an IP literal (a resolver
+    answers those at once), the resolver runs in the calling thread.
+    """
+    try:
+        if timeout is None or literal_addresses(host, port, 0) is not None:
+            resolved: list[Address] | None = resolver.resolve(host, port, family=family)
+        else:
+            resolved = _lookups.run(resolver, host, port, family, timeout)
+    except (OSError, UnicodeError) as exc:
+        raise chained(resolution_failure(host, exc), exc) from exc
+    if resolved is None:
+        raise resolve_timeout(host_port(host, port), timeout)
+    return keep_family(host, resolved, family)
 
 
 def _timeval(seconds: float | None) -> bytes:
@@ -299,13 +410,7 @@ class SyncBackend:
         if addresses is None:
             if trace is not None:
                 trace("dns.start", {"host": host})
-            try:
-                resolved = self.resolver.resolve(host, port, family=family)
-            except (OSError, UnicodeError) as exc:
-                # A custom resolver's own errors (socket.gaierror from getaddrinfo, say) are
-                # name-resolution failures too (DESIGN invariant 7).
-                raise chained(resolution_failure(host, exc), exc) from exc
-            addresses = keep_family(host, resolved, family)
+            addresses = resolve_within(self.resolver, host, port, family=family, timeout=timeout)
             if trace is not None:
                 trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
             if deadline is not None and time.monotonic() >= deadline:

@@ -10,8 +10,20 @@ import time
 from collections.abc import Iterable
 
 from wirekit._io._shared import host_port, literal_addresses
-from wirekit._io._socks_shared import SocksProxyURL, translate_error, tune_socket, wanted_family
-from wirekit._io.asyncio import AsyncIOBackend, AsyncIOStream, AsyncSystemResolver, open_stream
+from wirekit._io._socks_shared import (
+    SocksProxyURL,
+    async_tunnel,
+    translate_error,
+    tune_socket,
+    wanted_family,
+)
+from wirekit._io.asyncio import (
+    AsyncIOBackend,
+    AsyncIOStream,
+    AsyncSystemResolver,
+    open_stream,
+    resolve_within,
+)
 from wirekit._io.base import (
     AsyncNetworkBackend,
     AsyncNetworkStream,
@@ -54,7 +66,6 @@ class AsyncSocksBackend:
         trace: Trace | None = None,
     ) -> AsyncIOStream:
         from python_socks import ProxyError as SocksError
-        from python_socks.async_.asyncio import Proxy
 
         started = time.monotonic()
         target = host
@@ -62,7 +73,10 @@ class AsyncSocksBackend:
             if trace is not None:
                 trace("dns.start", {"host": host})
             wanted = wanted_family(self.proxy, family)
-            addresses = await self.resolver.resolve(host, port, family=wanted)
+            # Local DNS is part of connecting: the same time limit bounds it.
+            addresses = await resolve_within(
+                self.resolver, host, port, family=wanted, timeout=timeout
+            )
             target = addresses[0][1][0]
             if trace is not None:
                 trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
@@ -70,10 +84,10 @@ class AsyncSocksBackend:
         address = (self.proxy.host, self.proxy.port)
         if trace is not None:
             trace("connect.start", {"address": address})
-        proxy = Proxy(**self.proxy.proxy_arguments())  # type: ignore[arg-type]
-        local = None if local_address is None else (local_address, 0)
         try:
-            sock = await proxy.connect(target, port, timeout=remaining, local_addr=local)
+            sock = await async_tunnel(
+                self.proxy, target, port, timeout=remaining, local_address=local_address
+            )
         except (SocksError, OSError) as exc:
             error = translate_error(self.proxy, host, port, timeout, exc)
             if trace is not None:

@@ -11,7 +11,13 @@ import time
 from collections.abc import Iterable
 
 from wirekit._io._shared import host_port, literal_addresses
-from wirekit._io._socks_shared import SocksProxyURL, translate_error, tune_socket, wanted_family
+from wirekit._io._socks_shared import (
+    SocksProxyURL,
+    sync_tunnel,
+    translate_error,
+    tune_socket,
+    wanted_family,
+)
 from wirekit._io.base import (
     NetworkBackend,
     NetworkStream,
@@ -19,7 +25,13 @@ from wirekit._io.base import (
     SocketOption,
     Trace,
 )
-from wirekit._io.sync import SyncBackend, SyncStream, SystemResolver, open_stream
+from wirekit._io.sync import (
+    SyncBackend,
+    SyncStream,
+    SystemResolver,
+    open_stream,
+    resolve_within,
+)
 from wirekit.errors import ProxyError
 
 __all__ = ["SocksBackend"]
@@ -55,7 +67,6 @@ class SocksBackend:
         trace: Trace | None = None,
     ) -> SyncStream:
         from python_socks import ProxyError as SocksError
-        from python_socks.sync import Proxy
 
         started = time.monotonic()
         target = host
@@ -63,7 +74,8 @@ class SocksBackend:
             if trace is not None:
                 trace("dns.start", {"host": host})
             wanted = wanted_family(self.proxy, family)
-            addresses = self.resolver.resolve(host, port, family=wanted)
+            # Local DNS is part of connecting: the same time limit bounds it.
+            addresses = resolve_within(self.resolver, host, port, family=wanted, timeout=timeout)
             target = addresses[0][1][0]
             if trace is not None:
                 trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
@@ -71,10 +83,10 @@ class SocksBackend:
         address = (self.proxy.host, self.proxy.port)
         if trace is not None:
             trace("connect.start", {"address": address})
-        proxy = Proxy(**self.proxy.proxy_arguments())  # type: ignore[arg-type]
-        local = None if local_address is None else (local_address, 0)
         try:
-            sock = proxy.connect(target, port, timeout=remaining, local_addr=local)
+            sock = sync_tunnel(
+                self.proxy, target, port, timeout=remaining, local_address=local_address
+            )
         except (SocksError, OSError) as exc:
             error = translate_error(self.proxy, host, port, timeout, exc)
             if trace is not None:

@@ -40,7 +40,7 @@ from wirekit.client.flows import (
     secret_header_names,
     send_flow,
 )
-from wirekit.errors import InvalidURL, TransportError, WirekitError
+from wirekit.errors import DeadlineExceeded, InvalidURL, TransportError, WirekitError
 
 __all__ = ["AsyncClient"]
 
@@ -468,6 +468,10 @@ class AsyncClient:
         try:
             if length.isdigit() and int(length) <= MAX_DISCARD_BYTES:
                 await response.aread()
+        except DeadlineExceeded:
+            # The request's time ran out reading this body: that is the error, not the
+            # next hop's connect that would fail at once for want of time.
+            raise
         except WirekitError:
             pass
         finally:

@@ -148,12 +148,15 @@ class AsyncHTTPConnection:
         timeout = deadline.timeout.connect
         proxy = self._proxy
         phases = self._connect_timings = {}
-        trace = _PhaseClock(phases, trace, deadline.started_at)
+        clock = _PhaseClock(phases, trace, deadline.started_at)
+        trace = clock
         host, port = self.origin.host, self.origin.port or 0
+        # The phase under way, named if the total deadline runs out in it.
+        phase = "connect"
         try:
             if proxy is not None:
                 host, port = proxy.url.host, proxy.url.effective_port or 0
-            seconds, binding = deadline.for_phase(timeout, "connect")
+            seconds, binding = deadline.for_phase(timeout, phase)
             if self._uds is not None:
                 stream = await self._backend.connect_unix_socket(
                     self._uds, timeout=seconds, trace=trace
@@ -170,7 +173,8 @@ class AsyncHTTPConnection:
                 )
             self._stream = stream
             if proxy is not None and proxy.ssl_context is not None:
-                seconds, binding = deadline.for_phase(timeout, "TLS handshake with the proxy")
+                phase = "TLS handshake with the proxy"
+                seconds, binding = deadline.for_phase(timeout, phase)
                 self._stream = await stream.start_tls(
                     proxy.ssl_context, proxy.url.host, timeout=seconds
                 )
@@ -178,14 +182,17 @@ class AsyncHTTPConnection:
                 await self._tunnel(proxy, deadline)
             if self.origin.scheme == "https":
                 assert self._ssl_context is not None
-                seconds, binding = deadline.for_phase(timeout, "TLS handshake")
+                phase = "TLS handshake"
+                seconds, binding = deadline.for_phase(timeout, phase)
                 self._stream = await self._stream.start_tls(
                     self._ssl_context, self.origin.host, timeout=seconds
                 )
         except ConnectTimeout as exc:
             await self.aclose()
             if binding:
-                raise chained(deadline.exceeded("connect"), exc) from exc
+                if clock.unfinished("dns"):
+                    phase = "DNS resolution"  # the lookup stalled, not the connection
+                raise chained(deadline.exceeded(phase), exc) from exc
             raise
         except BaseException:
             await self.aclose()
@@ -428,6 +435,10 @@ class _PhaseClock:
             self._phases[phase] = time.monotonic() - self._request_started
         if self._inner is not None:
             self._inner(event, info)
+
+    def unfinished(self, phase: str) -> bool:
+        """``phase`` started and did not finish (where a failed connect stopped)."""
+        return phase in self._started and phase not in self._phases
 
 
 class AsyncResponseBody:

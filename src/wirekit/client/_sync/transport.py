@@ -166,6 +166,8 @@ class HTTPTransport(BaseTransport):
         deadline = request.extensions.get("deadline")
         if deadline is None:
             deadline = Deadline(request.extensions.get("timeout", DEFAULT_TIMEOUT))
+        if deadline.url is None:  # used without a client: name the host all the same
+            deadline.url = url
         trace = request.extensions.get("trace")
         pool = self._pool_for(url)
         return pool.handle_request(request, deadline, trace)
