@@ -43,6 +43,16 @@ def test_refused_port(closed_port: int) -> None:
     assert result.error == f"connection refused by 127.0.0.1:{closed_port}"
 
 
+def test_refused_ipv6_port_names_the_address_in_brackets() -> None:
+    # "connection refused by ::1:8000" cannot be read back (nor given to wirekit ping).
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.bind(("::1", 0))
+        port = int(sock.getsockname()[1])
+    result = check_port("::1", port, timeout=5)
+    assert result.phase == "refused"
+    assert result.error == f"connection refused by [::1]:{port}"
+
+
 def test_unresolvable_name() -> None:
     invalid = "x" * 64 + ".invalid"  # refused locally: no query leaves the machine
     result = check_port(invalid, 80, timeout=5)

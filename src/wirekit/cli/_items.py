@@ -8,12 +8,13 @@ character (``\\:`` ``\\=`` ``\\@`` ``\\\\``) so names and values may contain it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ItemError", "RequestItems", "parse_item", "parse_items"]
+__all__ = ["ItemError", "RequestItems", "check_header", "parse_item", "parse_items"]
 
 # Longest first, so ":=" wins over ":" and "==" over "=" at the same position.
 _SEPARATORS = (":=", "==", ":", "=", "@")
@@ -80,34 +81,64 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+def check_header(name: str, value: str, item: str) -> None:
+    """Raise :class:`ItemError` unless ``name: value`` can be sent as a header line."""
+    # RFC 9110 §5.6.2: a field name is a token; a space would be sent as garbage.
+    if any(char.isspace() for char in name):
+        raise ItemError(f"header name {name!r} in {item!r} contains white space")
+    if not _TOKEN.fullmatch(name):
+        raise ItemError(
+            f"header name {name!r} in {item!r} is not a token (letters, digits and "
+            "!#$%&'*+-.^_`|~ only)"
+        )
+    if _FORBIDDEN_IN_VALUE.search(value):
+        # CR/LF would split the header (header injection); other controls are invalid.
+        raise ItemError(f"header value in {item!r} contains a line break or control byte")
+    try:
+        value.encode("latin-1")  # the bytes a header line carries (RFC 9110 §5.5)
+    except UnicodeEncodeError:
+        raise ItemError(
+            f"header value in {item!r} has characters outside Latin-1, which a header "
+            "cannot carry (encode them first, e.g. percent-encoding)"
+        ) from None
+
+
+def _not_json_constant(text: str) -> Any:
+    # json.loads takes NaN, Infinity and -Infinity, which JSON (RFC 8259 §6) does not have.
+    raise ValueError(f"{text} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: too large for a float, read as infinity
+        raise ValueError(f"{text} is too large a number")
+    return value
+
+
+def _json_value(name: str, value: str) -> Any:
+    try:
+        return json.loads(value, parse_constant=_not_json_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise ItemError(f"field {name!r}: {value!r} is not valid JSON ({exc.msg})") from None
+    except ValueError as exc:
+        raise ItemError(f"field {name!r}: {value!r} is not valid JSON ({exc})") from None
+
+
 def parse_item(item: str, into: RequestItems) -> None:
     """Parse one item and add it to ``into``; raises :class:`ItemError` when malformed."""
     name, separator, value = _split(item)
     if not name:
         raise ItemError(f"request item {item!r} has an empty name before {separator!r}")
     if separator == ":":
-        # RFC 9110 §5.6.2: a field name is a token; a space would be sent as garbage.
-        if any(char.isspace() for char in name):
-            raise ItemError(f"header name {name!r} in {item!r} contains white space")
-        if not _TOKEN.fullmatch(name):
-            raise ItemError(
-                f"header name {name!r} in {item!r} is not a token (letters, digits and "
-                "!#$%&'*+-.^_`|~ only)"
-            )
         value = value.strip()
-        if _FORBIDDEN_IN_VALUE.search(value):
-            # CR/LF would split the header (header injection); other controls are invalid.
-            raise ItemError(f"header value in {item!r} contains a line break or control byte")
+        check_header(name, value, item)
         into.headers.append((name, value))
     elif separator == "==":
         into.query.append((name, value))
     elif separator == "=":
         into.fields.append((name, value))
     elif separator == ":=":
-        try:
-            into.json_fields.append((name, json.loads(value)))
-        except json.JSONDecodeError as exc:
-            raise ItemError(f"field {name!r}: {value!r} is not valid JSON ({exc.msg})") from None
+        into.json_fields.append((name, _json_value(name, value)))
     else:
         path = Path(value).expanduser()
         if not path.is_file():

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import enum
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -22,6 +23,7 @@ from wirekit.errors import (
     ConnectError,
     HTTPStatusError,
     NameResolutionError,
+    ProxyError,
     TimeoutException,
     TLSError,
     TransportError,
@@ -41,9 +43,15 @@ __all__ = [
     "EXIT_TIMEOUT",
     "EXIT_TLS_FAILURE",
     "EXIT_USAGE",
+    "MAX_SECONDS",
     "Output",
+    "OutputError",
     "add_common_options",
     "exit_code_for",
+    "non_negative_seconds",
+    "port_number",
+    "positive_seconds",
+    "write_stdout_bytes",
 ]
 
 #: Success.
@@ -74,8 +82,24 @@ EXIT_INTERRUPTED = 130
 #: reports a program killed by SIGPIPE, with no traceback.
 EXIT_BROKEN_PIPE = 141
 
+#: Most seconds a time option accepts (a week): far beyond it the OS timers overflow
+#: (``socket.settimeout(1e10)`` raises OverflowError).
+MAX_SECONDS = 604_800.0
 
-def _refused(exc: BaseException) -> bool:
+
+class OutputError(Exception):
+    """Writing the output failed (disk full, no such directory...): exit 1, one line.
+
+    ``stdout`` is True when stdout itself failed: the message then goes to stderr, even
+    with ``--json``.
+    """
+
+    def __init__(self, target: str, error: OSError, *, stdout: bool = False) -> None:
+        super().__init__(f"cannot write {target}: {error.strerror or error}")
+        self.stdout = stdout
+
+
+def _refused(exc: BaseException, *, by_message: bool = True) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -83,7 +107,7 @@ def _refused(exc: BaseException) -> bool:
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return "refused" in str(exc).lower()
+    return by_message and "refused" in str(exc).lower()
 
 
 def exit_code_for(exc: BaseException) -> tuple[int, str]:
@@ -105,6 +129,10 @@ def exit_code_for(exc: BaseException) -> tuple[int, str]:
         return EXIT_TLS_FAILURE, message
     if isinstance(exc, ConnectError) and _refused(exc):
         return EXIT_CONNECTION_REFUSED, message
+    # A proxy that refuses the connection (SOCKS or HTTP alike) is a refused connection; a
+    # proxy that "refused to forward" (407) says so in words and is not.
+    if isinstance(exc, ProxyError) and _refused(exc, by_message=False):
+        return EXIT_CONNECTION_REFUSED, message
     if isinstance(exc, TransportError):
         return EXIT_NETWORK_ERROR, message
     if isinstance(exc, WirekitError):
@@ -117,6 +145,71 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document instead of text"
     )
+
+
+def _seconds(text: str, *, zero: bool) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}")
+    if value < 0 or (value == 0 and not zero):
+        raise argparse.ArgumentTypeError(
+            "must not be negative" if zero else "must be more than 0 seconds"
+        )
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SECONDS:g} seconds (a week)")
+    return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """argparse type: seconds from 0 to :data:`MAX_SECONDS` (no nan, no inf)."""
+    return _seconds(text, zero=True)
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: seconds above 0, at most :data:`MAX_SECONDS` (no nan, no inf)."""
+    return _seconds(text, zero=False)
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP or UDP port, 1 to 65535."""
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be from 1 to 65535, not {value}")
+    return value
+
+
+def write_stdout_bytes(data: bytes) -> None:
+    """Write ``data`` to stdout exactly, after any text already printed.
+
+    Loops until all is written: with ``PYTHONUNBUFFERED=1`` ``sys.stdout.buffer`` is a raw
+    FileIO, whose write() may take only part. A closed pipe raises BrokenPipeError (the
+    caller's exit 141); any other failure (a full disk) raises :class:`OutputError`.
+    """
+    try:
+        sys.stdout.flush()
+        stream = sys.stdout.buffer
+        view = memoryview(data)
+        while view:
+            written = stream.write(view)
+            if written is None:  # a non-blocking stdout that is full
+                raise BlockingIOError(11, "stdout is non-blocking and full")
+            view = view[written:]
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError("stdout", exc, stdout=True) from None
+
+
+class _Console(Console):
+    """A rich Console whose closed pipe ends like any other (exit 141, app.run decides).
+
+    rich's own on_broken_pipe raises SystemExit(1), which hides the documented code.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # as rich does: print nothing more through this console
+        raise BrokenPipeError(32, "the reader of the output went away")
 
 
 def _plain(value: Any) -> Any:
@@ -145,13 +238,35 @@ class Output:
         self.json_mode = json_mode
         self._stdout = stdout or sys.stdout
         # highlight=False: rich would otherwise colour every number and address it spots.
-        self.console = Console(file=self._stdout, highlight=False, soft_wrap=True)
+        self.console = _Console(file=self._stdout, highlight=False, soft_wrap=True)
         self.errors = Console(file=stderr or sys.stderr, highlight=False, soft_wrap=True)
+
+    def _failed(self, exc: OSError) -> OutputError:
+        stdout = self._stdout is sys.stdout
+        return OutputError("stdout" if stdout else "the output", exc, stdout=stdout)
 
     def json(self, document: Any) -> None:
         """Print ``document`` as JSON (dataclasses and enums converted)."""
-        self._stdout.write(json.dumps(_plain(document), indent=2, sort_keys=False) + "\n")
-        self._stdout.flush()
+        text = json.dumps(_plain(document), indent=2, sort_keys=False) + "\n"
+        try:
+            self._stdout.write(text)
+            self._stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """``console.print`` (text or any rich renderable) on stdout.
+
+        Raises BrokenPipeError when the reader went away and :class:`OutputError` when
+        stdout cannot be written (a full disk)."""
+        try:
+            self.console.print(*objects, **options)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def line(self, *parts: str | tuple[str, str]) -> None:
         """Print one line; each part is plain text or (text, rich style)."""
@@ -161,7 +276,7 @@ class Output:
                 text.append(part[0], style=part[1])
             else:
                 text.append(part)
-        self.console.print(text)
+        self.print(text)
 
     def table(
         self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, style: str = ""

@@ -23,9 +23,11 @@ from collections.abc import Sequence
 from wirekit.__version__ import __version__
 from wirekit.cli._output import (
     EXIT_BROKEN_PIPE,
+    EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     Output,
+    OutputError,
     exit_code_for,
 )
 from wirekit.errors import WirekitError
@@ -98,17 +100,36 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return _reader_gone()
+    except OutputError as exc:
+        return _output_failed(output, exc)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         return _reader_gone()
+    except OSError as exc:
+        return _output_failed(output, OutputError("stdout", exc, stdout=True))
     return code
+
+
+def _output_failed(output: Output, exc: OutputError) -> int:
+    """The output could not be written (a full disk, a missing directory): one line, exit 1."""
+    if not exc.stdout:
+        return output.error(str(exc), code=EXIT_FAILURE)
+    # stdout is broken: say so on stderr (even with --json), then drop what stdout still
+    # holds so the interpreter's flush at exit does not fail again (and exit 120).
+    Output(json_mode=False).error(str(exc), code=EXIT_FAILURE)
+    _detach_stdout()
+    return EXIT_FAILURE
 
 
 def _reader_gone() -> int:
     """stdout's reader went away (``| head``): quietly, as a shell pipeline expects."""
+    _detach_stdout()
+    return EXIT_BROKEN_PIPE
+
+
+def _detach_stdout() -> None:
     # Point fd 1 at /dev/null so the interpreter's own flush at exit cannot fail again.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-    return EXIT_BROKEN_PIPE

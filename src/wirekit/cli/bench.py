@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wirekit._models.url import URL
+from wirekit.cli._items import ItemError, check_header
 from wirekit.cli._output import (
     EXIT_CONNECTION_REFUSED,
     EXIT_DNS_FAILURE,
@@ -107,7 +108,12 @@ def _header(text: str) -> tuple[str, str]:
     name, colon, value = text.partition(":")
     if not colon or not name.strip():
         raise argparse.ArgumentTypeError(f"header {text!r} must look like Name:Value")
-    return name.strip(), value.strip()
+    name, value = name.strip(), value.strip()
+    try:
+        check_header(name, value, text)  # what `wirekit get` refuses, bench refuses too
+    except ItemError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name, value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -261,16 +267,31 @@ async def _bench(args: argparse.Namespace, total: int, result: BenchResult) -> N
                 result.bytes_received += len(response.content) + _head_size(response)
 
         workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+        failed: list[BaseException] = []
         try:
             # The hard cap: a stuck request cannot outlive the run by more than its timeout.
-            await asyncio.wait_for(
-                asyncio.gather(*workers), timeout=(stop_at - started) + args.timeout + 1.0
+            # asyncio.wait, not wait_for(gather()): cancelled by Ctrl-C, a gather leaves a
+            # future whose exception nobody retrieves ("never retrieved" and a traceback).
+            done, pending = await asyncio.wait(
+                workers,
+                timeout=(stop_at - started) + args.timeout + 1.0,
+                return_when=asyncio.FIRST_EXCEPTION,
             )
-        except TimeoutError:
-            result.stopped_by = "hard cap"
+            failed = [
+                error
+                for task in done
+                if not task.cancelled() and (error := task.exception()) is not None
+            ]
+            if pending and not failed:
+                result.stopped_by = "hard cap"
         finally:
+            # Also on Ctrl-C (the run is cancelled): stop every worker and wait for it, so
+            # none is left running, or failed with nobody to see it, when the loop closes.
             for task in workers:
                 task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        if failed:
+            raise failed[0]  # not a network error (those are counted): a real failure
         result.duration = time.perf_counter() - started
         if issued < total and result.stopped_by == "count":
             result.stopped_by = "duration"
@@ -344,7 +365,7 @@ def _histogram(out: Output, ordered: list[float]) -> None:
         edge = (low + step * (index + 1)) * 1000
         bar = Text("█" * max(1 if count else 0, round(count / peak * 40)), style="cyan")
         table.add_row(f"<= {edge:.2f}", str(count), bar)
-    out.console.print(table)
+    out.print(table)
 
 
 def _print_report(out: Output, document: dict[str, Any], result: BenchResult) -> None:

@@ -10,7 +10,14 @@ import argparse
 import dataclasses
 from typing import Any
 
-from wirekit.cli._output import EXIT_FAILURE, EXIT_OK, Output, add_common_options
+from wirekit.cli._output import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    Output,
+    add_common_options,
+    non_negative_seconds,
+    port_number,
+)
 from wirekit.net import dns, names
 
 __all__ = ["add_parser", "run"]
@@ -42,10 +49,10 @@ def add_parser(subparsers: Any) -> None:
         help="record type: " + ", ".join(dns.SUPPORTED_TYPES),
     )
     parser.add_argument("--server", metavar="IP", help="DNS server to ask (default: system's)")
-    parser.add_argument("--port", type=int, default=53, help="DNS server port (default 53)")
+    parser.add_argument("--port", type=port_number, default=53, help="DNS server port (default 53)")
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=non_negative_seconds,
         default=dns.DEFAULT_DNS_TIMEOUT,
         metavar="S",
         help=f"seconds to wait for the answer (default {dns.DEFAULT_DNS_TIMEOUT:g})",

@@ -12,7 +12,7 @@ import base64
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.json import JSON
@@ -37,12 +37,20 @@ from wirekit.cli._output import (
     EXIT_OK,
     EXIT_USAGE,
     Output,
+    OutputError,
     add_common_options,
     exit_code_for,
+    positive_seconds,
+    write_stdout_bytes,
 )
 from wirekit.client._sync.client import Client
 from wirekit.client.auth import BasicAuth, DigestAuth
-from wirekit.client.config import DEFAULT_MAX_REDIRECTS
+from wirekit.client.config import (
+    DEFAULT_MAX_REDIRECTS,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+    Timeout,
+)
 from wirekit.errors import InvalidURL, WirekitError
 
 __all__ = [
@@ -51,6 +59,7 @@ __all__ = [
     "TIMING_BAR_WIDTH",
     "DownloadError",
     "add_parser",
+    "client_timeout",
     "complete_url",
     "run",
 ]
@@ -85,13 +94,6 @@ headers, timings (ms) and the body (text, or base64 when it is not UTF-8).
 exit codes: 0 for 1xx-3xx, 4 for 4xx, 5 for 5xx; 6 DNS, 7 refused, 8 timeout, 9 TLS,
 10 other network error, 2 bad command line.
 """
-
-
-def _positive_seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
-    return value
 
 
 def _redirect_count(text: str) -> int:
@@ -189,9 +191,10 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=positive_seconds,
         metavar="S",
-        help="total deadline in seconds (default: the client's, 300 s)",
+        help="total deadline in seconds, no phase limited to less (default: the client's, "
+        f"{DEFAULT_TOTAL_TIMEOUT:g} s in all and {DEFAULT_READ_TIMEOUT:g} s of silence)",
     )
     parser.add_argument(
         "-k", "--insecure", action="store_true", help="do NOT verify TLS certificates"
@@ -285,14 +288,12 @@ def _print_body(out: Output, response: Response) -> None:
         return
     if not sys.stdout.isatty():
         # Exactly the bytes received: pipes and redirects (> file) must stay byte-exact.
-        sys.stdout.flush()
-        sys.stdout.buffer.write(content)
-        sys.stdout.buffer.flush()
+        write_stdout_bytes(content)
         return
     content_type = response.headers.get("content-type", "").lower()
     if "json" in content_type:
         try:
-            out.console.print(JSON(response.text))
+            out.print(JSON(response.text))
             return
         except ValueError:
             pass  # declared JSON but is not: show it as text
@@ -301,7 +302,7 @@ def _print_body(out: Output, response: Response) -> None:
     except (LookupError, UnicodeDecodeError):
         out.line((f"[binary body: {len(content)} bytes; use -o FILE to save it]", "yellow"))
         return
-    out.console.print(Text(text), end="" if text.endswith("\n") else "\n")
+    out.print(Text(text), end="" if text.endswith("\n") else "\n")
 
 
 def _phases(timings: dict[str, float]) -> list[tuple[str, float, float]]:
@@ -345,7 +346,7 @@ def _print_waterfall(out: Output, response: Response) -> None:
         bar = Text(" " * offset) + Text("█" * width, style="green")
         table.add_row(name, f"{start * 1000:.2f}", f"{(end - start) * 1000:.2f}", bar)
     table.add_row(Text("total", style="bold"), "", f"{total * 1000:.2f}", "")
-    out.console.print(table)
+    out.print(table)
 
 
 def _summary(
@@ -409,6 +410,14 @@ def _progress(total: int | None, completed: int) -> Progress | None:
     return progress
 
 
+def _close_quietly(file: IO[bytes]) -> None:
+    """Close a file a failure already interrupts (its own error would hide that one)."""
+    try:
+        file.close()
+    except OSError:
+        pass
+
+
 def _download(
     client: Client, args: argparse.Namespace, options: dict[str, Any], out: Output
 ) -> tuple[Response, int, str]:
@@ -456,20 +465,32 @@ def _download(
             mode, start = "ab", have
         length = response.headers.get("content-length")
         total = start + int(length) if length and length.isdigit() else None
+        try:
+            file = path.open(mode)
+        except OSError as exc:  # no such directory, a directory, no permission...
+            raise OutputError(str(path), exc) from None
         progress = _progress(total, start)
         written = start
-        with path.open(mode) as file:
-            if progress is not None:
-                progress.start()
-            try:
-                for chunk in response.iter_raw(DOWNLOAD_CHUNK_BYTES):
+        if progress is not None:
+            progress.start()
+        try:
+            for chunk in response.iter_raw(DOWNLOAD_CHUNK_BYTES):
+                try:
                     file.write(chunk)
-                    written += len(chunk)
-                    if progress is not None:
-                        progress.update(progress.task_ids[0], completed=written)
-            finally:
+                except OSError as exc:  # a full disk
+                    raise OutputError(str(path), exc) from None
+                written += len(chunk)
                 if progress is not None:
-                    progress.stop()
+                    progress.update(progress.task_ids[0], completed=written)
+            try:
+                file.close()  # writes the last bytes: a full disk may show only here
+            except OSError as exc:
+                raise OutputError(str(path), exc) from None
+        finally:
+            if progress is not None:
+                progress.stop()
+            if not file.closed:
+                _close_quietly(file)
         if start:
             how = f"resumed at byte {start}"
         elif have:
@@ -504,8 +525,9 @@ def run(args: argparse.Namespace) -> int:
     if args.insecure:
         _warn_insecure(out)
     client_options: dict[str, Any] = {}
-    if args.timeout is not None:
-        client_options["timeout"] = args.timeout
+    timeout = client_timeout(args.timeout)
+    if timeout is not None:
+        client_options["timeout"] = timeout
     try:
         return _send(out, args, options, auth, client_options)
     except InvalidURL as exc:
@@ -517,6 +539,17 @@ def run(args: argparse.Namespace) -> int:
             # Some client messages (the total deadline) do not say where: the user must know.
             message = f"{args.method} {host}: {message}"
         return out.error(message, code=code)
+
+
+def client_timeout(seconds: float | None) -> Timeout | None:
+    """The client's Timeout for ``--timeout S`` (None: the client's default).
+
+    S is the deadline of the whole request, and no phase may stop it sooner: the client's
+    per-phase limits (30 s of read silence...) would otherwise end a request that --timeout
+    allows (a slow server thinking for 40 s with --timeout 60)."""
+    if seconds is None:
+        return None
+    return Timeout(seconds, connect=seconds, read=seconds, write=seconds, pool=seconds)
 
 
 def _host_of(url: str) -> str:

@@ -19,6 +19,7 @@ from wirekit.cli._output import (
     EXIT_USAGE,
     Output,
     add_common_options,
+    non_negative_seconds,
 )
 from wirekit.net.addresses import InvalidAddress, parse_hostport
 from wirekit.net.ports import DEFAULT_CHECK_TIMEOUT, PortCheck, check_port
@@ -56,13 +57,6 @@ def _count(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
-
-
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "ping",
@@ -81,20 +75,25 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=_seconds,
+        type=non_negative_seconds,
         default=DEFAULT_INTERVAL,
         metavar="S",
         help=f"seconds between probes (default {DEFAULT_INTERVAL:g})",
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=non_negative_seconds,
         default=DEFAULT_CHECK_TIMEOUT,
         metavar="S",
         help=f"seconds each probe may take (default {DEFAULT_CHECK_TIMEOUT:g})",
     )
     add_common_options(parser)
     parser.set_defaults(handler=run)
+
+
+def _host_port(host: str, port: int) -> str:
+    """``127.0.0.1:80``, ``[::1]:80``: how the target is written on the command line."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _ms(seconds: float | None) -> str:
@@ -104,7 +103,7 @@ def _ms(seconds: float | None) -> str:
 def _show(out: Output, sequence: int, port: int, result: PortCheck) -> None:
     if result.ok:
         out.line(
-            f"seq={sequence + 1} connected to {result.address}:{port} in ",
+            f"seq={sequence + 1} connected to {_host_port(result.address or '', port)} in ",
             (_ms(result.connect_time), "green"),
         )
     else:
@@ -131,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
             break  # the name will not resolve on the next try either
     times = [r.connect_time for r in results if r.ok and r.connect_time is not None]
     summary: dict[str, Any] = {
-        "target": f"{host}:{port}",
+        "target": _host_port(host, port),
         "sent": len(results),
         "connected": len(times),
         "failed": len(results) - len(times),
@@ -143,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         out.json({**summary, "probes": results})
     else:
         out.line(
-            f"--- {host}:{port}: {summary['sent']} probes, {summary['connected']} connected, "
+            f"--- {summary['target']}: {summary['sent']} probes, {summary['connected']} connected, "
             f"{summary['failed']} failed"
         )
         if times:

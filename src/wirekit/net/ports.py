@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from wirekit._io._shared import host_port
+
 __all__ = ["DEFAULT_CHECK_TIMEOUT", "PortCheck", "acheck_port", "check_port"]
 
 #: Seconds the whole check (name lookup and every address tried) may take.
@@ -49,7 +51,7 @@ def _phase(exc: BaseException) -> Phase:
 
 
 def _describe(exc: BaseException, host: str, port: int, address: str) -> str:
-    where = f"{address}:{port}" if address == host else f"{host}:{port} ({address})"
+    where = host_port(address, port) if address == host else f"{host_port(host, port)} ({address})"
     if isinstance(exc, ConnectionRefusedError):
         return f"connection refused by {where}"
     if isinstance(exc, TimeoutError):
