@@ -42,6 +42,9 @@ class TLSAcceptor(asyncio.Protocol):
         self.shutdown_timeout = shutdown_timeout
         self.transport: asyncio.Transport | None = None
         self.task: asyncio.Task[None] | None = None
+        #: "host:port" of the client, for the log (read while the transport is open:
+        #: uvloop's raises once it is closed).
+        self.client = "unknown client"
         #: The start of the ClientHello if it came before start_tls took the transport.
         self.early = bytearray()
 
@@ -61,6 +64,9 @@ class TLSAcceptor(asyncio.Protocol):
         # data_received below keeps what comes early.
         transport.pause_reading()
         self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.client = f"{peer[0]}:{peer[1]}"
         state.handshakes.add(self)
         self.task = asyncio.get_running_loop().create_task(self._handshake(transport))
 
@@ -81,10 +87,14 @@ class TLSAcceptor(asyncio.Protocol):
             self.task.cancel()
 
     def abort(self) -> None:
-        """Graceful shutdown: drop a connection still in its handshake."""
+        """Graceful shutdown: drop a connection still in its handshake.
+
+        The transport is aborted here, not only by the task: a task cancelled before its
+        first step never runs its own cleanup."""
+        self.state.handshakes.discard(self)
         if self.task is not None:
             self.task.cancel()
-        elif self.transport is not None:
+        if self.transport is not None:
             self.transport.abort()
 
     async def _handshake(self, transport: asyncio.Transport) -> None:
@@ -112,7 +122,7 @@ class TLSAcceptor(asyncio.Protocol):
             return
         except Exception as exc:  # ssl.SSLError is an OSError; a closed transport raises others
             transport.abort()
-            _log_failed_handshake(transport, exc, loop.time() - started >= timeout, timeout)
+            _log_failed_handshake(self.client, exc, loop.time() - started >= timeout, timeout)
             return
         finally:
             state.handshakes.discard(self)
@@ -176,11 +186,7 @@ def _feed_early(transport: asyncio.Transport, data: bytearray) -> None:
         view = view[size:]
 
 
-def _log_failed_handshake(
-    transport: asyncio.Transport, exc: BaseException, timed_out: bool, timeout: float
-) -> None:
-    peer = transport.get_extra_info("peername")
-    client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unknown client"
+def _log_failed_handshake(client: str, exc: BaseException, timed_out: bool, timeout: float) -> None:
     if timed_out:
         logger.info("closing %s: TLS handshake not done within header_timeout=%ss", client, timeout)
     elif isinstance(exc, ssl.SSLCertVerificationError):
