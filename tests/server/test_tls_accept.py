@@ -15,22 +15,8 @@ import trustme
 
 from tests.server.apps import asgi_hello as hello
 from tests.server.support import WAIT, read_response, running
+from tests.server.tls_support import Certs
 from wirekit.server import tls_accept
-
-
-class Certs:
-    def __init__(self, folder: Path) -> None:
-        self.ca = trustme.CA()
-        issued = self.ca.issue_cert("127.0.0.1")
-        self.certfile = str(folder / "cert.pem")
-        self.keyfile = str(folder / "key.pem")
-        issued.cert_chain_pems[0].write_to_path(self.certfile)
-        issued.private_key_pem.write_to_path(self.keyfile)
-
-    def client_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        self.ca.configure_trust(context)
-        return context
 
 
 @pytest.fixture

@@ -6,55 +6,20 @@ from __future__ import annotations
 import gc
 import logging
 import socket
-import ssl
 import struct
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import trustme
 
+from tests.server.apps import asgi_hello as hello
 from tests.server.support import WAIT, running
+from tests.server.tls_support import Certs
 
 LOOPS = pytest.mark.parametrize("use_uvloop", [True, False], ids=["uvloop", "asyncio"])
 
 #: SO_LINGER on, 0 s: close() sends a reset.
 _RESET = struct.pack("ii", 1, 0)
-
-
-async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
-    )
-    await send({"type": "http.response.body", "body": b"ok"})
-
-
-class Certs:
-    def __init__(self, folder: Path) -> None:
-        self.ca = trustme.CA()
-        issued = self.ca.issue_cert("127.0.0.1")
-        self.certfile = str(folder / "cert.pem")
-        self.keyfile = str(folder / "key.pem")
-        issued.cert_chain_pems[0].write_to_path(self.certfile)
-        issued.private_key_pem.write_to_path(self.keyfile)
-
-    def client_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        self.ca.configure_trust(context)
-        return context
-
-    def client_hello(self) -> bytes:
-        """The bytes of a real ClientHello for this server."""
-        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-        tls = self.client_context().wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
-        try:
-            tls.do_handshake()
-        except ssl.SSLWantReadError:
-            pass
-        return outgoing.read()
 
 
 @pytest.fixture
@@ -98,6 +63,7 @@ def test_client_resetting_mid_handshake_logs_no_error(
         for _ in range(10):
             _send_then_reset(srv.port, data)
         state = srv.server.state
+        assert state is not None
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline and state.handshakes:
             time.sleep(0.05)
@@ -161,6 +127,7 @@ def test_shutdown_closes_every_connection_still_before_its_handshake(
                 stop.set()
                 for thread in threads:
                     thread.join(WAIT)
+            assert srv.server.state is not None
             left = list(srv.server.state.handshakes)
             still_open = [
                 h for h in left if h.transport is not None and not h.transport.is_closing()

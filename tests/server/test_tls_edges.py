@@ -15,19 +15,11 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import serialization
 
+from tests.server.apps import asgi_hello as hello
 from tests.server.process_support import ServeProcess, open_fd_count
 from tests.server.support import WAIT, read_response, running
 
 SERVER_DIR = Path(__file__).resolve().parent.parent / "server"
-
-
-async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
-    )
-    await send({"type": "http.response.body", "body": b"ok"})
 
 
 class Files:
