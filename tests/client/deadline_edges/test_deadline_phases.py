@@ -91,6 +91,18 @@ def _timed_failure(is_async: bool, url: str, timeout: Any, **options: Any) -> tu
     return info.value, time.monotonic() - started
 
 
+def _read_head(conn: socket.socket) -> bytes | None:
+    """The request head (bytes up to the blank line), or None if the client went away."""
+    conn.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
 # -- DNS -------------------------------------------------------------------------------------
 def test_sync_slow_dns_is_bounded_by_total_deadline() -> None:
     # The AsyncClient gives up after 1 s; the sync Client waits for the resolver (3 s) and
@@ -169,13 +181,8 @@ def test_tls_handshake_through_proxy_tunnel_deadline_names_the_tls_phase(
     # Same through an HTTP proxy: CONNECT is accepted, then the origin's TLS handshake
     # stalls. The error says "during connect", pointing at the proxy hop that worked.
     def accept_connect(conn: socket.socket, peer: Peer) -> None:
-        conn.settimeout(5)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(4096)
-            if not chunk:
-                return
-            data += chunk
+        if _read_head(conn) is None:
+            return
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         sleep_until(peer, STALL + 2)
 
@@ -195,13 +202,8 @@ def test_tls_handshake_through_proxy_tunnel_deadline_names_the_tls_phase(
 # -- redirects -------------------------------------------------------------------------------
 def _redirect_with_trickling_body(conn: socket.socket, peer: Peer) -> None:
     """302 with a 100-byte body sent one byte every 50 ms (5 s), on every hop."""
-    conn.settimeout(5)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        data += chunk
+    if _read_head(conn) is None:
+        return
     conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 100\r\n\r\n")
     for _ in range(100):
         if peer.stop.is_set():
@@ -225,13 +227,8 @@ def test_deadline_spent_on_redirect_body_is_not_blamed_on_connect(is_async: bool
 
 # -- transports used directly ----------------------------------------------------------------
 def _stall_after_head(conn: socket.socket, peer: Peer) -> None:
-    conn.settimeout(5)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        data += chunk
+    if _read_head(conn) is None:
+        return
     sleep_until(peer, STALL + 2)
 
 
@@ -303,13 +300,8 @@ class RecordingResolver:
 
 
 def _answer_204(conn: socket.socket, peer: Peer) -> None:
-    conn.settimeout(5)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        data += chunk
+    if _read_head(conn) is None:
+        return
     conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
     sleep_until(peer, STALL)
 
