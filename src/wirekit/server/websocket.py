@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import logging
 from collections import deque
 from collections.abc import MutableMapping
@@ -46,6 +47,10 @@ CLOSE_TOO_BIG = 1009
 CLOSE_SERVER_ERROR = 1011
 CLOSE_GOING_AWAY = 1001
 CLOSE_ABNORMAL = 1006  # never sent on the wire: reported to the app for a lost connection
+
+#: Seconds we wait for the client's Close after ours before closing TCP (RFC 6455 §7.1.1:
+#: the client closes first; closing with its frames unread would send a reset instead).
+CLOSE_TIMEOUT = 5.0
 
 
 def _header(request: Request, name: bytes) -> bytes | None:
@@ -140,8 +145,11 @@ class WebSocketSession:
         self.accepted = False
         self.closed = False
         self.close_sent = False
-        self.parts: list[Any] = []
+        #: The fragments of a message in progress: one buffer, not an object per fragment
+        #: (2-byte fragments cost ~20 times their size as list items).
+        self.parts: bytearray | io.StringIO | None = None
         self.part_bytes = 0
+        self.close_timer: asyncio.TimerHandle | None = None
         self.early: list[bytes] = []
         #: Bytes of received messages the app has not taken yet (reading pauses past a cap).
         self.inbox_bytes = 0
@@ -172,8 +180,17 @@ class WebSocketSession:
         drain, self.drain = self.drain, None
         if drain is not None and not drain.done():
             drain.set_result(None)
+        if (
+            self.accepted
+            and self.reading_paused
+            and self.inbox_bytes <= self.protocol.state.config.write_high_water // 2
+        ):
+            self._resume_reading()  # paused while our answers (pongs) could not leave
 
     def connection_lost(self) -> None:
+        timer, self.close_timer = self.close_timer, None
+        if timer is not None:
+            timer.cancel()
         self.resume_writing()
         if not self.closed:
             self.closed = True
@@ -239,10 +256,21 @@ class WebSocketSession:
                 self.protocol.close()
         if not data:
             self.protocol.close()
+        elif self.protocol.write_paused:
+            # The client sends (pings, say) but does not read our answers: stop reading
+            # until they leave (resume_writing), or our buffer grows without bound.
+            self._pause_reading()
 
     def _message(self, event: Message[Any]) -> None:
-        self.parts.append(event.data)
         data = event.data
+        parts = self.parts
+        if parts is None and not event.message_finished:
+            parts = self.parts = io.StringIO() if isinstance(data, str) else bytearray()
+        if parts is not None:
+            if isinstance(parts, io.StringIO):
+                parts.write(data)
+            else:
+                parts += data
         # The limit is in bytes: text counts as its UTF-8 encoding (up to 4 per character).
         self.part_bytes += len(data.encode("utf-8")) if isinstance(data, str) else len(data)
         if self.part_bytes > self.max_message_bytes:
@@ -256,12 +284,18 @@ class WebSocketSession:
         if not event.message_finished:
             return
         message: dict[str, Any]
-        if isinstance(event, TextMessage):
-            message = {"type": "websocket.receive", "text": "".join(self.parts)}
+        if parts is None:  # the usual case: a message in one frame
+            whole = data
+        elif isinstance(parts, io.StringIO):
+            whole = parts.getvalue()
         else:
-            message = {"type": "websocket.receive", "bytes": b"".join(self.parts)}
+            whole = bytes(parts)
+        if isinstance(event, TextMessage):
+            message = {"type": "websocket.receive", "text": whole}
+        else:
+            message = {"type": "websocket.receive", "bytes": whole}
         size = self.part_bytes
-        self.parts = []
+        self.parts = None
         self.part_bytes = 0
         self._push(message, size)
         self.inbox_bytes += size
@@ -286,8 +320,13 @@ class WebSocketSession:
         try:
             self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
         except WSLocalError:
-            pass
-        self.protocol.close()
+            self.protocol.close()
+        else:
+            # The client answers our Close with its own (receive_bytes closes then): until
+            # it does, read and drop what it still sends. Closing now, with its frames
+            # unread, would reset the connection and lose our Close on the client's side.
+            self._resume_reading()
+            self.close_timer = self.protocol.loop.call_later(CLOSE_TIMEOUT, self.protocol.close)
         if not self.closed:
             self.closed = True
             self._push({"type": "websocket.disconnect", "code": code, "reason": reason})
@@ -346,6 +385,10 @@ class WebSocketSession:
     async def send(self, message: MutableMapping[str, Any]) -> None:
         kind = message.get("type")
         if kind == "websocket.accept":
+            if self.closed and not self.accepted:
+                # The client went away while the app decided: not an app bug (ASGI: send()
+                # on a closed connection raises an OSError).
+                raise ClientDisconnected("client disconnected before websocket.accept")
             if self.accepted or self.closed:
                 self._protocol_error("websocket.accept sent twice or after close")
             self._accept(message)

@@ -1,0 +1,229 @@
+"""WebSocket edges (RFC 6455 / ASGI websocket) found by a review: each test failed before
+its fix, on a bug a client can trigger. 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+import time
+import tracemalloc
+from typing import Any
+
+import pytest
+
+from tests.server.support import WAIT, running
+
+KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
+
+
+def _handshake() -> bytes:
+    return (
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+
+
+def _frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """One masked client frame (all-zero mask, so the payload stays as is)."""
+    n = len(payload)
+    first = (0x80 if fin else 0) | opcode
+    if n < 126:
+        head = bytes([first, 0x80 | n])
+    elif n < 65536:
+        head = bytes([first, 0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head = bytes([first, 0x80 | 127]) + struct.pack("!Q", n)
+    return head + b"\0\0\0\0" + payload
+
+
+def _frames(data: bytes) -> list[tuple[int, bytes]]:
+    out = []
+    while len(data) >= 2:
+        opcode, n, i = data[0] & 0x0F, data[1] & 0x7F, 2
+        if n == 126:
+            n, i = struct.unpack("!H", data[2:4])[0], 4
+        elif n == 127:
+            n, i = struct.unpack("!Q", data[2:10])[0], 10
+        if len(data) < i + n:
+            break
+        out.append((opcode, data[i : i + n]))
+        data = data[i + n :]
+    return out
+
+
+def _close_code(data: bytes) -> int | None:
+    for opcode, payload in _frames(data):
+        if opcode == 8:
+            return int(struct.unpack("!H", payload[:2])[0]) if len(payload) >= 2 else 1005
+    return None
+
+
+def _open(server: Any, *, rcvbuf: int = 0) -> tuple[socket.socket, bytes]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:  # before connect, so the window stays small
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(WAIT)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(_handshake())
+    data = b""
+    for _ in range(100):
+        if b"\r\n\r\n" in data:
+            break
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock, rest
+
+
+async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "websocket":
+        return
+    await receive()
+    await send({"type": "websocket.accept"})
+    for _ in range(10_000):
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        await send({"type": "websocket.send", "bytes": message.get("bytes"), "text": message.get("text")})
+
+
+def test_ping_flood_from_a_client_that_never_reads_is_not_buffered_without_bound() -> None:
+    """Each Ping is answered with a Pong written whatever the transport's backlog: a client
+    that sends pings and never reads makes the server buffer pongs at its upload rate until
+    write_timeout (60 s). Reading should stop while writing is paused (write_high_water)."""
+    with running(_echo) as server:
+        sock, _ = _open(server, rcvbuf=4096)
+        pings = _frame(9, b"p" * 125) * 512
+        sock.setblocking(False)
+        sent, pending = 0, b""
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline and sent < 64 << 20:
+            if not pending:
+                pending = pings
+            try:
+                taken = sock.send(pending)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            except OSError:
+                break
+            pending, sent = pending[taken:], sent + taken
+        time.sleep(0.3)
+        buffered = [
+            c.transport.get_write_buffer_size()
+            for c in list(server.server.state.connections)
+            if c.transport is not None
+        ]
+        sock.close()
+    assert max(buffered, default=0) < 4 << 20, (
+        f"{max(buffered) / 2**20:.1f} MiB of pongs queued in the server "
+        f"(client pushed {sent / 2**20:.1f} MiB of pings, write_high_water is 64 KiB)"
+    )
+
+
+def test_server_close_waits_for_the_clients_close_instead_of_resetting() -> None:
+    """The app closes (4001) while the client's earlier frames are still unread: the server
+    closes the socket right after its Close frame, the kernel answers with a TCP RST, and the
+    client's reply Close / pending send fail with ECONNRESET (the websockets client then
+    reports 1006 with no close frame instead of 4001). RFC 6455 §7.1.1/§5.5.1: after sending
+    Close, keep reading (discarding data) until the peer's Close, then close."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        await asyncio.sleep(0.5)  # the client keeps streaming meanwhile
+        await send({"type": "websocket.close", "code": 4001, "reason": "go"})
+
+    with running(app) as server:
+        sock, data = _open(server)
+        sock.sendall(_frame(2, b"x" * 16384) * 32)  # 512 KiB: fits the kernel buffers
+        received = bytearray(data)
+        deadline = time.monotonic() + 3
+        while _close_code(bytes(received)) is None and time.monotonic() < deadline:
+            sock.settimeout(3)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        assert _close_code(bytes(received)) == 4001
+        reset = False
+        try:
+            sock.sendall(_frame(8, struct.pack("!H", 4001)))  # our Close reply
+            sock.settimeout(3)
+            for _ in range(1000):
+                if not sock.recv(65536):
+                    break
+        except ConnectionResetError:
+            reset = True
+        sock.close()
+    assert not reset, "server reset the connection instead of completing the close handshake"
+
+
+def test_accept_after_the_client_reset_is_not_an_asgi_protocol_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client that drops (RST) while the app is still deciding: the app's later
+    websocket.accept raises RuntimeError('ASGI protocol error: websocket.accept sent twice or
+    after close') and the server logs two errors with a traceback. ASGI: send() on a closed
+    connection raises an OSError subclass (ClientDisconnected), which is not an app bug."""
+    seen: dict[str, BaseException] = {}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await asyncio.sleep(0.5)  # e.g. an auth lookup
+        try:
+            await send({"type": "websocket.accept"})
+        except BaseException as exc:
+            seen["exc"] = exc
+            raise
+
+    with caplog.at_level(logging.INFO, logger="wirekit"):
+        with running(app) as server:
+            sock = server.connect()
+            sock.sendall(_handshake())
+            time.sleep(0.1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # RST
+            deadline = time.monotonic() + 3
+            while "exc" not in seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)
+    exc = seen.get("exc")
+    assert exc is None or isinstance(exc, OSError), repr(exc)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors
+
+
+def test_message_in_tiny_fragments_does_not_cost_many_times_its_size() -> None:
+    """Fragments are kept as a list of small objects until the message ends: 2-byte
+    fragments cost ~40 bytes each, so ws_max_message_bytes (16 MiB by default) lets one
+    connection hold hundreds of MiB. Accumulating into one bytearray/StringIO bounds it."""
+    fragments = 40_000  # 80 KB of payload, well under the 1 MiB limit
+    with running(_echo, ws_max_message_bytes=1 << 20) as server:
+        sock, _ = _open(server)
+        connection = next(iter(server.server.state.connections))
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            sock.sendall(_frame(2, b"ab", fin=False) + _frame(0, b"ab", fin=False) * (fragments - 1))
+            # Wait until the server has read it all (its kernel buffer is empty), bounded.
+            deadline = time.monotonic() + 4
+            last, stable = -1, 0
+            while time.monotonic() < deadline and stable < 5:
+                now = tracemalloc.get_traced_memory()[0]
+                stable = stable + 1 if now == last else 0
+                last = now
+                time.sleep(0.05)
+            growth = tracemalloc.get_traced_memory()[0] - base
+        finally:
+            tracemalloc.stop()
+        assert connection.transport is not None
+        sock.close()
+    assert growth < 512 * 1024, f"{growth / 2**20:.1f} MiB held for an 80 KB partial message"
