@@ -183,9 +183,25 @@ HostPort(host='example.org', port=None))
         raise InvalidAddress(f"missing host in {original!r}")
     if port_text is None:
         return HostPort(host, default_port)
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+    port = _port_number(port_text)
+    if port is None:
         raise InvalidAddress(f"port must be a number from 0 to 65535 in {original!r}")
-    return HostPort(host, int(port_text))
+    return HostPort(host, port)
+
+
+def _is_port_text(text: str) -> bool:
+    # ASCII digits only: str.isdigit() also takes "²" and "٨٠", which int() refuses or
+    # reads as another number, and no URL or host:port syntax allows them (RFC 3986 §3.2.3).
+    return text.isascii() and text.isdigit()
+
+
+def _port_number(text: str) -> int | None:
+    """The port in ``text`` (ASCII digits, 0-65535), or None. Leading zeros are allowed,
+    up to 5 digits in all: longer is never a port, and int() of a huge string is slow."""
+    if not _is_port_text(text) or len(text) > 5:
+        return None
+    port = int(text)
+    return port if port <= 65535 else None
 
 
 def service_port(name: str | int, proto: str = "tcp") -> int:
@@ -193,12 +209,19 @@ def service_port(name: str | int, proto: str = "tcp") -> int:
 
     A number (or numeric string) is returned as is, after a range check.
     """
-    if isinstance(name, int) or name.isdigit():
-        port = int(name)
-        if not 0 <= port <= 65535:
+    if isinstance(name, int):
+        if not 0 <= name <= 65535:
             raise InvalidAddress(f"port out of range 0-65535: {name!r}")
+        return int(name)
+    if _is_port_text(name):
+        port = _port_number(name)
+        if port is None:
+            raise InvalidAddress(f"port out of range 0-65535: {name[:20]!r}")
         return port
+    if not name.isascii():
+        # Service names are ASCII (RFC 6335 §5.1); "٤٤٣" is no name and no port either.
+        raise InvalidAddress(f"unknown service name {name[:40]!r} for protocol {proto!r}")
     try:
         return socket.getservbyname(name.lower(), proto)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: an embedded NUL
         raise InvalidAddress(f"unknown service name {name!r} for protocol {proto!r}") from None

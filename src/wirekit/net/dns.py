@@ -222,13 +222,16 @@ def _normalise_type(rdtype: str) -> str:
 
 
 def _query_name(name: str, rtype: str) -> str:
+    # host_of first: "[2001:db8::1]", "host:port" and URLs are read as everywhere else.
+    host = host_of(name)
     if rtype == "PTR":
-        # Accept an address for PTR and build the in-addr.arpa / ip6.arpa name from it.
+        # Accept an address for PTR and build the in-addr.arpa / ip6.arpa name from it (a
+        # zone, "fe80::1%eth0", says which link, not which name).
         try:
-            return _text(dns.reversename.from_address(name))
+            return _text(dns.reversename.from_address(host.split("%", 1)[0]))
         except (ValueError, dns.exception.SyntaxError):
             pass
-    return host_of(name)
+    return host
 
 
 def _chain(name: str, rtype: str, max_cname_hops: int) -> Generator[_Step, _Reply, list[Record]]:
@@ -276,6 +279,8 @@ def _mail_steps(
         for rtype in ("AAAA", "A"):
             try:
                 found = yield from _chain(host, rtype, max_cname_hops)
+            except DNSTimeout:
+                raise  # no answer is not "no such exchanger": the caller must retry later
             except NameResolutionError:
                 if implicit:
                     raise
@@ -294,7 +299,10 @@ def _configure(
         resolver.nameservers = [server]
         resolver.port = port
     resolver.lifetime = timeout
-    resolver.timeout = timeout
+    # Per try (per server asked): at most half the lifetime, so a lost UDP datagram is sent
+    # again, and with several system nameservers the next one is asked. resolver.timeout
+    # is dnspython's 2 s default, or "options timeout:" from resolv.conf.
+    resolver.timeout = min(resolver.timeout, timeout / 2)
 
 
 def _resolver(server: str | None, port: int, timeout: float) -> dns.resolver.Resolver:
@@ -364,8 +372,13 @@ def _run_sync(
                     step.name, step.rtype, raise_on_no_answer=False, search=False
                 )
             except dns.exception.DNSException as exc:
-                raise _translate(step, root, server, exc) from exc
-            step = steps.send(_reply(step, answer))
+                failure = _translate(step, root, server, exc)
+                failure.__cause__ = exc
+            else:
+                step = steps.send(_reply(step, answer))
+                continue
+            # Into the generator, which decides: mail_exchangers skips one broken exchanger.
+            step = steps.throw(failure)
     except StopIteration as stop:
         return stop.value
 
@@ -386,8 +399,13 @@ async def _run_async(
                     step.name, step.rtype, raise_on_no_answer=False, search=False
                 )
             except dns.exception.DNSException as exc:
-                raise _translate(step, root, server, exc) from exc
-            step = steps.send(_reply(step, answer))
+                failure = _translate(step, root, server, exc)
+                failure.__cause__ = exc
+            else:
+                step = steps.send(_reply(step, answer))
+                continue
+            # Into the generator, which decides: mail_exchangers skips one broken exchanger.
+            step = steps.throw(failure)
     except StopIteration as stop:
         return stop.value
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from wirekit.errors import NameResolutionError
+from wirekit.net.names import idna_host
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES",
@@ -147,7 +148,9 @@ class CachingResolver:
         """Addresses for ``host``, from the cache when fresh, else from the resolver.
 
         Literal IP addresses skip the cache. Raises NameResolutionError naming the host.
+        Internationalised names are asked in their IDNA 2008 form, as names.lookup does.
         """
+        host = idna_host(host)
         if _is_ip(host):
             return self._lookup(host, port, family)
         cached = self._cached((host.lower(), port, family))
@@ -157,6 +160,7 @@ class CachingResolver:
 
     async def aresolve(self, host: str, port: int, *, family: int = 0) -> list[ResolvedAddress]:
         """Async :meth:`resolve`: a cache miss asks the resolver in a worker thread."""
+        host = idna_host(host)
         if not _is_ip(host):
             cached = self._cached((host.lower(), port, family))
             if cached is not None:

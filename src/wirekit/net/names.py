@@ -83,9 +83,9 @@ def host_of(host_or_url: str) -> str:
             ) from exc
         if not host:
             raise NameResolutionError(f"no host in URL {text!r}", host=text)
-        text = host
+        text = _decode_zone(host)
     elif text.startswith("[") and "]" in text:
-        text = text[1 : text.index("]")]
+        text = _decode_zone(text[1 : text.index("]")])
     elif text.count(":") == 1:
         text = text.split(":", 1)[0]  # "host:port"
     text = text.rstrip(".") if text not in (".", "") else text
@@ -103,6 +103,24 @@ def host_of(host_or_url: str) -> str:
         raise NameResolutionError(
             f"{host_or_url!r} is not a valid internationalised host name: {exc}", host=text
         ) from exc
+
+
+def idna_host(host: str) -> str:
+    """``host`` as the resolver must get it: unchanged when ASCII, else its IDNA 2008 form.
+
+    getaddrinfo's own "idna" codec is IDNA 2003, which maps "faß.example" to another
+    domain ("fass.example"); :func:`host_of` does what browsers do (UTS #46, IDNA 2008).
+    Raises NameResolutionError for a name with no valid form.
+    """
+    return host if host.isascii() else host_of(host)
+
+
+def _decode_zone(host: str) -> str:
+    # RFC 6874: inside brackets a zone id's "%" is written "%25" ("[fe80::1%25eth0]").
+    # A bare "%" (what people type, and what curl also takes) stays as it is.
+    if "%" not in host:
+        return host
+    return urllib.parse.unquote(host)
 
 
 def _check_lengths(name: str, original: str) -> None:
@@ -140,10 +158,23 @@ def _flags(host: str) -> int:
     return 0 if _is_ip(host) else socket.AI_ADDRCONFIG
 
 
+def _address_text(sockaddr: tuple[Any, ...]) -> str:
+    """The address of a socket address, with its zone ("fe80::1%eth0") when it has one:
+    a link-local address is unusable without it (connect() fails with EINVAL)."""
+    address = str(sockaddr[0])
+    if len(sockaddr) >= 4 and sockaddr[3] and "%" not in address:
+        try:
+            zone = socket.if_indextoname(sockaddr[3])
+        except OSError:  # the interface went away: its index still works as a zone
+            zone = str(sockaddr[3])
+        address = f"{address}%{zone}"
+    return address
+
+
 def _unique_addresses(infos: Iterable[AddrInfo]) -> list[str]:
     seen: dict[str, None] = {}
     for info in infos:
-        seen.setdefault(str(info[4][0]), None)
+        seen.setdefault(_address_text(info[4]), None)
     return list(seen)
 
 
@@ -275,7 +306,8 @@ def local_names() -> LocalNames:
                 found.setdefault(entry.address, None)
     try:
         for address in lookup(hostname):
-            found.setdefault(address, None)
+            if address.split("%", 1)[0] not in found:  # interfaces list no zone
+                found.setdefault(address, None)
     except NameResolutionError:
         pass  # a host name missing from DNS and /etc/hosts is common on laptops
     primary = [a for a in found if not ipaddress.ip_address(a.split("%", 1)[0]).is_loopback]

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 from wirekit._io._shared import host_port
+from wirekit._io.sync import SystemResolver, resolve_within
+from wirekit.errors import ConnectTimeout, NameResolutionError
+from wirekit.net.names import idna_host
 
 __all__ = ["DEFAULT_CHECK_TIMEOUT", "PortCheck", "acheck_port", "check_port"]
 
@@ -60,27 +63,44 @@ def _describe(exc: BaseException, host: str, port: int, address: str) -> str:
     return f"cannot reach {where}: {reason}"
 
 
-def _dns_failure(host: str, port: int, exc: Exception) -> PortCheck:
+def _dns_failure(host: str, port: int, exc: BaseException) -> PortCheck:
+    if isinstance(exc, NameResolutionError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # getaddrinfo's own error, for its reason
     reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
     error = f"could not resolve host {host!r}: {reason}"
     return PortCheck(host, port, False, None, "dns", error, None)
 
 
+def _lookup_timeout(host: str, port: int, timeout: float) -> PortCheck:
+    # "timeout", not "dns": a slow resolver may well answer next time (ping tries again).
+    error = f"resolving {host_port(host, port)} timed out after {timeout} s"
+    return PortCheck(host, port, False, None, "timeout", error, None)
+
+
 def check_port(host: str, port: int, *, timeout: float = DEFAULT_CHECK_TIMEOUT) -> PortCheck:
-    """Try a TCP connection to ``host``:``port`` (each resolved address in turn)."""
+    """Try a TCP connection to ``host``:``port`` (each resolved address in turn).
+
+    ``timeout`` bounds the whole check, the name lookup included.
+    """
     deadline = time.monotonic() + timeout
     try:
-        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        # getaddrinfo cannot be interrupted: resolve_within runs it in a helper thread and
+        # stops waiting when the time is up.
+        infos = resolve_within(
+            SystemResolver(), idna_host(host), port, family=0, timeout=max(timeout, 0.0)
+        )
+    except NameResolutionError as exc:
         return _dns_failure(host, port, exc)
+    except ConnectTimeout:
+        return _lookup_timeout(host, port, timeout)
     result: PortCheck | None = None
-    for family, kind, proto, _, sockaddr in infos:
+    for family, sockaddr in infos:
         address = str(sockaddr[0])
         left = deadline - time.monotonic()
         if left <= 0:
             break
         started = time.perf_counter()
-        with socket.socket(family, kind, proto) as sock:
+        with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
             sock.settimeout(left)
             try:
                 sock.connect(sockaddr)
@@ -102,8 +122,13 @@ async def acheck_port(host: str, port: int, *, timeout: float = DEFAULT_CHECK_TI
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        # wait_for gives up on the lookup (its executor thread finishes on its own).
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(idna_host(host), port, type=socket.SOCK_STREAM), timeout
+        )
+    except TimeoutError:
+        return _lookup_timeout(host, port, timeout)
+    except (socket.gaierror, UnicodeError, NameResolutionError) as exc:
         return _dns_failure(host, port, exc)
     result: PortCheck | None = None
     for family, kind, proto, _, sockaddr in infos:

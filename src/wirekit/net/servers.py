@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import selectors
@@ -20,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeAlias
 
-from wirekit.net.addresses import NetworkSpec, in_network
+from wirekit.net.addresses import IPNetwork, NetworkSpec, _networks, in_network
 
 __all__ = [
     "DEFAULT_BACKLOG",
@@ -42,6 +43,13 @@ DEFAULT_STOP_TIMEOUT = 5.0
 #: Seconds a blocking read or write on a client connection may wait (socket timeout), so a
 #: silent client cannot hold a handler slot for ever. None disables it.
 DEFAULT_CONNECTION_TIMEOUT: float | None = 60.0
+
+#: Seconds the accept loop pauses after accept() failed for lack of resources (EMFILE...):
+#: the listener stays readable, and retrying at once would spin a core until a descriptor
+#: is free. asyncio's own servers pause 1 s; handlers finishing free descriptors sooner.
+_ACCEPT_PAUSE = 0.1
+#: accept() errors that mean "out of descriptors or memory", not "this one client failed".
+_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 SyncHandler: TypeAlias = Callable[[socket.socket, Any], None]
 AsyncHandler: TypeAlias = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -87,6 +95,12 @@ def _client_ip(address: Any) -> str | None:
     return address[0] if isinstance(address, tuple) and address else None
 
 
+def _allowed_networks(allow: NetworkSpec | None) -> list[IPNetwork] | None:
+    # Parsed once, at construction: a typo is InvalidAddress for the caller, instead of an
+    # exception in the serving thread on the first client.
+    return None if allow is None else _networks(allow)
+
+
 class _ThreadedServer:
     """Accept loop in one thread, handlers on a pool of at most ``max_connections`` threads."""
 
@@ -100,6 +114,11 @@ class _ThreadedServer:
         stop_timeout: float,
         connection_timeout: float | None,
     ) -> None:
+        try:
+            self._allowed = _allowed_networks(allow)
+        except BaseException:
+            listener.close()
+            raise
         self.handler = handler
         self.connection_timeout = connection_timeout
         self.allow = allow
@@ -129,6 +148,7 @@ class _ThreadedServer:
         return self
 
     def _accept_loop(self) -> None:
+        starved = False  # accept() is failing for lack of descriptors: said once per spell
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ)
             selector.register(self._wake_read, selectors.EVENT_READ)
@@ -143,12 +163,22 @@ class _ThreadedServer:
                     break
                 try:
                     conn, address = self._listener.accept()
-                except OSError:
+                except OSError as exc:
                     self._slots.release()
+                    if exc.errno in _RESOURCE_ERRNOS:
+                        if not starved:
+                            logger.warning(
+                                "cannot accept connections: %s; retrying every %s s",
+                                exc.strerror,
+                                _ACCEPT_PAUSE,
+                            )
+                            starved = True
+                        self._stopping.wait(_ACCEPT_PAUSE)
                     continue
-                if self.allow is not None:
+                starved = False
+                if self._allowed is not None:
                     ip = _client_ip(address)
-                    if ip is not None and not in_network(ip, self.allow):
+                    if ip is not None and not in_network(ip, self._allowed):
                         logger.info("refused connection from %s: not in allow list", ip)
                         conn.close()
                         self._slots.release()
@@ -320,6 +350,7 @@ class AsyncServer:
         self.handler = handler
         self.host, self.port, self.path = host, port, path
         self.allow = allow
+        self._allowed = _allowed_networks(allow)
         self.backlog = backlog
         self.stop_timeout = stop_timeout
         self.max_connections = max_connections
@@ -354,7 +385,7 @@ class AsyncServer:
         self._tasks.add(task)
         try:
             ip = _client_ip(writer.get_extra_info("peername"))
-            if self.allow is not None and ip is not None and not in_network(ip, self.allow):
+            if self._allowed is not None and ip is not None and not in_network(ip, self._allowed):
                 logger.info("refused connection from %s: not in allow list", ip)
                 return
             async with self._slots:

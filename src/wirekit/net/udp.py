@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from wirekit.errors import ConnectError, NameResolutionError, ReadTimeout
-from wirekit.net.addresses import NetworkSpec, in_network
+from wirekit.errors import ConnectError, NameResolutionError, ReadTimeout, RemoteLimitExceeded
+from wirekit.net.addresses import IPNetwork, NetworkSpec, _networks, in_network
+from wirekit.net.names import idna_host
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -75,14 +76,18 @@ def _waits(
     if timeout <= 0 or retries < 0 or backoff < 1 or not 0 <= jitter < 1:
         raise ValueError("need timeout > 0, retries >= 0, backoff >= 1 and 0 <= jitter < 1")
     waits = []
-    for attempt in range(retries + 1):
-        base = min(timeout * backoff**attempt, max_backoff)
-        waits.append(base * (1 + random.uniform(-jitter, jitter)))
+    base = min(timeout, max_backoff)
+    for _attempt in range(retries + 1):
+        # Capped after the jitter: max_backoff bounds every single wait.
+        waits.append(min(base * (1 + random.uniform(-jitter, jitter)), max_backoff))
+        # Grown step by step and held at the cap: backoff**attempt overflows a float.
+        base = min(base * backoff, max_backoff)
     return waits
 
 
 def _resolve(address: Address) -> tuple[int, tuple[Any, ...]]:
     host, port = address
+    host = idna_host(host)
     try:
         family, _, _, _, sockaddr = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
@@ -93,6 +98,15 @@ def _resolve(address: Address) -> tuple[int, tuple[Any, ...]]:
 def _refused(address: Address, exc: OSError) -> ConnectError:
     # A connected UDP socket reports ICMP port-unreachable as ECONNREFUSED: nobody listens.
     return ConnectError(f"UDP request refused by {address[0]}:{address[1]} (no listener): {exc}")
+
+
+def _too_long(address: Address, max_datagram_bytes: int) -> RemoteLimitExceeded:
+    return RemoteLimitExceeded(
+        f"UDP reply from {address[0]}:{address[1]} is longer than "
+        f"max_datagram_bytes={max_datagram_bytes}",
+        limit="max_datagram_bytes",
+        value=max_datagram_bytes,
+    )
 
 
 def _unwrap(data: bytes, ident: bytes) -> bytes | None:
@@ -117,9 +131,10 @@ def udp_request(
 ) -> bytes:
     """Send ``payload`` to ``address`` (host, port) and return the reply datagram.
 
-    Resends up to ``retries`` times, waiting ``timeout`` then ``timeout * backoff``... (at
-    most ``max_backoff``, each moved by ``jitter``). Raises UDPTimeout naming the address
-    and attempt count, ConnectError when the host reports nobody listening.
+    Resends up to ``retries`` times, waiting ``timeout`` then ``timeout * backoff``... (each
+    moved by ``jitter``, none longer than ``max_backoff``). Raises UDPTimeout naming the
+    address and attempt count, ConnectError when the host reports nobody listening, and
+    RemoteLimitExceeded when the reply is longer than ``max_datagram_bytes``.
     """
     waits = _waits(timeout, retries, backoff, jitter, max_backoff)
     family, sockaddr = _resolve(address)
@@ -138,13 +153,17 @@ def udp_request(
             while (left := deadline - time.monotonic()) > 0:
                 sock.settimeout(left)
                 try:
-                    data = sock.recv(max_datagram_bytes)
+                    # One byte more than the limit: a longer datagram is then seen as such
+                    # instead of cut to the limit by the kernel, silently.
+                    data = sock.recv(max_datagram_bytes + 1)
                 except TimeoutError:
                     break
                 except ConnectionRefusedError as exc:
                     raise _refused(address, exc) from exc
                 reply = _unwrap(data, ident)
                 if reply is not None:
+                    if len(data) > max_datagram_bytes:
+                        raise _too_long(address, max_datagram_bytes)
                     return reply
     raise UDPTimeout(
         f"no UDP reply from {address[0]}:{address[1]} after {len(waits)} attempts",
@@ -175,22 +194,34 @@ async def audp_request(
     jitter: float = DEFAULT_JITTER,
     max_backoff: float = DEFAULT_MAX_BACKOFF,
     request_id: bool = False,
+    max_datagram_bytes: int = DEFAULT_MAX_DATAGRAM_BYTES,
 ) -> bytes:
     """Async :func:`udp_request` on the running event loop."""
     waits = _waits(timeout, retries, backoff, jitter, max_backoff)
     loop = asyncio.get_running_loop()
+    host = idna_host(address[0])
     try:
-        infos = await loop.getaddrinfo(address[0], address[1], type=socket.SOCK_DGRAM)
+        infos = await loop.getaddrinfo(host, address[1], type=socket.SOCK_DGRAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise NameResolutionError(
             f"could not resolve host {address[0]!r}: {exc}", host=address[0]
         ) from exc
-    sockaddr = infos[0][4]
+    family, sockaddr = infos[0][0], infos[0][4]
     ident = os.urandom(REQUEST_ID_BYTES) if request_id else b""
-    # remote_addr connects the socket: the kernel drops datagrams from other sources.
-    transport, protocol = await loop.create_datagram_endpoint(
-        _ReplyProtocol, remote_addr=(str(sockaddr[0]), int(sockaddr[1]))
-    )
+    # Connected, as in udp_request: the kernel drops datagrams from other sources. The whole
+    # socket address is kept: an IPv6 link-local address needs its scope id.
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.connect(sockaddr)
+    except OSError as exc:
+        sock.close()
+        raise ConnectError(f"cannot reach {address[0]}:{address[1]}: {exc}") from exc
+    try:
+        transport, protocol = await loop.create_datagram_endpoint(_ReplyProtocol, sock=sock)
+    except BaseException:
+        sock.close()
+        raise
     try:
         for wait in waits:
             transport.sendto(ident + payload)
@@ -206,6 +237,8 @@ async def audp_request(
                     continue  # other ICMP errors may be transient: keep waiting
                 reply = _unwrap(item, ident)
                 if reply is not None:
+                    if len(item) > max_datagram_bytes:
+                        raise _too_long(address, max_datagram_bytes)
                     return reply
     finally:
         transport.close()
@@ -221,7 +254,9 @@ class UDPServer:
 
     Runs in one background thread. ``request_id=True`` strips the 8-byte id before the
     handler sees the data and puts it back in front of the reply. A handler exception is
-    logged and the server carries on. ``allow`` limits which senders are served.
+    logged and the server carries on. ``allow`` limits which senders are served (a bad
+    entry is InvalidAddress here, at construction). Datagrams longer than
+    ``max_datagram_bytes`` are dropped, never handed over cut.
     """
 
     def __init__(
@@ -237,6 +272,8 @@ class UDPServer:
         self.handler = handler
         self.request_id = request_id
         self.allow = allow
+        # Parsed once, now: a typo is an error for the caller, not for the serving thread.
+        self._allowed: list[IPNetwork] | None = None if allow is None else _networks(allow)
         self.max_datagram_bytes = max_datagram_bytes
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -254,7 +291,14 @@ class UDPServer:
         return self._address
 
     def _serve_one(self, data: bytes, sender: tuple[Any, ...]) -> None:
-        if self.allow is not None and not in_network(sender[0], self.allow):
+        if len(data) > self.max_datagram_bytes:
+            logger.debug(
+                "dropped datagram from %s: longer than max_datagram_bytes=%d",
+                sender[0],
+                self.max_datagram_bytes,
+            )
+            return
+        if self._allowed is not None and not in_network(sender[0], self._allowed):
             logger.debug("dropped datagram from %s: not in allow list", sender[0])
             return
         ident = b""
@@ -283,7 +327,8 @@ class UDPServer:
                 if not selector.select(timeout=0.05):
                     continue
                 try:
-                    data, sender = self._sock.recvfrom(self.max_datagram_bytes)
+                    # One byte over the limit, so _serve_one sees a datagram was too long.
+                    data, sender = self._sock.recvfrom(self.max_datagram_bytes + 1)
                 except OSError:
                     continue  # ICMP errors from earlier replies surface here
                 self._serve_one(data, sender)
@@ -326,8 +371,7 @@ class AsyncUDPServer(UDPServer):
 
         class _Protocol(asyncio.DatagramProtocol):
             def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-                if len(data) <= server.max_datagram_bytes:
-                    server._serve_one(data, addr)
+                server._serve_one(data, addr)  # drops what is over max_datagram_bytes
 
             def error_received(self, exc: Exception) -> None:
                 pass  # ICMP errors from earlier replies: nothing to do, as in UDPServer
