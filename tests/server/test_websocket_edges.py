@@ -86,7 +86,9 @@ async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        await send({"type": "websocket.send", "bytes": message.get("bytes"), "text": message.get("text")})
+        await send(
+            {"type": "websocket.send", "bytes": message.get("bytes"), "text": message.get("text")}
+        )
 
 
 def test_ping_flood_from_a_client_that_never_reads_is_not_buffered_without_bound() -> None:
@@ -212,7 +214,9 @@ def test_message_in_tiny_fragments_does_not_cost_many_times_its_size() -> None:
         tracemalloc.start()
         try:
             base = tracemalloc.get_traced_memory()[0]
-            sock.sendall(_frame(2, b"ab", fin=False) + _frame(0, b"ab", fin=False) * (fragments - 1))
+            sock.sendall(
+                _frame(2, b"ab", fin=False) + _frame(0, b"ab", fin=False) * (fragments - 1)
+            )
             # Wait until the server has read it all (its kernel buffer is empty), bounded.
             deadline = time.monotonic() + 4
             last, stable = -1, 0
