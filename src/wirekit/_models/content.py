@@ -11,6 +11,7 @@ import io
 import json as jsonlib
 import os
 import stat
+import sys
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, TypeAlias
 from urllib.parse import urlencode
@@ -25,6 +26,7 @@ __all__ = [
     "IteratorContent",
     "RequestContent",
     "encode_request",
+    "multipart_boundary",
 ]
 
 #: Largest chunk a body yields: 64 KiB is the sweet spot for socket writes (it matches the
@@ -110,16 +112,41 @@ def _split(chunk: bytes) -> Iterator[bytes]:
         yield chunk[start : start + CHUNK_SIZE]
 
 
+def _is_os_file(file: Any) -> bool:
+    """Whether ``file.read()`` returns the bytes of the OS file ``file.fileno()`` names: a
+    FileIO, or a buffered file (or a wrapper like NamedTemporaryFile's) over one."""
+    return isinstance(file, io.FileIO) or isinstance(getattr(file, "raw", None), io.FileIO)
+
+
+def _has_fileno(file: Any) -> bool:
+    try:
+        file.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return True
+
+
 def remaining_file_size(file: Any) -> int | None:
     """Bytes left to read in a binary file object, or ``None`` when it cannot tell."""
     if isinstance(file, io.TextIOBase):
         return None  # characters, not bytes: the encoded size is unknown until read
-    try:
-        info = os.fstat(file.fileno())
-        if stat.S_ISREG(info.st_mode):
-            return max(0, info.st_size - int(file.tell()))
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        pass
+    if _is_os_file(file):
+        try:
+            info = os.fstat(file.fileno())
+            if stat.S_ISREG(info.st_mode):
+                if not info.st_size:
+                    # Empty, or a /proc, /sys or FUSE file that reports 0 bytes and has
+                    # content: only reading tells (sent chunked, as requests does).
+                    return None
+                return max(0, info.st_size - int(file.tell()))
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            pass
+    elif isinstance(file, io.IOBase) and not _is_spooled(file) and _has_fileno(file):
+        # A file object over an OS file whose bytes it transforms (gzip.open, bz2.open,
+        # lzma.open: decompressed): the OS file's size is not the body's, and seeking to
+        # the end would decompress it all. Only reading tells. (Objects that merely
+        # delegate to a file, as Django's File does, are measured by seeking, below.)
+        return None
     try:
         if file.seekable():
             position = int(file.tell())
@@ -129,6 +156,13 @@ def remaining_file_size(file: Any) -> int | None:
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         pass
     return None
+
+
+def _is_spooled(file: Any) -> bool:
+    """A tempfile.SpooledTemporaryFile (its fileno() would move it to disk; seeking is
+    cheap and exact whether it is in memory or not)."""
+    tempfile = sys.modules.get("tempfile")  # not imported: no such file can exist
+    return tempfile is not None and isinstance(file, tempfile.SpooledTemporaryFile)
 
 
 def _start_position(file: Any) -> int | None:
@@ -221,9 +255,22 @@ def _stream(source: Any) -> RequestContent:
     if read is not None:
         if inspect.iscoroutinefunction(read):
             return AsyncIteratorContent(source)
+        if isinstance(source, io.TextIOBase) and not isinstance(source, io.StringIO):
+            # Read as text, the file's line endings and charset would change on the way
+            # (files= refuses it too). A StringIO has no bytes to keep: sent as UTF-8.
+            raise TypeError(
+                "the request body is a file open in text mode; open it in binary mode "
+                "('rb'), or pass its .buffer, so its bytes are sent as they are"
+            )
         return FileContent(source)
     if isinstance(source, AsyncIterable):
         return AsyncIteratorContent(source)
+    if isinstance(source, Mapping):
+        # Iterated, a dict gives its keys: the values would be dropped without a word.
+        raise TypeError(
+            f"cannot send a {type(source).__name__} as content=: pass json= to send it as "
+            "JSON, or data= to send it as a form"
+        )
     if isinstance(source, Iterable):
         return IteratorContent(source)
     raise TypeError(
@@ -236,6 +283,11 @@ def _length_headers(body: RequestContent) -> dict[str, str]:
     if body.content_length is None:
         return {"Transfer-Encoding": "chunked"}
     return {"Content-Length": str(body.content_length)}
+
+
+def _form_name(name: Any) -> str | bytes:
+    # bytes names are sent as their octets (as requests and httpx do), not as their repr.
+    return name if isinstance(name, (str, bytes)) else str(name)
 
 
 def _form_value(value: Any) -> str | bytes:
@@ -253,17 +305,37 @@ def _form_value(value: Any) -> str | bytes:
 
 
 def form_pairs(
-    data: Mapping[str, Any] | Iterable[tuple[str, Any]],
-) -> list[tuple[str, str | bytes]]:
-    """Form fields as (name, value) pairs; list values become repeated names."""
+    data: Mapping[Any, Any] | Iterable[tuple[Any, Any]],
+) -> list[tuple[str | bytes, str | bytes]]:
+    """Form fields as (name, value) pairs; list values become repeated names. Names and
+    values given as bytes stay bytes (their octets are sent)."""
     items = data.items() if isinstance(data, Mapping) else data
-    pairs: list[tuple[str, str | bytes]] = []
+    pairs: list[tuple[str | bytes, str | bytes]] = []
     for name, value in items:
+        key = _form_name(name)
         if isinstance(value, (list, tuple)):
-            pairs.extend((str(name), _form_value(v)) for v in value)
+            pairs.extend((key, _form_value(v)) for v in value)
         else:
-            pairs.append((str(name), _form_value(value)))
+            pairs.append((key, _form_value(value)))
     return pairs
+
+
+def multipart_boundary(content_type: str | None) -> str | None:
+    """The ``boundary`` of a caller's ``multipart/...`` Content-Type (quotes removed), or
+    None: a body sent under that header must be framed with that boundary."""
+    if not content_type:
+        return None
+    kind, _, params = content_type.partition(";")
+    if not kind.strip().lower().startswith("multipart/"):
+        return None
+    for param in params.split(";"):
+        name, equals, value = param.partition("=")
+        if equals and name.strip().lower() == "boundary":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+    return None
 
 
 def _is_form(data: Any) -> bool:

@@ -42,6 +42,28 @@ def quote_field(value: str) -> str:
     return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def _field_name(name: Any) -> str:
+    """A part's name as text: bytes are UTF-8 (what the part's head is written in)."""
+    if isinstance(name, str):
+        return name
+    if isinstance(name, bytes):
+        try:
+            return name.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"multipart field name {name!r} is not UTF-8") from exc
+    return str(name)
+
+
+def _check_header_text(name: str, what: str, value: Any) -> None:
+    # CR or LF would end the line and start another header of the part (an injection, as
+    # with request headers, which the client refuses too); NUL is never valid there.
+    text = value if isinstance(value, str) else str(value)  # as the f-string writes it
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise ValueError(
+            f"file part {name!r}: {what} {value!r} contains CR, LF or NUL (not allowed in a header)"
+        )
+
+
 class DataField:
     """A plain form field: ``Content-Disposition: form-data; name="..."`` and its value."""
 
@@ -85,7 +107,11 @@ class FileField:
         if filename is not None:
             lines[0] += f'; filename="{quote_field(filename)}"'
         extra = dict(headers or {})
+        for key, value in extra.items():
+            _check_header_text(name, "header name", key)
+            _check_header_text(name, f"header {key}", value)
         if not any(key.lower() == "content-type" for key in extra):
+            _check_header_text(name, "content type", content_type)
             lines.append(f"Content-Type: {content_type}")
         lines.extend(f"{key}: {value}" for key, value in extra.items())
         self._head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
@@ -119,7 +145,8 @@ class FileField:
         if self._bytes is not None:
             return len(self._bytes)
         if self._path is not None:
-            return os.stat(self._path).st_size
+            # 0: empty, or a /proc or /sys file with content all the same: unknown.
+            return os.stat(self._path).st_size or None
         return remaining_file_size(self._file)
 
     @property
@@ -166,7 +193,8 @@ def _file_fields(files: Any) -> list[FileField]:
     tuple ``(filename, source[, content_type[, headers]])``."""
     items: Iterable[tuple[str, Any]] = files.items() if isinstance(files, Mapping) else files
     fields: list[FileField] = []
-    for name, value in items:
+    for key, value in items:
+        name = _field_name(key)
         filename: str | None
         content_type: str | None = None
         headers: Mapping[str, str] | None = None
@@ -223,7 +251,7 @@ class MultipartContent(RequestContent):
         self.boundary = boundary
         self.content_type = f"multipart/form-data; boundary={boundary}"
         parts: list[DataField | FileField] = [
-            DataField(name, value) for name, value in form_pairs(data or {})
+            DataField(_field_name(name), value) for name, value in form_pairs(data or {})
         ]
         parts.extend(_file_fields(files or {}))
         self.parts = parts

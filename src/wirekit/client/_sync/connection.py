@@ -36,6 +36,9 @@ __all__ = ["HTTPConnection", "ProxyRoute"]
 logger = logging.getLogger("wirekit.http")
 
 READ_SIZE = 65536  # one recv per 64 KiB: the size where syscall cost stops mattering
+#: After a write timed out, how long to look for a response the server sent early (a 413
+#: with the body still unread): one sent while the write stalled is already here.
+EARLY_RESPONSE_WAIT = 0.5
 _HTTP_VERSIONS = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
 
 
@@ -258,6 +261,7 @@ class HTTPConnection:
             _log_request(method, target, headers)
 
         body = None if content is None else content.as_bytes()
+        failed: WriteError | WriteTimeout | None = None
         try:
             if content is None or body is not None:
                 data = proto.send_request(method, target, headers, body=body)
@@ -273,18 +277,19 @@ class HTTPConnection:
                 for chunk in content:
                     if chunk:
                         self._write(proto.send_data(chunk), deadline)
-                self._write(proto.send_end_of_message(), deadline)
-        except WriteError as write_error:
-            # A server may answer early (413, 401, 400) and close before reading the whole
-            # body (RFC 9112 §9.6): that answer is what the caller needs, not a broken pipe.
-            self._broken = True
-            try:
-                event = self._receive_head(url, deadline, timings, started)
-            except Exception:
-                raise chained(write_error, None) from None
-        else:
+                if proto.our_state is http1.State.SEND_BODY:  # not a Content-Length: 0 body
+                    self._write(proto.send_end_of_message(), deadline)
+        except (WriteError, WriteTimeout) as exc:
+            failed = exc
+        if failed is None:
             timings["request_sent"] = time.monotonic() - started
             event = self._receive_head(url, deadline, timings, started)
+        else:
+            # A server may answer early (413, 401, 400) and stop reading the body, closing
+            # (RFC 9112 §9.6) or not: that answer is what the caller needs, not a broken
+            # pipe or a write timeout.
+            self._broken = True
+            event = self._early_response(failed, url, deadline, timings, started)
         response_headers = Headers.from_raw(event.headers)
         if debug:
             _log_response(event)
@@ -308,15 +313,54 @@ class HTTPConnection:
         response.timings = timings
         return response
 
-    def _receive_head(
-        self, url: URL, deadline: Deadline, timings: dict[str, float], started: float
+    def _early_response(
+        self,
+        failed: WriteError | WriteTimeout,
+        url: URL,
+        deadline: Deadline,
+        timings: dict[str, float],
+        started: float,
     ) -> http1.Response:
+        """The response a server sent before the request was all written, else ``failed``.
+
+        After a WriteError the peer closed, so its answer (if any) comes at once; after a
+        WriteTimeout it may be still open and silent, so the wait is short: an early answer
+        is already here, sent while the write was stalled."""
+        wait: float | None = None
+        if isinstance(failed, WriteTimeout):
+            wait = EARLY_RESPONSE_WAIT
+            read_limit = deadline.timeout.read
+            if read_limit is not None and read_limit < wait:
+                wait = read_limit
+            remaining = deadline.remaining()
+            if remaining is not None and remaining < wait:
+                wait = remaining
+        try:
+            return self._receive_head(url, deadline, timings, started, wait=wait)
+        except Exception:  # no answer (timed out, closed, not HTTP): the write's error it is
+            pass
+        raise failed  # outside the handler: what reading raised is not made its context
+
+    def _receive_head(
+        self,
+        url: URL,
+        deadline: Deadline,
+        timings: dict[str, float],
+        started: float,
+        wait: float | None = None,
+    ) -> http1.Response:
+        """The response's head. ``wait``: at most so many seconds in all (else the read
+        timeout per read), for an early response after a write timed out."""
         proto = self._proto
+        give_up = None if wait is None else time.monotonic() + wait
         while True:
             # Nothing buffered (the usual case right after sending): read before asking.
             event = self._next_event(proto) if proto.has_input else http1.NEED_DATA
             if event is http1.NEED_DATA:
-                data = self._read(deadline, "waiting for the response")
+                if give_up is None:
+                    data = self._read(deadline, "waiting for the response")
+                else:
+                    data = self._read_within(give_up - time.monotonic())
                 if "first_byte" not in timings:
                     timings["first_byte"] = time.monotonic() - started
                 proto.receive_data(data)
@@ -350,6 +394,15 @@ class HTTPConnection:
                 ReadTimeout(f"no data from {who} for {seconds:g} s while {phase} (read timeout)"),
                 exc,
             ) from exc
+
+    def _read_within(self, seconds: float) -> bytes:
+        """Bytes from the connection within ``seconds`` (ReadTimeout when none come)."""
+        stream = self._stream
+        if stream is None:
+            raise ReadError(f"connection to {self.origin.host} is closed")
+        if seconds <= 0:
+            raise ReadTimeout(f"no data from {self.origin.host} in time")
+        return stream.read(READ_SIZE, seconds)
 
     def _write(self, data: bytes, deadline: Deadline) -> None:
         stream = self._stream
