@@ -178,6 +178,13 @@ class Cookie:
     same_site: str | None = None
     host_only: bool = False
     creation_time: float = field(default_factory=time.time)
+    #: When the cookie was last stored or sent (RFC 6265 §5.3's last-access-time): the
+    #: least recently used go first when a limit is reached. Not written to cookie files.
+    last_access: float = field(default=0.0, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.last_access:
+            self.last_access = self.creation_time
 
     @property
     def persistent(self) -> bool:
@@ -190,6 +197,15 @@ class Cookie:
         # Values are often session secrets: keep them out of logs and tracebacks.
         where = f"{self.domain or '*'}{self.path}"
         return f"<Cookie {self.name}=[hidden] for {where}>"
+
+
+def _wire_length(text: str) -> int:
+    """Bytes ``text`` takes in a header: header text is latin-1 (a character per byte); a
+    value set by hand outside it goes out as UTF-8."""
+    try:
+        return len(text.encode("latin-1"))
+    except UnicodeEncodeError:
+        return len(text.encode("utf-8"))
 
 
 def _check_name_value(name: str, value: str) -> None:
@@ -346,15 +362,19 @@ class Cookies:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
-    def __iter__(self) -> Iterator[Cookie]:
+    def _live(self) -> list[Cookie]:
+        now = self._clock()
         with self._lock:
-            return iter(list(self._store.values()))
+            return [c for c in self._store.values() if not c.is_expired(now)]
+
+    def __iter__(self) -> Iterator[Cookie]:
+        return iter(self._live())
 
     def __len__(self) -> int:
-        return len(self._store)
+        return len(self._live())
 
     def __bool__(self) -> bool:
-        return bool(self._store)
+        return bool(self._live())
 
     def items(self) -> list[tuple[str, str]]:
         """``(name, value)`` of every live cookie, as stored (a name may repeat)."""
@@ -363,9 +383,17 @@ class Cookies:
 
     def to_dict(self) -> dict[str, str]:
         """``name: value`` of every live cookie (for one name, the one ``get`` returns)."""
-        return {
-            name: self[name] for name in dict.fromkeys(c.name for c in list(self._store.values()))
-        }
+        # One pass over a snapshot: looking each name up again could miss a cookie that
+        # expired, or that another thread's response evicted, in between (KeyError).
+        best: dict[str, Cookie] = {}
+        for cookie in self._live():
+            kept = best.get(cookie.name)
+            if kept is None or (len(cookie.path), cookie.creation_time) > (
+                len(kept.path),
+                kept.creation_time,
+            ):
+                best[cookie.name] = cookie
+        return {name: cookie.value for name, cookie in best.items()}
 
     def __repr__(self) -> str:
         names = ", ".join(f"{c.name}@{c.domain or '*'}{c.path}" for c in list(self._store.values()))
@@ -382,6 +410,7 @@ class Cookies:
         old = store.get(key)
         if old is not None:
             cookie.creation_time = old.creation_time  # §5.3 step 11.3
+        cookie.last_access = self._clock()  # §5.3 step 2 (a refreshed cookie is in use)
         if cookie.is_expired(self._clock()):
             # An expiry in the past deletes (§5.3 step 11.4 and the Max-Age=0 idiom).
             store.pop(key, None)
@@ -400,8 +429,8 @@ class Cookies:
             self._drop(list(self._store.values()), len(self._store) - self.max_cookies, now)
 
     def _drop(self, candidates: list[Cookie], count: int, now: float) -> None:
-        # Expired cookies go first, then the oldest (§5.3 step 12).
-        candidates.sort(key=lambda c: (not c.is_expired(now), c.creation_time))
+        # Expired cookies go first, then the least recently used (§5.3 step 12).
+        candidates.sort(key=lambda c: (not c.is_expired(now), c.last_access))
         for cookie in candidates[:count]:
             del self._store[(cookie.domain, cookie.path, cookie.name)]
 
@@ -426,7 +455,7 @@ class Cookies:
         name, value = name.strip(" \t"), value.strip(" \t")
         if not name or _CONTROL.search(name) or _CONTROL.search(value):
             return None
-        if len(name.encode()) + len(value.encode()) > self.max_cookie_size:
+        if _wire_length(name) + _wire_length(value) > self.max_cookie_size:
             return None  # limit max_cookie_size: dropped whole, as browsers do
         expires: float | None = None
         max_age: float | None = None
@@ -547,7 +576,7 @@ class Cookies:
         host = url.host
         request_path = url.raw_path.partition("?")[0]
         secure_origin = is_secure_context(url)
-        return [
+        chosen = [
             c
             for c in list(self._store.values())
             if (
@@ -558,6 +587,9 @@ class Cookies:
             and path_match(request_path, c.path)
             and (not c.secure or secure_origin)
         ]
+        for cookie in chosen:
+            cookie.last_access = now  # §5.4 step 3
+        return chosen
 
     # -- files ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], *, include_session: bool = False) -> None:
@@ -579,6 +611,8 @@ class Cookies:
                 for c in list(self._store.values())
                 if not c.is_expired(now) and (include_session or c.persistent)
             ]
+        for record in records:
+            del record["last_access"]  # in-memory bookkeeping: the file format stays as it was
         document = {"format": _FILE_FORMAT, "version": _FILE_VERSION, "cookies": records}
         target = Path(path)
         import tempfile
