@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -57,10 +58,13 @@ def test_to_dict_after_a_cookie_expired(site: str) -> None:
         assert client.cookies.to_dict() == {"long": "2"}
 
 
-async def _new_cookie_each_time_app(scope, receive, send, _count=itertools.count()):  # type: ignore[no-untyped-def]
+_COUNT = itertools.count()
+
+
+async def _new_cookie_each_time_app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    header = f"c{next(_count)}=v; Path=/".encode()
+    header = f"c{next(_COUNT)}=v; Path=/".encode()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"set-cookie", header)]})
     await send({"type": "http.response.body", "body": b"ok"})
 
@@ -73,9 +77,10 @@ def test_to_dict_while_other_threads_refresh_the_jar() -> None:
     sys.setswitchinterval(1e-5)
     errors: list[str] = []
     try:
-        with running(_new_cookie_each_time_app) as server, wirekit.Client(
-            retry=0, trust_env=False
-        ) as client:
+        with (
+            running(_new_cookie_each_time_app) as server,
+            wirekit.Client(retry=0, trust_env=False) as client,
+        ):
             url = f"http://127.0.0.1:{server.port}/"
             for _ in range(55):
                 client.get(url)
