@@ -147,3 +147,35 @@ def test_equal_preferences_are_shuffled_by_the_given_function(dns_server: DNSSer
         "example.test", server="127.0.0.1", port=dns_server.port, shuffle=record_and_reverse
     )
     assert [len(group) for group in shuffled] == [1, 1]  # one group per preference
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_timeout_bounds_every_query_of_a_lookup_together(
+    dns_server: DNSServer, monkeypatch: pytest.MonkeyPatch, is_async: bool
+) -> None:
+    # docs/net/dns.md: `timeout` is for the whole lookup. mail_exchangers asks for the MX
+    # records and then each exchanger's AAAA and A (5 queries here): at 0.25 s an answer,
+    # each query fits in 0.8 s, all of them do not. It took 1.25 s and succeeded.
+    import asyncio
+    import time
+
+    answer = dns_server.answer
+
+    def slow_answer(wire: bytes, transport: str) -> bytes | None:
+        time.sleep(0.25)
+        return answer(wire, transport)
+
+    monkeypatch.setattr(dns_server, "answer", slow_answer)
+
+    def lookup() -> object:
+        port = dns_server.port
+        if is_async:
+            return asyncio.run(
+                wdns.amail_exchangers("example.test", server="127.0.0.1", port=port, timeout=0.8)
+            )
+        return wdns.mail_exchangers("example.test", server="127.0.0.1", port=port, timeout=0.8)
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutException, match="timed out"):
+        lookup()
+    assert time.monotonic() - started < 1.2

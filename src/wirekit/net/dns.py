@@ -8,6 +8,7 @@ that the sync and async front ends both drive; :func:`mail_exchangers` applies R
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -364,10 +365,16 @@ def _run_sync(
     timeout: float,
 ) -> Any:
     resolver = _resolver(server, port, timeout)
+    # ``timeout`` bounds the whole lookup, every step of it (CNAME hops, each exchanger's
+    # addresses), not each query alone.
+    deadline = time.monotonic() + timeout
     try:
         step = next(steps)
         while True:
             try:
+                resolver.lifetime = deadline - time.monotonic()
+                if resolver.lifetime <= 0:
+                    raise dns.exception.Timeout(timeout=timeout)  # type: ignore[no-untyped-call]
                 answer = resolver.resolve(
                     step.name, step.rtype, raise_on_no_answer=False, search=False
                 )
@@ -391,10 +398,16 @@ async def _run_async(
     timeout: float,
 ) -> Any:
     resolver = _aresolver(server, port, timeout)
+    # ``timeout`` bounds the whole lookup, every step of it (CNAME hops, each exchanger's
+    # addresses), not each query alone.
+    deadline = time.monotonic() + timeout
     try:
         step = next(steps)
         while True:
             try:
+                resolver.lifetime = deadline - time.monotonic()
+                if resolver.lifetime <= 0:
+                    raise dns.exception.Timeout(timeout=timeout)  # type: ignore[no-untyped-call]
                 answer = await resolver.resolve(
                     step.name, step.rtype, raise_on_no_answer=False, search=False
                 )
