@@ -306,6 +306,14 @@ def _configure(
     resolver.timeout = min(resolver.timeout, timeout / 2)
 
 
+def _time_left(resolver: dns.resolver.BaseResolver, deadline: float, timeout: float) -> None:
+    """Give the next query of a lookup what is left of its ``timeout`` (dnspython's
+    Timeout, as a query that ran out would raise, when nothing is left)."""
+    resolver.lifetime = deadline - time.monotonic()
+    if resolver.lifetime <= 0:
+        raise dns.exception.Timeout(timeout=timeout)  # type: ignore[no-untyped-call]
+
+
 def _resolver(server: str | None, port: int, timeout: float) -> dns.resolver.Resolver:
     resolver = dns.resolver.Resolver(configure=server is None)
     _configure(resolver, server, port, timeout)
@@ -372,9 +380,7 @@ def _run_sync(
         step = next(steps)
         while True:
             try:
-                resolver.lifetime = deadline - time.monotonic()
-                if resolver.lifetime <= 0:
-                    raise dns.exception.Timeout(timeout=timeout)  # type: ignore[no-untyped-call]
+                _time_left(resolver, deadline, timeout)
                 answer = resolver.resolve(
                     step.name, step.rtype, raise_on_no_answer=False, search=False
                 )
@@ -405,9 +411,7 @@ async def _run_async(
         step = next(steps)
         while True:
             try:
-                resolver.lifetime = deadline - time.monotonic()
-                if resolver.lifetime <= 0:
-                    raise dns.exception.Timeout(timeout=timeout)  # type: ignore[no-untyped-call]
+                _time_left(resolver, deadline, timeout)
                 answer = await resolver.resolve(
                     step.name, step.rtype, raise_on_no_answer=False, search=False
                 )
