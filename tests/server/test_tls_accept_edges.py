@@ -7,7 +7,9 @@ import gc
 import logging
 import socket
 import struct
+import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -90,51 +92,58 @@ def test_shutdown_closes_every_connection_still_before_its_handshake(
     its ``transport.abort()`` and ``handshakes.discard`` never happen. The socket stays
     open (the client hangs: no FIN, no reset) and stays in ``state.handshakes`` after the
     server has stopped: a descriptor leak for a server embedded with ``serve()``."""
-    import threading
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for _attempt in range(3):
+            _connect_during_shutdown(certs, use_uvloop)
+        gc.collect()
+    # asyncio's own loop fails to attach a connection accepted just before its Server
+    # closes (an AssertionError it swallows) and leaves it to garbage collection.
+    unclosed = [str(w.message) for w in caught if "unclosed transport" in str(w.message)]
+    assert not unclosed, f"{len(unclosed)} accepted connections left to the garbage collector"
 
-    for _attempt in range(3):
-        clients: list[socket.socket] = []
-        stop = threading.Event()
-        with running(
-            hello,
-            ssl_certfile=certs.certfile,
-            ssl_keyfile=certs.keyfile,
-            use_uvloop=use_uvloop,
-            header_timeout=30,
-        ) as srv:
-            port = srv.port
 
-            def connect(
-                port: int = port,
-                stop: threading.Event = stop,
-                clients: list[socket.socket] = clients,
-            ) -> None:
-                for _ in range(150):
-                    if stop.is_set():
-                        return
-                    try:
-                        clients.append(socket.create_connection(("127.0.0.1", port), timeout=2))
-                    except OSError:
-                        return
+def _connect_during_shutdown(certs: Certs, use_uvloop: bool) -> None:
+    clients: list[socket.socket] = []
+    stop = threading.Event()
+    with running(
+        hello,
+        ssl_certfile=certs.certfile,
+        ssl_keyfile=certs.keyfile,
+        use_uvloop=use_uvloop,
+        header_timeout=30,
+    ) as srv:
+        port = srv.port
 
-            threads = [threading.Thread(target=connect) for _ in range(4)]
+        def connect(
+            port: int = port,
+            stop: threading.Event = stop,
+            clients: list[socket.socket] = clients,
+        ) -> None:
+            for _ in range(150):
+                if stop.is_set():
+                    return
+                try:
+                    clients.append(socket.create_connection(("127.0.0.1", port), timeout=2))
+                except OSError:
+                    return
+
+        threads = [threading.Thread(target=connect) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(0.03)
+            srv.shutdown()  # graceful shutdown while connections arrive
+        finally:
+            stop.set()
             for thread in threads:
-                thread.start()
-            try:
-                time.sleep(0.03)
-                srv.shutdown()  # graceful shutdown while connections arrive
-            finally:
-                stop.set()
-                for thread in threads:
-                    thread.join(WAIT)
-            assert srv.server.state is not None
-            left = list(srv.server.state.handshakes)
-            still_open = [
-                h for h in left if h.transport is not None and not h.transport.is_closing()
-            ]
-            for sock in clients:
-                sock.close()
-        assert not still_open, (
-            f"{len(still_open)} accepted connections never closed by graceful shutdown"
-        )
-        assert not left, f"{len(left)} connections left in state.handshakes after shutdown"
+                thread.join(WAIT)
+        assert srv.server.state is not None
+        left = list(srv.server.state.handshakes)
+        still_open = [h for h in left if h.transport is not None and not h.transport.is_closing()]
+        for sock in clients:
+            sock.close()
+    assert not still_open, (
+        f"{len(still_open)} accepted connections never closed by graceful shutdown"
+    )
+    assert not left, f"{len(left)} connections left in state.handshakes after shutdown"

@@ -443,6 +443,7 @@ class Server:
     async def _graceful_shutdown(self, servers: list[asyncio.Server], state: ServerState) -> None:
         config = self.config
         state.shutting_down = True
+        await _stop_accepting(servers)
         for server in servers:
             server.close()
         for handshake in list(state.handshakes):
@@ -513,6 +514,25 @@ class Server:
         finally:
             if undo is not None:
                 undo()
+
+
+async def _stop_accepting(servers: list[asyncio.Server]) -> None:
+    """Stop accepting, and let connections accepted already reach their protocol.
+
+    asyncio's own loop (not uvloop) hands each accepted socket to a task that attaches its
+    transport to the Server one loop turn later; a Server closed in between fails that
+    task with an AssertionError (CPython 3.11 ``Server._attach``) that asyncio swallows,
+    and the connection is left open, answered by nobody, until garbage collection. So the
+    listening sockets stop being read first, those tasks run, and only then is the Server
+    closed (their protocols see ``shutting_down`` and close them)."""
+    loop = asyncio.get_running_loop()
+    if not isinstance(loop, asyncio.selector_events.BaseSelectorEventLoop):
+        return  # uvloop attaches at once
+    for server in servers:
+        for sock in server.sockets:
+            loop.remove_reader(sock.fileno())
+    for _ in range(2):  # one turn runs the tasks, the next their connection_made
+        await asyncio.sleep(0)
 
 
 @contextlib.contextmanager
