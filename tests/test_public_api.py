@@ -62,6 +62,7 @@ EXPECTED = {
     "DecodingError",
     "DecompressionLimitError",
     "InvalidURL",
+    "JSONDecodeError",
     "LocalProtocolError",
     "LimitExceeded",
     "StreamError",

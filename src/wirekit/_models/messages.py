@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import AsyncIterator, Iterator, Mapping
+from http import HTTPStatus
 from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
@@ -21,6 +22,7 @@ from wirekit._models.url import URL, redact
 from wirekit.errors import (
     DecodingError,
     HTTPStatusError,
+    JSONDecodeError,
     StreamClosed,
     StreamConsumed,
     StreamError,
@@ -29,42 +31,17 @@ from wirekit.errors import (
 
 __all__ = ["AsyncByteStream", "ByteStream", "Request", "Response"]
 
-# RFC 9110 §15 reason phrases for when a peer sends none (HTTP/2 never does).
-_REASONS: dict[int, str] = {
-    100: "Continue",
-    101: "Switching Protocols",
-    103: "Early Hints",
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No Content",
-    206: "Partial Content",
-    301: "Moved Permanently",
-    302: "Found",
-    303: "See Other",
-    304: "Not Modified",
-    307: "Temporary Redirect",
-    308: "Permanent Redirect",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    407: "Proxy Authentication Required",
-    408: "Request Timeout",
-    409: "Conflict",
-    413: "Content Too Large",
-    414: "URI Too Long",
-    416: "Range Not Satisfiable",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-    505: "HTTP Version Not Supported",
-}
+# Reason phrases for when a peer sends none (HTTP/2 never does): every status Python knows,
+# with RFC 9110 §15's newer names where they differ from the older RFCs' that HTTPStatus has.
+_REASONS: dict[int, str] = {status.value: status.phrase for status in HTTPStatus}
+_REASONS.update(
+    {
+        413: "Content Too Large",
+        414: "URI Too Long",
+        416: "Range Not Satisfiable",
+        422: "Unprocessable Content",
+    }
+)
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -104,7 +81,9 @@ class Request:
     ) -> None:
         self.method = method.upper()  # as requests and httpx do; retry rules compare upper case
         self.url = url if isinstance(url, URL) else URL(url)
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        # Always a copy: the client adds Authorization and Cookie to these headers, which
+        # must not leak into a Headers object the caller reuses for another host.
+        self.headers = headers._lazy_copy() if isinstance(headers, Headers) else Headers(headers)
         self.content = content
         self.extensions: dict[str, Any] = {} if extensions is None else extensions
 
@@ -164,7 +143,8 @@ class Response:
         max_decoded_bytes: int | None = None,
     ) -> None:
         self.status_code = int(status_code)  # an HTTPStatus too: the same in both builds
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        # A copy, as in Request: never the caller's object.
+        self.headers = headers._lazy_copy() if isinstance(headers, Headers) else Headers(headers)
         self.http_version = http_version
         # No reason phrase (or an empty one, RFC 9112 allows it): the standard one.
         self.reason = reason or _REASONS.get(status_code, "")
@@ -227,7 +207,7 @@ class Response:
         kind = "client error" if self.status_code < 500 else "server error"
         request = self.request
         raise HTTPStatusError(
-            f"{kind} '{self.status_code} {self.reason}' for {request.method} {request.url}",
+            f"{kind} '{self.status_code} {self.reason}' for {request.method} {redact(str(request.url))}",
             request=request,
             response=self,
         )
@@ -271,14 +251,24 @@ class Response:
                 raise chained(
                     DecodingError(f"unknown charset {self.encoding!r} in Content-Type"), exc
                 ) from exc
+            except UnicodeError as exc:
+                # A codec that ignores errors="replace" ("idna" set as .encoding by hand).
+                raise chained(
+                    DecodingError(f"body cannot be decoded as {self.encoding!r}: {exc}"), exc
+                ) from exc
         return self._text
 
     def json(self, **kwargs: Any) -> Any:
-        """The body parsed as JSON (UTF-8/16/32 detected per RFC 8259 §8.1)."""
+        """The body parsed as JSON (UTF-8/16/32 detected per RFC 8259 §8.1).
+
+        Invalid JSON raises :class:`~wirekit.errors.JSONDecodeError`, both a DecodingError
+        and a ValueError (what requests and httpx raise)."""
         try:
             return jsonlib.loads(self.content, **kwargs)
         except ValueError as exc:
-            error = DecodingError(f"response body from {self.url} is not valid JSON: {exc}")
+            # Not self.url: a Response built by hand (a MockTransport handler) has no request.
+            source = "" if self._request is None else f" from {redact(str(self._request.url))}"
+            error = JSONDecodeError(f"response body{source} is not valid JSON: {exc}")
             raise chained(error, exc) from exc
 
     def _decoder(self) -> decoders.ContentDecoder:

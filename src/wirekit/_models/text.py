@@ -41,6 +41,21 @@ _MIN_DETECT_BYTES = 64
 #: How much more "chaos" (charset-normalizer's mess score, 0-1) windows-1252 may show than
 #: the best guess and still be preferred (see guess_encoding).
 _CP1252_SLACK = 0.1
+#: Python's own text codecs, which are no charset a peer may declare (codecs.lookup names):
+#: they raise a bare UnicodeError ("undefined", "idna"), turn the body's backslash escapes
+#: into other characters ("unicode-escape"), or depend on the machine ("mbcs", "oem").
+_NOT_CHARSETS = frozenset(
+    {
+        "charmap",
+        "idna",
+        "mbcs",
+        "oem",
+        "punycode",
+        "raw-unicode-escape",
+        "undefined",
+        "unicode-escape",
+    }
+)
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -60,7 +75,9 @@ def charset_from_content_type(content_type: str | None) -> str | None:
     except LookupError:
         return None
     # "hex", "base64", "zlib", "rot13"... are codecs but not text encodings: unknown here.
-    return info.name if getattr(info, "_is_text_encoding", True) else None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
 
 
 def bom_encoding(data: bytes) -> str | None:
@@ -131,13 +148,13 @@ class TextDecoder:
     def decode(self, data: bytes) -> str:
         try:
             return self._decoder.decode(data)
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # not only UnicodeDecodeError: "idna" raises the base
             raise DecodingError(f"body is not valid {self.encoding}: {exc}") from exc
 
     def flush(self) -> str:
         try:
             return self._decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
             raise DecodingError(f"body is not valid {self.encoding}: {exc}") from exc
 
 

@@ -80,11 +80,14 @@ def redact(text: str) -> str:
         start = scheme_end + 3
     else:
         start = 2 if text.startswith("//") else 0  # "//user:pw@host/": a network-path ref
-    at = text.find("@", start)
+    end = len(text)  # the authority ends at the first "/", "?" or "#", as _parse reads it
+    for delimiter in "/?#":
+        found = text.find(delimiter, start, end)
+        if found >= 0:
+            end = found
+    # The last "@" ends the userinfo, as the parser has it: a password may contain "@".
+    at = text.rfind("@", start, end)
     if at < 0:
-        return text
-    end = min((i for i in (text.find(c, start) for c in "/?#") if i >= 0), default=len(text))
-    if at > end:
         return text
     colon = text.find(":", start, at)
     return text if colon < 0 else f"{text[: colon + 1]}***{text[at:]}"
@@ -220,7 +223,7 @@ class URL:
         if len(url) > max_length:
             raise LimitExceeded(
                 f"URL of {len(url)} characters is over the max_url_length limit of "
-                f"{max_length}: {redact(url[:60])!r}...",
+                f"{max_length}: {redact(url)[:60]!r}...",  # cut after redacting: no password
                 limit="max_url_length",
                 value=max_length,
             )
@@ -435,8 +438,19 @@ class URL:
                 userinfo += ":" + quote(password, safe=_UNRESERVED + _SUB_DELIMS)
         host = parts.get("host", self._host)
         port = parts.get("port", self._port)
+        if "host" in parts:
+            _check_host_part(host)
         if "netloc" in parts:
-            probe = URL("//" + parts["netloc"])
+            netloc = parts["netloc"]
+            probe = URL("//" + netloc)
+            if (
+                probe._userinfo
+                or probe._path
+                or probe._query is not None
+                or probe._fragment is not None
+            ):
+                # Nothing but host[:port]: a "/", "?", "#" or "@" would otherwise be dropped.
+                raise InvalidURL(f"netloc {netloc!r} for copy_with() is not host[:port]")
             host, port = probe._host, probe._port
         path = self._path
         query = self._query
@@ -459,14 +473,35 @@ class URL:
             path = "/" + path
         return URL(_compose(scheme, userinfo, host, port, path, query, fragment, has_authority))
 
+    # The param helpers edit the query as written, pair by pair, as copy_merge_params does:
+    # rebuilt from ``params`` (decoded), a legacy "%E9" would come back as "%EF%BF%BD".
     def copy_set_param(self, key: str, value: object = None) -> URL:
-        return self.copy_with(params=self.params.set(key, value))
+        """A copy with every ``key`` replaced by one ``value`` (at the first one's place)."""
+        pair = _encode_pairs([(key, _param_text(value))])
+        pairs: list[str] = []
+        placed = False
+        for part in self._query_parts():
+            if _query_key(part) != key:
+                pairs.append(part)
+            elif not placed:
+                pairs.append(pair)
+                placed = True
+        if not placed:
+            pairs.append(pair)
+        return self.copy_with(query="&".join(pairs))
 
     def copy_add_param(self, key: str, value: object = None) -> URL:
-        return self.copy_with(params=self.params.add(key, value))
+        """A copy with ``key=value`` appended (any earlier ``key`` kept)."""
+        pair = _encode_pairs([(key, _param_text(value))])
+        return self.copy_with(query="&".join([*self._query_parts(), pair]))
 
     def copy_remove_param(self, key: str) -> URL:
-        return self.copy_with(params=self.params.remove(key))
+        """A copy without any ``key`` (and without "?" when no pair is left)."""
+        kept = [part for part in self._query_parts() if _query_key(part) != key]
+        return self.copy_with(query="&".join(kept) or None)
+
+    def _query_parts(self) -> list[str]:
+        return self._query.split("&") if self._query else []
 
     def copy_merge_params(self, params: QueryParamTypes) -> URL:
         """A copy with ``params`` added to the query; a key given replaces that key's values.
@@ -479,11 +514,7 @@ class URL:
         query = self._query
         if query:
             replaced = {k for k, _ in added._items}
-            kept = [
-                part
-                for part in query.split("&")
-                if unquote(part.partition("=")[0].replace("+", " ")) not in replaced
-            ]
+            kept = [part for part in query.split("&") if _query_key(part) not in replaced]
             return self.copy_with(query="&".join([*kept, str(added)]))
         return self.copy_with(params=added)
 
@@ -635,6 +666,36 @@ def _remove_dot_segments(path: str) -> str:
     return result
 
 
+def _check_host_part(host: object) -> None:
+    """Refuse a copy_with() host holding a delimiter, which would turn part of it into a
+    path, query, fragment or userinfo (``evil.example#.good.example`` is evil.example)."""
+    if isinstance(host, str):
+        # RFC 3986 §2.2 gen-delims but ":", which here means an IPv6 address (bracketed).
+        for delimiter in "/?#[]@":
+            if delimiter in host:
+                raise InvalidURL(
+                    f"host {host!r} for copy_with() contains {delimiter!r}: not a host"
+                )
+
+
+def _query_key(part: str) -> str:
+    """The decoded key of one ``key=value`` pair of a query, as ``params`` reads it."""
+    return unquote(part.partition("=")[0].replace("+", " "))
+
+
+def _encode_pairs(items: list[tuple[str, str]]) -> str:
+    """Query text for decoded pairs; lone surrogates (bytes values) go out as their octets."""
+    # %20 for spaces (not "+"): unambiguous in a URL query, as RFC 3986 intends.
+    safe = _UNRESERVED + "!$'()*,;:@/?"
+    return "&".join(
+        [
+            f"{quote(k, safe=safe, errors='surrogateescape')}="
+            f"{quote(v, safe=safe, errors='surrogateescape')}"
+            for k, v in items
+        ]
+    )
+
+
 def _param_text(value: object) -> str:
     # Chosen behaviour (as httpx does): None becomes an empty value ("key="), booleans are
     # spelled "true"/"false" as JSON and most web frameworks expect.
@@ -645,8 +706,10 @@ def _param_text(value: object) -> str:
     if value is False:
         return "false"
     if isinstance(value, bytes):
-        # Not its repr ("b'v'"): query text is UTF-8 (RFC 3986 §2.5), so bytes must be too.
-        return value.decode("utf-8")
+        # Not its repr ("b'v'"). Bytes that are not UTF-8 (a BitTorrent info_hash) keep each
+        # octet as a lone surrogate, which _encode_pairs sends as that octet ("%FF"), as
+        # requests and our form encoder do.
+        return value.decode("utf-8", "surrogateescape")
     return str(value)
 
 
@@ -738,9 +801,7 @@ class QueryParams(Mapping[str, str]):
         return result
 
     def __str__(self) -> str:
-        # %20 for spaces (not "+"): unambiguous in a URL query, as RFC 3986 intends.
-        safe = _UNRESERVED + "!$'()*,;:@/?"
-        return "&".join(f"{quote(k, safe=safe)}={quote(v, safe=safe)}" for k, v in self._items)
+        return _encode_pairs(self._items)
 
     def __repr__(self) -> str:
         return f"QueryParams({str(self)!r})"
