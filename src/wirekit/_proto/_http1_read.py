@@ -191,6 +191,7 @@ class HTTP1Receiver(BodyReader):
         self._head_lines = 0
         self._line_bytes = 0
         self._line_complete = False
+        self._line_cr = False  # the first line so far began with a CR
         self._scan_tail = b""
         self._message_complete = False
         self._body_received = 0
@@ -430,6 +431,7 @@ class HTTP1Receiver(BodyReader):
                 if (
                     head_end - pos <= self._max_header_bytes
                     and 2 < line_end + 1 - pos <= self._max_line_bytes + 2
+                    and buffer[pos] != 13  # a stray CR first: the piecewise path refuses it
                 ):
                     parser = self._parser
                     if parser is None:
@@ -525,6 +527,8 @@ class HTTP1Receiver(BodyReader):
         what = "request line" if self._server else "status line"
         status = 414 if self._server else 400
         while True:
+            if self._line_bytes == 0 and pos < stop:
+                self._line_cr = buffer[pos] == 13
             newline = buffer.find(b"\n", pos, stop)
             if newline < 0:
                 self._line_bytes += stop - pos
@@ -536,6 +540,10 @@ class HTTP1Receiver(BodyReader):
                     self._line_bytes = 0
                     pos = newline + 1
                     continue
+                if self._line_cr:
+                    # "\r\r\n" is no empty line: llhttp would skip it and take the next
+                    # line as the first without this limit; RFC 9112 §2.2 forbids a bare CR.
+                    raise self._violation(f"bare CR before the {what}")
                 length -= 2
             if length > limit:
                 raise self._limit(
