@@ -46,3 +46,42 @@ def test_async_retries_that_fail_leave_no_exception_state() -> None:
 
     asyncio.run(main())
     assert sys.exc_info() == (None, None, None)
+
+
+def test_a_task_cleaning_up_after_a_failure_does_not_lend_its_error_to_another_task() -> None:
+    """A request whose body fails (truncated here) closes its connection, which awaits; a
+    compiled coroutine that awaited inside its ``except`` block left its error as the
+    thread's handled exception while suspended, so what another task raised meanwhile got
+    it as ``__context__`` (a traceback naming a request it never made)."""
+    from tests.support.scripted import ScriptedServer, close, expect, send
+
+    truncated = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b"
+    contexts: list[BaseException | None] = []
+
+    async def failing(client: wirekit.AsyncClient, url: str) -> None:
+        with pytest.raises(wirekit.TransportError):
+            await client.get(url)
+
+    async def bystander(done: asyncio.Event) -> None:
+        for _ in range(200):  # bounded: the failing request ends within these turns
+            try:
+                raise KeyError("the bystander's own error")
+            except KeyError as exc:
+                contexts.append(exc.__context__)
+            if done.is_set():
+                return
+            await asyncio.sleep(0)
+
+    async def main(url: str) -> None:
+        done = asyncio.Event()
+        async with wirekit.AsyncClient(retry=0) as client:
+            watcher = asyncio.ensure_future(bystander(done))
+            await asyncio.sleep(0)
+            await failing(client, url)
+            done.set()
+            await watcher
+
+    with ScriptedServer([expect(), send(truncated), close()]) as server:
+        asyncio.run(main(server.url + "/"))
+    assert contexts, "the bystander never ran"
+    assert all(context is None for context in contexts), contexts

@@ -391,13 +391,18 @@ class AsyncClient:
             send_flow(request, chosen_auth, settings), deadline, read_bodies=read_bodies
         )
         if not stream:
+            failure: BaseException | None = None
             try:
                 await response.aread()
             except BaseException as exc:
+                failure = exc
+            if failure is not None:
+                # Closed outside the handler: a compiled (mypyc) coroutine must not await
+                # in one (tests/test_compiled_sources.py).
                 await response.aclose()
-                if isinstance(exc, WirekitError) and exc.request is None:
-                    exc.request = response.request  # errors of the body phase name it too
-                raise
+                if isinstance(failure, WirekitError) and failure.request is None:
+                    failure.request = response.request  # errors of the body phase name it too
+                raise failure
         response.elapsed = time.monotonic() - deadline.started_at
         return response
 
@@ -466,25 +471,30 @@ class AsyncClient:
         except StopIteration as stop:
             result: Response = stop.value
             return result
-        except BaseException:
-            if previous is not None:
-                await previous.aclose()
-            raise
+        except BaseException as exc:
+            failure = exc
+        if previous is not None:  # outside the handler, as in send()
+            await previous.aclose()
+        raise failure
 
     async def _discard(self, response: Response) -> None:
         """Finish with a response the flow moved past: keep a small body, drop a big one."""
         length = response.headers.get("content-length", "")
+        failure: BaseException | None = None
         try:
             if length.isdigit() and int(length) <= MAX_DISCARD_BYTES:
                 await response.aread()
-        except DeadlineExceeded:
+        except WirekitError as exc:
             # The request's time ran out reading this body: that is the error, not the
-            # next hop's connect that would fail at once for want of time.
-            raise
-        except WirekitError:
-            pass
-        finally:
-            await response.aclose()
+            # next hop's connect that would fail at once for want of time. Other errors
+            # of a body nobody reads do not matter.
+            if isinstance(exc, DeadlineExceeded):
+                failure = exc
+        except BaseException as exc:
+            failure = exc
+        await response.aclose()  # outside the handlers, as in send()
+        if failure is not None:
+            raise failure
 
     async def _sleep(self, seconds: float) -> None:
         await async_sleep(seconds)

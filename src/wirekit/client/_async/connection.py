@@ -190,16 +190,18 @@ class AsyncHTTPConnection:
                 self._stream = await self._stream.start_tls(
                     self._ssl_context, self.origin.host, timeout=seconds
                 )
-        except ConnectTimeout as exc:
+        except BaseException as exc:
+            failure: BaseException | None = exc
+        else:
+            failure = None
+        if failure is not None:
+            # Closed outside the handler: a compiled (mypyc) coroutine must not await in one.
             await self.aclose()
-            if binding:
+            if isinstance(failure, ConnectTimeout) and binding:
                 if clock.unfinished("dns"):
                     phase = "DNS resolution"  # the lookup stalled, not the connection
-                raise chained(deadline.exceeded(phase), exc) from exc
-            raise
-        except BaseException:
-            await self.aclose()
-            raise
+                raise chained(deadline.exceeded(phase), failure) from failure
+            raise failure
 
     async def _tunnel(self, proxy: ProxyRoute, deadline: Deadline) -> None:
         """HTTP CONNECT (RFC 9110 §9.3.6) through the proxy to the origin."""
@@ -520,15 +522,17 @@ class AsyncResponseBody:
         # compiled build (mypyc) cannot compile. Finished bodies stop at once.
         if self._done:
             raise StopAsyncIteration
+        failure: BaseException | None = None
         try:
             data = self._data_of(await self._connection.receive_body_event(self._deadline))
             if data is not None:
                 return data
             reusable = self._end_cycle()
-        except BaseException:
-            await self._finish(reusable=False)
-            raise
-        await self._finish(reusable=reusable)
+        except BaseException as exc:
+            failure, reusable = exc, False
+        await self._finish(reusable=reusable)  # outside the handler (see _finish)
+        if failure is not None:
+            raise failure
         raise StopAsyncIteration
 
     async def read_all(self) -> list[bytes]:
@@ -540,6 +544,7 @@ class AsyncResponseBody:
         released or closed): ``Response`` relies on that instead of closing it again."""
         connection = self._connection
         chunks: list[bytes] = []
+        failure: BaseException | None = None
         try:
             while True:
                 event = connection.body_event_nowait()
@@ -550,9 +555,11 @@ class AsyncResponseBody:
                     break
                 chunks.append(data)
             reusable = self._end_cycle()
-        except BaseException:
-            await self._finish(reusable=False)
-            raise
+        except BaseException as exc:
+            failure = exc
+        if failure is not None:
+            await self._finish(reusable=False)  # outside the handler (see _finish)
+            raise failure
         if not self._finish_nowait(reusable):
             await self._finish(reusable=reusable)
         return chunks
@@ -601,6 +608,9 @@ class AsyncResponseBody:
         return False
 
     async def _finish(self, *, reusable: bool) -> None:
+        # Callers await this after their except block, never in it: a compiled (mypyc)
+        # coroutine suspended inside a handler leaves its exception in the thread's state
+        # (tests/test_compiled_sources.py).
         if self._finish_nowait(reusable):
             return
         self._done = True

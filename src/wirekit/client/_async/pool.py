@@ -90,21 +90,27 @@ class AsyncConnectionPool:
                 if not reused:
                     await connection.connect(deadline, trace)
                 response = await connection.handle_async_request(request, deadline, trace)
-            except _STALE_ERRORS:
-                await self.discard(connection)
-                if attempt == 1 and reused and _can_resend(request):
-                    if trace is not None:
-                        trace("connection.stale", {"origin": origin})
-                    content = request.content
-                    if content is not None:
-                        content.rewind()
-                    continue
-                raise
-            except BaseException:
-                await self.discard(connection)
-                raise
-            response.stream._pool = self
-            return response
+            except BaseException as exc:
+                failure = exc
+            else:
+                response.stream._pool = self
+                return response
+            # Discarded outside the handler: a compiled (mypyc) coroutine must not await in
+            # one (tests/test_compiled_sources.py).
+            await self.discard(connection)
+            if (
+                isinstance(failure, _STALE_ERRORS)
+                and attempt == 1
+                and reused
+                and _can_resend(request)
+            ):
+                if trace is not None:
+                    trace("connection.stale", {"origin": origin})
+                content = request.content
+                if content is not None:
+                    content.rewind()
+                continue
+            raise failure
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- slots -------------------------------------------------------------------------------
@@ -167,13 +173,16 @@ class AsyncConnectionPool:
                         self._waiters.append((origin, signal))
             if self._orphans:
                 self._reap_deferred()
+            closing_failed: BaseException | None = None
             try:
                 for connection in stale:
                     await connection.aclose()
-            except BaseException:
+            except BaseException as exc:
+                closing_failed = exc
+            if closing_failed is not None:
                 if found is not None:  # cancelled here: the slot taken must come back
                     await self.discard(found)
-                raise
+                raise closing_failed
             if found is not None:
                 return found
             assert signal is not None

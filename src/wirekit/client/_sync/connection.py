@@ -187,16 +187,18 @@ class HTTPConnection:
                 self._stream = self._stream.start_tls(
                     self._ssl_context, self.origin.host, timeout=seconds
                 )
-        except ConnectTimeout as exc:
+        except BaseException as exc:
+            failure: BaseException | None = exc
+        else:
+            failure = None
+        if failure is not None:
+            # Closed outside the handler: a compiled (mypyc) coroutine must not in one.
             self.close()
-            if binding:
+            if isinstance(failure, ConnectTimeout) and binding:
                 if clock.unfinished("dns"):
                     phase = "DNS resolution"  # the lookup stalled, not the connection
-                raise chained(deadline.exceeded(phase), exc) from exc
-            raise
-        except BaseException:
-            self.close()
-            raise
+                raise chained(deadline.exceeded(phase), failure) from failure
+            raise failure
 
     def _tunnel(self, proxy: ProxyRoute, deadline: Deadline) -> None:
         """HTTP CONNECT (RFC 9110 §9.3.6) through the proxy to the origin."""
@@ -513,15 +515,17 @@ class ResponseBody:
         # compiled build (mypyc) cannot compile. Finished bodies stop at once.
         if self._done:
             raise StopIteration
+        failure: BaseException | None = None
         try:
             data = self._data_of(self._connection.receive_body_event(self._deadline))
             if data is not None:
                 return data
             reusable = self._end_cycle()
-        except BaseException:
-            self._finish(reusable=False)
-            raise
-        self._finish(reusable=reusable)
+        except BaseException as exc:
+            failure, reusable = exc, False
+        self._finish(reusable=reusable)  # outside the handler (see _finish)
+        if failure is not None:
+            raise failure
         raise StopIteration
 
     def read_all(self) -> list[bytes]:
@@ -533,6 +537,7 @@ class ResponseBody:
         released or closed): ``Response`` relies on that instead of closing it again."""
         connection = self._connection
         chunks: list[bytes] = []
+        failure: BaseException | None = None
         try:
             while True:
                 event = connection.body_event_nowait()
@@ -543,9 +548,11 @@ class ResponseBody:
                     break
                 chunks.append(data)
             reusable = self._end_cycle()
-        except BaseException:
-            self._finish(reusable=False)
-            raise
+        except BaseException as exc:
+            failure = exc
+        if failure is not None:
+            self._finish(reusable=False)  # outside the handler (see _finish)
+            raise failure
         if not self._finish_nowait(reusable):
             self._finish(reusable=reusable)
         return chunks
@@ -594,6 +601,9 @@ class ResponseBody:
         return False
 
     def _finish(self, *, reusable: bool) -> None:
+        # Callers this after their except block, never in it: a compiled (mypyc)
+        # coroutine suspended inside a handler leaves its exception in the thread's state
+        # (tests/test_compiled_sources.py).
         if self._finish_nowait(reusable):
             return
         self._done = True
