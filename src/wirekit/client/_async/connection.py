@@ -80,6 +80,7 @@ class AsyncHTTPConnection:
         "_ssl_context",
         "_stream",
         "_uds",
+        "answered",
         "family",
         "origin",
         "requests_sent",
@@ -113,6 +114,9 @@ class AsyncHTTPConnection:
         self._idle_since = 0.0
         self.requests_sent = 0
         self.reused = False
+        # Some of the current request's answer arrived: a failure then is no stale
+        # connection, and resending would run the request twice.
+        self.answered = False
         self._connect_timings: dict[str, float] | None = None
         self._broken = False  # the request was not fully sent: never reuse
 
@@ -265,6 +269,7 @@ class AsyncHTTPConnection:
         if self.requests_sent:
             self.reused = True
         self.requests_sent += 1
+        self.answered = False
         debug = logger.isEnabledFor(logging.DEBUG)  # asked once: it is a call each time
         if debug:
             _log_request(method, target, headers)
@@ -370,6 +375,8 @@ class AsyncHTTPConnection:
                     data = await self._read(deadline, "waiting for the response")
                 else:
                     data = await self._read_within(give_up - time.monotonic())
+                if data:
+                    self.answered = True
                 if "first_byte" not in timings:
                     timings["first_byte"] = time.monotonic() - started
                 proto.receive_data(data)

@@ -102,6 +102,7 @@ class AsyncConnectionPool:
                 isinstance(failure, _STALE_ERRORS)
                 and attempt == 1
                 and reused
+                and not connection.answered
                 and _can_resend(request)
             ):
                 if trace is not None:

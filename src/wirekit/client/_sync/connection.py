@@ -81,6 +81,7 @@ class HTTPConnection:
         "_ssl_context",
         "_stream",
         "_uds",
+        "answered",
         "family",
         "origin",
         "requests_sent",
@@ -114,6 +115,9 @@ class HTTPConnection:
         self._idle_since = 0.0
         self.requests_sent = 0
         self.reused = False
+        # Some of the current request's answer arrived: a failure then is no stale
+        # connection, and resending would run the request twice.
+        self.answered = False
         self._connect_timings: dict[str, float] | None = None
         self._broken = False  # the request was not fully sent: never reuse
 
@@ -258,6 +262,7 @@ class HTTPConnection:
         if self.requests_sent:
             self.reused = True
         self.requests_sent += 1
+        self.answered = False
         debug = logger.isEnabledFor(logging.DEBUG)  # asked once: it is a call each time
         if debug:
             _log_request(method, target, headers)
@@ -363,6 +368,8 @@ class HTTPConnection:
                     data = self._read(deadline, "waiting for the response")
                 else:
                     data = self._read_within(give_up - time.monotonic())
+                if data:
+                    self.answered = True
                 if "first_byte" not in timings:
                     timings["first_byte"] = time.monotonic() - started
                 proto.receive_data(data)
