@@ -174,12 +174,7 @@ class AsyncConnectionPool:
                         self._waiters.append((origin, signal))
             if self._orphans:
                 self._reap_deferred()
-            closing_failed: BaseException | None = None
-            try:
-                for connection in stale:
-                    await connection.aclose()
-            except BaseException as exc:
-                closing_failed = exc
+            closing_failed = await _close_all(stale)
             if closing_failed is not None:
                 if found is not None:  # cancelled here: the slot taken must come back
                     await self.discard(found)
@@ -373,6 +368,17 @@ class AsyncConnectionPool:
 
     async def aclose(self) -> None:
         """Close every idle connection; connections lent out close when their response does."""
+        failure = await _close_all(self._close_books())
+        if failure is not None:
+            raise failure
+
+    def abort_idle(self) -> None:
+        """Close, without I/O, every idle connection (a client's close was interrupted)."""
+        for connection in self._close_books():
+            connection.abort()
+
+    def _close_books(self) -> list[AsyncHTTPConnection]:
+        """Mark the pool closed and take its idle connections off its books."""
         with self._lock:
             self._closed = True
             idle = [c for stack in self._idle.values() for c in stack]
@@ -382,8 +388,24 @@ class AsyncConnectionPool:
             self._idle_count = 0
             while self._waiters:
                 self._waiters.popleft()[1].set()
-        for connection in idle:
+        return idle
+
+
+async def _close_all(connections: list[AsyncHTTPConnection]) -> BaseException | None:
+    """Close each of ``connections``, which nothing else holds any more. If one close fails
+    or is cancelled (an anyio scope cancels every await again), the rest are aborted without
+    I/O, so none stays open with no owner; that failure is returned for the caller to raise."""
+    for index, connection in enumerate(connections):
+        failure: BaseException | None = None
+        try:
             await connection.aclose()
+        except BaseException as exc:
+            failure = exc
+        if failure is not None:
+            for rest in connections[index + 1 :]:
+                rest.abort()
+            return failure
+    return None
 
 
 def _can_resend(request: Request) -> bool:

@@ -175,8 +175,18 @@ class HTTPTransport(BaseTransport):
     def close(self) -> None:
         self._closed = True
         pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            pool.close()
+        for index, pool in enumerate(pools):
+            failure: BaseException | None = None
+            try:
+                pool.close()
+            except BaseException as exc:
+                failure = exc
+            if failure is not None:
+                # Interrupted (cancelled): the pools not reached are closed without I/O,
+                # else their idle connections would stay open with no owner.
+                for rest in pools[index + 1 :]:
+                    rest.abort_idle()
+                raise failure
 
     def connection_counts(self) -> dict[str, int]:
         """Open and idle connections over every pool (for tests and diagnostics)."""
