@@ -17,7 +17,7 @@ from wirekit._io.tls import create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._async.connection import ProxyRoute
-from wirekit.client._async.pool import AsyncConnectionPool
+from wirekit.client._async.pool import AsyncConnectionPool, close_all
 from wirekit.client.config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Deadline, Limits
 from wirekit.client.proxies import ProxyConfig, environment_proxies, explicit_proxies, proxy_for
 from wirekit.errors import InvalidURL
@@ -174,18 +174,9 @@ class AsyncHTTPTransport(AsyncBaseTransport):
     async def aclose(self) -> None:
         self._closed = True
         pools, self._pools = list(self._pools.values()), {}
-        for index, pool in enumerate(pools):
-            failure: BaseException | None = None
-            try:
-                await pool.aclose()
-            except BaseException as exc:
-                failure = exc
-            if failure is not None:
-                # Interrupted (cancelled): the pools not reached are closed without I/O,
-                # else their idle connections would stay open with no owner.
-                for rest in pools[index + 1 :]:
-                    rest.abort_idle()
-                raise failure
+        failure = await close_all(pools)  # interrupted: the rest are closed without I/O
+        if failure is not None:
+            raise failure
 
     def connection_counts(self) -> dict[str, int]:
         """Open and idle connections over every pool (for tests and diagnostics)."""

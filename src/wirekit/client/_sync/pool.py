@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ssl
 from collections import deque
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from wirekit._io.base import NetworkBackend, Trace
 from wirekit._models.messages import Request, Response
@@ -173,7 +174,7 @@ class ConnectionPool:
                         self._waiters.append((origin, signal))
             if self._orphans:
                 self._reap_deferred()
-            closing_failed = _close_all(stale)
+            closing_failed = close_all(stale)
             if closing_failed is not None:
                 if found is not None:  # cancelled here: the slot taken must come back
                     self.discard(found)
@@ -367,11 +368,11 @@ class ConnectionPool:
 
     def close(self) -> None:
         """Close every idle connection; connections lent out close when their response does."""
-        failure = _close_all(self._close_books())
+        failure = close_all(self._close_books())
         if failure is not None:
             raise failure
 
-    def abort_idle(self) -> None:
+    def abort(self) -> None:
         """Close, without I/O, every idle connection (a client's close was interrupted)."""
         for connection in self._close_books():
             connection.abort()
@@ -390,18 +391,25 @@ class ConnectionPool:
         return idle
 
 
-def _close_all(connections: list[HTTPConnection]) -> BaseException | None:
-    """Close each of ``connections``, which nothing else holds any more. If one close fails
-    or is cancelled (an anyio scope cancels every again), the rest are aborted without
-    I/O, so none stays open with no owner; that failure is returned for the caller to raise."""
-    for index, connection in enumerate(connections):
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def close_all(items: Sequence[_Closable]) -> BaseException | None:
+    """Close each of ``items`` (connections, or a client's pools), which nothing else holds
+    any more. If one close fails or is cancelled (an anyio scope cancels every again),
+    the rest are aborted without I/O, so none stays open with no owner; that failure is
+    returned for the caller to raise."""
+    for index, item in enumerate(items):
         failure: BaseException | None = None
         try:
-            connection.close()
+            item.close()
         except BaseException as exc:
             failure = exc
         if failure is not None:
-            for rest in connections[index + 1 :]:
+            for rest in items[index + 1 :]:
                 rest.abort()
             return failure
     return None

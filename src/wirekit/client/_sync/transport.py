@@ -18,7 +18,7 @@ from wirekit._io.tls import create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._sync.connection import ProxyRoute
-from wirekit.client._sync.pool import ConnectionPool
+from wirekit.client._sync.pool import ConnectionPool, close_all
 from wirekit.client.config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Deadline, Limits
 from wirekit.client.proxies import ProxyConfig, environment_proxies, explicit_proxies, proxy_for
 from wirekit.errors import InvalidURL
@@ -175,18 +175,9 @@ class HTTPTransport(BaseTransport):
     def close(self) -> None:
         self._closed = True
         pools, self._pools = list(self._pools.values()), {}
-        for index, pool in enumerate(pools):
-            failure: BaseException | None = None
-            try:
-                pool.close()
-            except BaseException as exc:
-                failure = exc
-            if failure is not None:
-                # Interrupted (cancelled): the pools not reached are closed without I/O,
-                # else their idle connections would stay open with no owner.
-                for rest in pools[index + 1 :]:
-                    rest.abort_idle()
-                raise failure
+        failure = close_all(pools)  # interrupted: the rest are closed without I/O
+        if failure is not None:
+            raise failure
 
     def connection_counts(self) -> dict[str, int]:
         """Open and idle connections over every pool (for tests and diagnostics)."""
