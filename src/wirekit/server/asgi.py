@@ -10,18 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote
 
-from wirekit.errors import LocalProtocolError
+from wirekit.errors import LocalProtocolError, chained
 from wirekit.server.protocol import ClientDisconnected
 
 if TYPE_CHECKING:  # pragma: no cover
     from wirekit._proto.http1 import Request
     from wirekit.server.protocol import HTTPServerProtocol
 
-__all__ = ["ASGIApp", "ASGICycle", "build_scope", "error_body", "split_target"]
+__all__ = ["ASGIApp", "ASGICycle", "ASGIProtocolError", "build_scope", "error_body", "split_target"]
 
 logger = logging.getLogger("wirekit.server")
 
@@ -127,6 +127,14 @@ def build_scope(
     return scope
 
 
+class ASGIProtocolError(RuntimeError):
+    """The app broke the ASGI protocol (a message out of order, a bad status or body).
+
+    Raised into the app from ``send()`` after it is logged, plainly: its own class keeps it
+    from being logged a second time, with a traceback, when it ends the app's task.
+    """
+
+
 def error_body(exc: BaseException | None, *, debug: bool) -> bytes:
     """The 500 body: a traceback only when ``debug`` is on (never leak internals otherwise)."""
     if debug and exc is not None:
@@ -141,7 +149,7 @@ class ASGICycle:
     __slots__ = (
         "_body",
         "_buffered",
-        "_drain",
+        "_drains",
         "_final_given",
         "_high_water",
         "_other_waiters",
@@ -184,7 +192,7 @@ class ASGICycle:
         self._high_water = protocol.write_high_water
         self._waiter: asyncio.Future[None] | None = None
         self._other_waiters: list[asyncio.Future[None]] | None = None
-        self._drain: asyncio.Future[None] | None = None
+        self._drains: list[asyncio.Future[None]] | None = None
         self.body_done = False
         self._final_given = False
         self.headers_pending = False
@@ -197,15 +205,24 @@ class ASGICycle:
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        # The app's own coroutine is the task (no wrapper coroutine): measured faster with
-        # uvloop than a try/finally wrapper, at 1 and at 64 connections; _done() does the
-        # bookkeeping a wrapper would.
+        # _done(), a done callback, does the bookkeeping, not a try/finally in _run(): measured
+        # faster with uvloop, at 1 and at 64 connections.
         protocol = self.protocol
-        coroutine: Coroutine[Any, Any, None] = self.app(self.scope, self.receive, self.send)  # type: ignore[assignment]
-        task = protocol.loop.create_task(coroutine)
+        task = protocol.loop.create_task(self._run())
         self.task = task
         protocol.state.tasks.add(task)
         task.add_done_callback(self._done)
+
+    async def _run(self) -> None:
+        # Not the app's coroutine as the task itself: asyncio's Task lets SystemExit and
+        # KeyboardInterrupt out of the event loop, and done callbacks never see them, so one
+        # app calling sys.exit() deep in a library stopped the whole server. Here they end
+        # only this request: a 500, logged by _done(). (Ctrl-C is not one of them under
+        # Server.run(): it takes SIGINT with a loop handler and shuts down gracefully.)
+        try:
+            await self.app(self.scope, self.receive, self.send)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            raise chained(RuntimeError(f"ASGI app raised {exc!r}"), exc) from exc
 
     # -- from the connection ---------------------------------------------------------------
     def feed_body(self, data: bytes) -> None:
@@ -231,11 +248,12 @@ class ASGICycle:
         self.resume_writing()
 
     def resume_writing(self) -> None:
-        drain = self._drain
-        if drain is not None:
-            self._drain = None
-            if not drain.done():
-                drain.set_result(None)
+        drains = self._drains
+        if drains is not None:
+            self._drains = None
+            for drain in drains:
+                if not drain.done():
+                    drain.set_result(None)
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -257,7 +275,17 @@ class ASGICycle:
         state.in_flight -= 1
         error: BaseException | None
         if task.cancelled():
-            error = asyncio.CancelledError()
+            error = _cancelled_error(task)
+            if not state.shutting_down and not self.client_gone:
+                # The server cancels app tasks only at shutdown: this CancelledError is the
+                # app's own (it awaited a future someone else cancelled, a shared cache
+                # fill). A failure like any other; unlogged, the operator saw bare 500s.
+                logger.error(
+                    "exception in ASGI app for %s %s (cancelled, not by the server)",
+                    self.scope["method"],
+                    self.scope["path"],
+                    exc_info=error,
+                )
         else:
             error = task.exception()
             if isinstance(error, ClientDisconnected):
@@ -272,7 +300,7 @@ class ASGICycle:
                     error,
                 )
                 error = None
-            elif error is not None:
+            elif error is not None and not isinstance(error, ASGIProtocolError):
                 logger.error(
                     "exception in ASGI app for %s %s",
                     self.scope["method"],
@@ -384,8 +412,14 @@ class ASGICycle:
             if not more and self._waiter is not None:
                 self._wake()  # a disconnect listener waiting in receive(): it is over
             if more and protocol.write_paused and not self.client_gone:
+                # One future per sender, all woken by one resume_writing(): two tasks sending
+                # at once (a stream and its heartbeat) both wait here. (Not one shared
+                # future: a sender cancelled while waiting would cancel it for the others.)
                 drain = protocol.loop.create_future()
-                self._drain = drain
+                if self._drains is None:
+                    self._drains = [drain]
+                else:
+                    self._drains.append(drain)
                 await drain
         elif kind == "http.response.start":
             if self.response_started or self.headers_pending:
@@ -413,4 +447,13 @@ class ASGICycle:
             self.scope["path"],
             text,
         )
-        raise RuntimeError(f"ASGI protocol error: {text}")
+        raise ASGIProtocolError(f"ASGI protocol error: {text}")
+
+
+def _cancelled_error(task: asyncio.Task[None]) -> asyncio.CancelledError:
+    """The CancelledError that ended a cancelled ``task``, with its traceback."""
+    try:
+        task.result()
+    except asyncio.CancelledError as exc:
+        return exc
+    return asyncio.CancelledError()  # not reached: the task was cancelled

@@ -526,13 +526,13 @@ class WSGICycle:
     # -- worker thread ---------------------------------------------------------------------
     def body_wanted(self) -> None:
         if self.expect_continue and not self._headers_sent:
-            self.loop.call_soon_threadsafe(self.protocol.send_continue)
+            self._post(self.protocol.send_continue)
 
     def release_body(self) -> None:
         """Worker side: the app took bytes or waits for more; maybe read again."""
         if self.protocol.body_paused and not self._resume_scheduled:
             self._resume_scheduled = True
-            self.loop.call_soon_threadsafe(self._loop_resume)
+            self._post(self._loop_resume)
 
     def _loop_resume(self) -> None:
         self._resume_scheduled = False
@@ -608,11 +608,9 @@ class WSGICycle:
         if not self._headers_sent:
             self._headers_sent = True
             code, reason = self._status_parts
-            self.loop.call_soon_threadsafe(
-                self._loop_head, code, reason, self._headers, data, final
-            )
+            self._post(self._loop_head, code, reason, self._headers, data, final)
         else:
-            self.loop.call_soon_threadsafe(self._loop_body, data, final)
+            self._post(self._loop_body, data, final)
         self._posted += len(data)
         self._wait_writable()
 
@@ -634,10 +632,27 @@ class WSGICycle:
             )
             if still_full and not writable.wait(self.write_wait):
                 self.gone = True
-                self.loop.call_soon_threadsafe(self.protocol.abort)
+                self._post(self.protocol.abort)
                 raise ClientDisconnected(
                     f"client did not read the response within write_timeout={self.write_wait}s"
                 )
+
+    def _post(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run ``callback(*args)`` in the loop's thread. A request that outlives the server
+        (still running after shutdown_timeout and the pool's join) finds the loop closed:
+        its connection was closed with it, so the app is told its client is gone."""
+        try:
+            self.loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError as exc:
+            if not self.loop.is_closed():
+                raise
+            logger.debug(
+                "WSGI request for %s %s outlived the server: its answer is dropped",
+                self.environ["REQUEST_METHOD"],
+                self.environ["PATH_INFO"],
+            )
+            self.gone = True
+            raise ClientDisconnected("the server stopped before the response was sent") from exc
 
     def run(self) -> None:
         result: Any = None
@@ -665,7 +680,7 @@ class WSGICycle:
                 self._headers_sent = True
                 self._done_posted = True
                 code, reason = self._status_parts
-                self.loop.call_soon_threadsafe(self._loop_whole, code, reason, result[0])
+                self._post(self._loop_whole, code, reason, result[0])
             else:
                 for chunk in result:
                     if not isinstance(chunk, bytes):
@@ -679,7 +694,7 @@ class WSGICycle:
                 if not self._started:
                     raise RuntimeError("WSGI app returned without calling start_response()")
                 if self._headers_sent:
-                    self.loop.call_soon_threadsafe(self._loop_body, b"", True)
+                    self._post(self._loop_body, b"", True)
                 else:
                     self._send(b"", final=True)
         except ClientDisconnected:
@@ -700,7 +715,10 @@ class WSGICycle:
                 except BaseException as exc:
                     logger.error("WSGI iterable close() raised", exc_info=exc)
             if not self._done_posted:
-                self.loop.call_soon_threadsafe(self._loop_done, error)
+                try:
+                    self._post(self._loop_done, error)
+                except ClientDisconnected:
+                    pass  # the server stopped: nothing is left to answer or to count
 
     # -- loop thread: writes posted by the worker ----------------------------------------------
     def _loop_head(
