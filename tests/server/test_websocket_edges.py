@@ -241,3 +241,66 @@ def test_message_in_tiny_fragments_does_not_cost_many_times_its_size() -> None:
             tracemalloc.stop()
         sock.close()
     assert growth < 512 * 1024, f"{growth / 2**20:.1f} MiB held for an 80 KB partial message"
+
+
+def _error_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "wirekit.server"]
+
+
+def test_websocket_protocol_error_is_one_error_record(caplog: pytest.LogCaptureFixture) -> None:
+    """A protocol mistake was logged when raised and again, with a traceback, when it ended
+    the app: two alerts for one mistake (as for HTTP apps before)."""
+
+    async def bogus(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.bogus"})
+
+    caplog.set_level(logging.INFO)
+    with running(bogus) as server:
+        sock, rest = _open(server)
+        data = rest
+        deadline = time.monotonic() + WAIT
+        while _close_code(data) is None and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+    assert _close_code(data) == 1011
+    assert len(_error_records(caplog)) == 1, [r.getMessage() for r in _error_records(caplog)]
+
+
+def test_websocket_app_failing_with_its_own_cancelled_error_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app that awaited a future someone else cancelled ended with CancelledError: the
+    server re-raised it as if it had cancelled the task itself, logged nothing and left the
+    client without a Close until the connection dropped."""
+
+    async def cancelled(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return
+        await receive()
+        await send({"type": "websocket.accept"})
+        shared = asyncio.get_running_loop().create_future()
+        shared.cancel()  # a shared cache fill, cancelled by its owner
+        await shared
+
+    caplog.set_level(logging.INFO)
+    with running(cancelled) as server:
+        sock, rest = _open(server)
+        data = rest
+        deadline = time.monotonic() + WAIT
+        while _close_code(data) is None and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+    assert _close_code(data) == 1011
+    records = _error_records(caplog)
+    assert len(records) == 1
+    assert "cancelled" in records[0].getMessage()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote
 
 from wirekit.errors import LocalProtocolError, chained
+from wirekit.server.errors import ASGIProtocolError
 from wirekit.server.protocol import ClientDisconnected
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,14 +126,6 @@ def build_scope(
         # Lifespan state is shallow-copied per request (ASGI lifespan spec, "state").
         scope["state"] = state.copy()
     return scope
-
-
-class ASGIProtocolError(RuntimeError):
-    """The app broke the ASGI protocol (a message out of order, a bad status or body).
-
-    Raised into the app from ``send()`` after it is logged, plainly: its own class keeps it
-    from being logged a second time, with a traceback, when it ends the app's task.
-    """
 
 
 def error_body(exc: BaseException | None, *, debug: bool) -> bytes:

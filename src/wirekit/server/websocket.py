@@ -28,6 +28,7 @@ from wsproto.utilities import LocalProtocolError as WSLocalError
 from wsproto.utilities import RemoteProtocolError as WSRemoteError
 from wsproto.utilities import generate_accept_token
 
+from wirekit.server.errors import ASGIProtocolError
 from wirekit.server.protocol import ClientDisconnected, plain_response
 from wirekit.server.websocket_deflate import PerMessageDeflate, negotiate
 
@@ -337,10 +338,22 @@ class WebSocketSession:
             await self.app(self.scope, self.receive, self.send)
         except ClientDisconnected:
             pass
-        except asyncio.CancelledError:
-            raise
         except BaseException as exc:
-            logger.error("exception in ASGI websocket app at %s", self.scope["path"], exc_info=exc)
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise  # this task was cancelled (graceful shutdown): let it end so
+            if isinstance(exc, asyncio.CancelledError):
+                # Not this task's cancellation: the app's own failure (it awaited a future
+                # someone else cancelled), reported as any other.
+                logger.error(
+                    "exception in ASGI websocket app at %s (cancelled, not by the server)",
+                    self.scope["path"],
+                    exc_info=exc,
+                )
+            elif not isinstance(exc, ASGIProtocolError):  # that one was logged when raised
+                logger.error(
+                    "exception in ASGI websocket app at %s", self.scope["path"], exc_info=exc
+                )
             if not self.accepted:
                 self._reject(500, "Internal Server Error\n")
             else:
@@ -453,4 +466,4 @@ class WebSocketSession:
 
     def _protocol_error(self, text: str) -> NoReturn:
         logger.error("ASGI protocol error on websocket %s: %s", self.scope["path"], text)
-        raise RuntimeError(f"ASGI protocol error: {text}")
+        raise ASGIProtocolError(f"ASGI protocol error: {text}")
