@@ -58,6 +58,11 @@ class Auth:
     def auth_flow(self, request: Request) -> AuthFlow:
         yield request
 
+    def sign_again(self, request: Request) -> None:
+        """Called before a request this auth signed is sent once more (a retry after a 503):
+        a scheme whose credentials may be used only once signs it anew. Nothing by default."""
+        return None
+
 
 class FunctionAuth(Auth):
     """Wraps ``fn(request) -> request``: the simplest custom hook."""
@@ -266,6 +271,15 @@ class DigestAuth(Auth):
                         del self._nonce_counts[key]
         request.headers["Authorization"] = self._authorization(request, digest)
         yield request
+
+    def sign_again(self, request: Request) -> None:
+        # The server saw this nonce count: a retry sending it again looks like a replay.
+        if not request.headers.get("authorization", "").startswith("Digest "):
+            return
+        with self._lock:
+            challenge = self._challenges.get(request.url.origin)
+        if challenge is not None:
+            request.headers["Authorization"] = self._authorization(request, challenge)
 
     def _authorization(self, request: Request, challenge: dict[str, str]) -> str:
         algorithm = challenge.get("algorithm", "MD5").upper()

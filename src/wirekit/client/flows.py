@@ -145,7 +145,7 @@ def _auth_flow(request: Request, auth: Auth, settings: FlowSettings) -> Flow:
     flow = auth.auth_flow(request)
     next_request = next(flow)
     while True:
-        response = yield from _retry_flow(next_request, settings)
+        response = yield from _retry_flow(next_request, settings, auth)
         try:
             next_request = flow.send(response)
         except StopIteration:
@@ -153,7 +153,7 @@ def _auth_flow(request: Request, auth: Auth, settings: FlowSettings) -> Flow:
         _rewind_body(next_request)
 
 
-def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
+def _retry_flow(request: Request, settings: FlowSettings, auth: Auth | None = None) -> Flow:
     retry = settings.retry
     attempt = 0
     method_ok = retry.total > 0 and retry.allows_method(request.method)
@@ -176,8 +176,14 @@ def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
                 raise failure
             continue
         response: Response = outcome  # type: ignore[assignment]
-        if settings.cookies is not None and "set-cookie" in response.headers:
-            settings.cookies.extract_cookies(request.url, response.headers)
+        if "set-cookie" in response.headers:
+            if settings.cookies is not None:
+                settings.cookies.extract_cookies(request.url, response.headers)
+            extra = request.extensions.get("cookies")
+            if extra is not None:
+                # The request's own cookies= too: a cookie the server replaced or deleted
+                # (a rotated session on a redirect) must not be sent in its old form.
+                extra.extract_cookies(request.url, response.headers)
         status = response.status_code
         if not (method_ok and status in retry.statuses and attempt < retry.total):
             return response
@@ -190,6 +196,9 @@ def _retry_flow(request: Request, settings: FlowSettings) -> Flow:
         wait = retry.wait_for(attempt, retry_after=retry_after)
         if not (yield from _pause(request, settings, attempt, wait, f"status {status}")):
             return response
+        sign_again = getattr(auth, "sign_again", None)  # an auth may predate the hook
+        if sign_again is not None:
+            sign_again(request)  # the server saw these credentials (Digest's nc)
 
 
 def _pause(

@@ -428,14 +428,17 @@ class AsyncClient:
         try:
             instruction = flow.send(None)
             while True:
+                if isinstance(instruction, Sleep):
+                    remaining = deadline.remaining()
+                    if remaining is not None and remaining <= instruction.seconds:
+                        # No time to wait: the flow returns the response it has (kept,
+                        # with its body unread, not discarded as a retried one is).
+                        instruction = flow.send(False)
+                        continue
                 if previous is not None:
                     await self._discard(previous)
                     previous = None
                 if isinstance(instruction, Sleep):
-                    remaining = deadline.remaining()
-                    if remaining is not None and remaining <= instruction.seconds:
-                        instruction = flow.send(False)
-                        continue
                     await self._sleep(instruction.seconds)
                     instruction = flow.send(True)
                     continue
