@@ -75,9 +75,7 @@ def _digest_then_busy(seen: list[str | None]) -> type[http.server.BaseHTTPReques
             seen.append(found.group(1) if found else None)
             if not authorization:
                 self.send_response(401)
-                self.send_header(
-                    "WWW-Authenticate", 'Digest realm="r", nonce="n1", qop="auth"'
-                )
+                self.send_header("WWW-Authenticate", 'Digest realm="r", nonce="n1", qop="auth"')
             elif len(seen) == 2:
                 self.send_response(503)  # busy once; Retry-After 0: the client retries
                 self.send_header("Retry-After", "0")
@@ -96,11 +94,10 @@ def test_digest_retry_does_not_replay_the_nonce_count_sync() -> None:
     seen: list[str | None] = []
     with serving(_digest_then_busy(seen)) as port:
         with wirekit.Client(trust_env=False, timeout=5.0) as client:
-            response = client.get(
-                f"http://127.0.0.1:{port}/", auth=wirekit.DigestAuth("u", "p")
-            )
+            response = client.get(f"http://127.0.0.1:{port}/", auth=wirekit.DigestAuth("u", "p"))
     assert response.status_code == 200
-    assert seen[0] is None and len(seen) == 3
+    assert seen[0] is None
+    assert len(seen) == 3
     assert seen[1] != seen[2], f"nonce count replayed on the retry: {seen}"
 
 
