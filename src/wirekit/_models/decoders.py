@@ -143,10 +143,17 @@ class _ZlibDecoder:
         self._head = b""  # deflate: bytes held until the 2-byte zlib header can be checked
         self._next_member = b""  # gzip: start of a next member, held until 2 bytes are in
         self._object: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if self._gzip else None
+        self._fed = False  # any input at all (flush() tells a truncated stream from none)
+        # Bytes after the last gzip member that are no gzip header: ignored to the end, in
+        # whatever pieces they arrive (a later piece starting 1f 8b is not a new member).
+        self._ignoring = False
 
     def decode(self, data: bytes) -> bytes:
-        limits = self._limits
-        limits.encoded += len(data)
+        if data:
+            self._fed = True
+        if self._ignoring:
+            self._limits.encoded += len(data)
+            return b""
         if self._object is None:
             self._head += data
             if len(self._head) < 2:
@@ -168,6 +175,8 @@ class _ZlibDecoder:
                     self._next_member = pending  # wait for the rest of the magic number
                     break
                 if not self._gzip or not pending.startswith(b"\x1f\x8b"):
+                    self._ignoring = True
+                    self._limits.encoded += len(pending)
                     break
                 self._object = zlib.decompressobj(16 + zlib.MAX_WBITS)
             pending = self._run(pending, out)
@@ -181,12 +190,17 @@ class _ZlibDecoder:
                 chunk = self._object.decompress(pending, step)
             except zlib.error as exc:
                 raise DecodingError(f"corrupt {self._encoding} data: {exc}") from exc
+            # Only input the decompressor took counts toward the ratio: crediting a whole
+            # network read up front made the verdict depend on how big the reads were.
+            rest = self._object.unconsumed_tail
+            unused = self._object.unused_data if self._object.eof else b""
+            limits.encoded += len(pending) - len(rest) - len(unused)
             if chunk:
                 limits.count(len(chunk))
                 out.append(chunk)
-            pending = self._object.unconsumed_tail
+            pending = rest
             if self._object.eof:
-                return self._object.unused_data  # type: ignore[no-any-return]
+                return unused  # type: ignore[no-any-return]
             if not pending and len(chunk) < step:
                 return b""
 
@@ -195,7 +209,7 @@ class _ZlibDecoder:
             raise DecodingError(f"truncated {self._encoding} data: the stream ended early")
         if self._object is None:
             return b""
-        if not self._object.eof and self._limits.encoded:
+        if not self._object.eof and self._fed:
             raise DecodingError(f"truncated {self._encoding} data: the stream ended early")
         try:
             rest: bytes = self._object.flush()
