@@ -200,7 +200,7 @@ class _ZlibDecoder:
                 out.append(chunk)
             pending = rest
             if self._object.eof:
-                return unused  # type: ignore[no-any-return]
+                return unused
             if not pending and len(chunk) < step:
                 return b""
 
