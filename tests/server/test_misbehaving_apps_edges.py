@@ -27,6 +27,24 @@ async def _exits(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await _ok(send)
 
 
+def _failing_then_fine(
+    app: Any, path: bytes, caplog: pytest.LogCaptureFixture
+) -> list[logging.LogRecord]:
+    """Send a request to ``path`` (the app fails it) and a pipelined GET /ok behind it:
+    the first gets 500, the second is served; the ERROR records logged meanwhile."""
+    caplog.set_level(logging.INFO, logger="wirekit.server")
+    with running(app, shutdown_timeout=1.0) as server, server.connect() as sock:
+        sock.sendall(
+            b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        buffer = bytearray()
+        status, _, _ = read_response(sock, buffer)
+        status2, _, body2 = read_response(sock, buffer)
+    assert status == 500
+    assert (status2, body2) == (200, b"fine")
+    return [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 def test_app_raising_system_exit_does_not_stop_the_server() -> None:
     """The app coroutine was the task itself (ASGICycle.start): asyncio's Task re-raises
     SystemExit/KeyboardInterrupt out of the event loop, so one request to such a handler
@@ -59,18 +77,7 @@ async def _interrupts(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def test_app_raising_keyboard_interrupt_is_one_logged_500(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="wirekit.server")
-    with running(_interrupts, shutdown_timeout=1.0) as server:
-        with server.connect() as sock:
-            sock.sendall(
-                b"GET /interrupt HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
-            )
-            buffer = bytearray()
-            status, _, _ = read_response(sock, buffer)
-            status2, _, body2 = read_response(sock, buffer)
-    assert status == 500
-    assert (status2, body2) == (200, b"fine")
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    errors = _failing_then_fine(_interrupts, b"/interrupt", caplog)
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert errors[0].exc_info is not None
     assert isinstance(errors[0].exc_info[1].__cause__, KeyboardInterrupt)
@@ -101,18 +108,7 @@ def test_app_failing_with_its_own_cancelled_error_is_logged(
     """ASGICycle._done treated every cancelled task as "cancelled by the server" and logged
     nothing, then answered 500: the operator saw 500s with no error and no traceback at all.
     The server cancels app tasks only at shutdown; uvicorn logs this as an app exception."""
-    caplog.set_level(logging.INFO, logger="wirekit.server")
-    with running(_awaits_a_cancelled_future, shutdown_timeout=1.0) as server:
-        with server.connect() as sock:
-            sock.sendall(
-                b"GET /shared HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
-            )
-            buffer = bytearray()
-            status, _, _ = read_response(sock, buffer)
-            status2, _, body2 = read_response(sock, buffer)
-    assert status == 500
-    assert (status2, body2) == (200, b"fine")
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    errors = _failing_then_fine(_awaits_a_cancelled_future, b"/shared", caplog)
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert errors[0].exc_info is not None, "logged without its traceback"
 

@@ -245,6 +245,19 @@ def test_message_in_tiny_fragments_does_not_cost_many_times_its_size() -> None:
     assert growth < 256 * 1024, f"{growth / 2**20:.1f} MiB held for a 40 KB partial message"
 
 
+def _until_close(server: Any) -> bytes:
+    """Open a WebSocket and read until the server's Close frame (bounded by WAIT)."""
+    sock, data = _open(server)
+    deadline = time.monotonic() + WAIT
+    while _close_code(data) is None and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data
+
+
 def _error_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "wirekit.server"]
 
@@ -262,15 +275,7 @@ def test_websocket_protocol_error_is_one_error_record(caplog: pytest.LogCaptureF
 
     caplog.set_level(logging.INFO)
     with running(bogus) as server:
-        sock, rest = _open(server)
-        data = rest
-        deadline = time.monotonic() + WAIT
-        while _close_code(data) is None and time.monotonic() < deadline:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        sock.close()
+        data = _until_close(server)
     assert _close_code(data) == 1011
     assert len(_error_records(caplog)) == 1, [r.getMessage() for r in _error_records(caplog)]
 
@@ -293,15 +298,7 @@ def test_websocket_app_failing_with_its_own_cancelled_error_is_logged(
 
     caplog.set_level(logging.INFO)
     with running(cancelled) as server:
-        sock, rest = _open(server)
-        data = rest
-        deadline = time.monotonic() + WAIT
-        while _close_code(data) is None and time.monotonic() < deadline:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        sock.close()
+        data = _until_close(server)
     assert _close_code(data) == 1011
     records = _error_records(caplog)
     assert len(records) == 1
