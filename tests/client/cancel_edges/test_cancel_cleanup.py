@@ -29,7 +29,7 @@ async def _idle_connections_the_server_closed(
     client: wirekit.AsyncClient, server: ChaosServer
 ) -> None:
     # Three keep-alive connections, each closed by the server once idle in the pool.
-    await asyncio.gather(*[client.get(server.url("/thenclose")) for _ in range(3)])
+    await asyncio.gather(*[client.get(f"{server.url}/thenclose") for _ in range(3)])
     await asyncio.sleep(0.2)
     assert client.transport.connection_counts() == {"open": 3, "idle": 3}
 
@@ -52,7 +52,7 @@ async def test_request_cancelled_while_pool_closes_stale_connections_closes_them
             client = wirekit.AsyncClient(limits=wirekit.Limits(max_connections=3), retry=0)
             await _idle_connections_the_server_closed(client, server)
             before = open_fds()
-            task = asyncio.create_task(client.get(server.url("/fast")))
+            task = asyncio.create_task(client.get(f"{server.url}/fast"))
             for _ in range(turns):
                 await asyncio.sleep(0)
             task.cancel()
@@ -110,7 +110,7 @@ async def test_client_aclose_cancelled_midway_closes_every_pool(
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         client = wirekit.AsyncClient(retry=0, trust_env=True)
-        assert (await client.get(origin.url("/fast"))).status_code == 200  # direct pool
+        assert (await client.get(f"{origin.url}/fast")).status_code == 200  # direct pool
         proxied = await client.get(f"http://localhost:{origin.port}/fast")  # proxy pool
         assert proxied.status_code == 200
         assert client.transport.connection_counts() == {"open": 2, "idle": 2}
@@ -141,7 +141,7 @@ async def test_client_closed_on_the_way_out_of_a_cancelled_anyio_scope_closes_al
             async with wirekit.AsyncClient(retry=0) as client:
                 async with anyio.create_task_group() as group:
                     for _ in range(3):
-                        group.start_soon(client.get, server.url("/fast"))
+                        group.start_soon(client.get, f"{server.url}/fast")
                 assert client.transport.connection_counts() == {"open": 3, "idle": 3}
                 await anyio.sleep(10)  # cancelled here: the client closes on the way out
         still_open = await anyio.to_thread.run_sync(server.wait_all_closed, 1.0)
