@@ -154,7 +154,6 @@ class StaticFiles:
         if cache_max_age is not None and cache_max_age < 0:
             raise ValueError(f"cache_max_age must be zero or more, got {cache_max_age}")
         self.directory = root
-        self._real_root = os.path.realpath(root)
         self.index = index
         self.listing = listing
         self.follow_symlinks = follow_symlinks
@@ -176,16 +175,22 @@ class StaticFiles:
         headers = _header_map(scope.get("headers", []))
         url_path = route_path(scope)
         raw_path = scope.get("raw_path")
+        # The path as the browser sent it, for a redirect: its bytes when they are not UTF-8.
+        full_path: str | bytes = str(scope.get("path", "/"))
         if "\ufffd" in url_path and raw_path:
             # Not UTF-8 (a file name the listing links to by its bytes): the scope's path lost
             # them to U+FFFD; the raw bytes, decoded as the file system does, name the file.
-            fs_path = os.fsdecode(urllib.parse.unquote_to_bytes(bytes(raw_path)))
+            full_path = urllib.parse.unquote_to_bytes(bytes(raw_path))
+            fs_path = os.fsdecode(full_path)
             url_path = route_path({"path": fs_path, "root_path": scope.get("root_path", "")})
         found = await asyncio.to_thread(self._lookup, url_path)
         if found.kind == "redirect":
             query = scope.get("query_string", b"")
             # One leading slash: "//evil.example/" would send the browser to another host.
-            full_path = "/" + str(scope.get("path", "/")).lstrip("/")
+            if isinstance(full_path, bytes):
+                full_path = b"/" + full_path.lstrip(b"/")
+            else:
+                full_path = "/" + full_path.lstrip("/")
             location = urllib.parse.quote(full_path, safe="/:@!$&'()*+,;=~") + "/"
             if query:
                 location += "?" + query.decode("latin-1")
@@ -236,18 +241,11 @@ class StaticFiles:
 
     def _safe_path(self, url_path: str) -> Path | None:
         """The file path for a URL path, or ``None`` if it must not be served."""
-        if "\x00" in url_path or "\\" in url_path:
-            return None
         segments: list[str] = []
         for segment in url_path.split("/"):
             if segment in ("", "."):
                 continue
-            # The server decoded %-escapes once; a segment that still decodes to ".." or
-            # a separator was double-encoded to sneak past a proxy's checks: refuse it.
-            decoded = urllib.parse.unquote(segment)
-            if segment == ".." or decoded in ("..", ".") or "/" in decoded or "\\" in decoded:
-                return None
-            if ":" in segment and os.name == "nt":  # drive letters, alternate data streams
+            if not _servable_name(segment):
                 return None
             if segment.startswith(".") and not self._visible_dotname(segment):
                 return None
@@ -264,7 +262,10 @@ class StaticFiles:
         if self.follow_symlinks:
             return True
         real = os.path.realpath(candidate)
-        return real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep)
+        # The root resolved again each time: a root that is a symlink may be repointed while
+        # we serve (the atomic "current -> releases/N" swap of a deploy).
+        real_root = os.path.realpath(self.directory)
+        return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
     # -- serving a file --------------------------------------------------------------------
     async def _serve_file(
@@ -297,7 +298,12 @@ class StaticFiles:
         has_variants = False
         if self.precompressed:
             accepted = _accepted_encodings(headers.get(b"accept-encoding", b""))
-            for encoding, suffix in _PRECOMPRESSED:
+            # A range request gets bytes of the file itself: a slice of a compressed variant
+            # is something no client can decode on its own.
+            ranged = b"range" in headers
+            # The fresh siblings the client accepts, by its preference (q), br on a tie.
+            choices: list[tuple[float, int, str, Path]] = []
+            for order, (encoding, suffix) in enumerate(_PRECOMPRESSED):
                 sibling = path.with_name(path.name + suffix)
                 try:
                     sibling_info = sibling.stat()
@@ -308,10 +314,13 @@ class StaticFiles:
                 if sibling_info.st_mtime_ns < original.st_mtime_ns:
                     continue  # stale: the original was edited after it was compressed
                 has_variants = True
-                if encoding in accepted:
-                    opened = _open_regular(sibling)
-                    if opened is not None:
-                        return opened[0], opened[1], encoding, True
+                quality = accepted.get(encoding, 0.0)
+                if quality > 0 and not ranged:
+                    choices.append((-quality, order, encoding, sibling))
+            for _, _, encoding, sibling in sorted(choices):
+                opened = _open_regular(sibling)
+                if opened is not None:
+                    return opened[0], opened[1], encoding, True
         opened = _open_regular(path)
         if opened is None:
             return None
@@ -470,6 +479,8 @@ class StaticFiles:
                 for entry in entries:
                     if entry.name.startswith(".") and not self._visible_dotname(entry.name):
                         continue
+                    if not _servable_name(entry.name):
+                        continue  # its link would be refused (404): not listed
                     if len(rows) >= self.max_listing_entries:
                         hidden_left_out += 1
                         continue
@@ -484,7 +495,8 @@ class StaticFiles:
         except OSError:
             rows = []
         rows.sort(key=lambda row: (not row[0], row[1].lower(), row[1]))
-        title = html.escape(f"Index of {url_path}")
+        shown_path = url_path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        title = html.escape(f"Index of {shown_path}")
         lines = [
             "<!DOCTYPE html>",
             '<html><head><meta charset="utf-8">',
@@ -516,6 +528,20 @@ class StaticFiles:
 
 
 # -- helpers -------------------------------------------------------------------------------
+def _servable_name(segment: str) -> bool:
+    """Whether a path segment (a file name once %-decoded by the server) may be served.
+
+    The server decoded %-escapes once; a segment that still decodes to ".." or a separator
+    was double-encoded to sneak past a proxy's checks. Backslashes and NUL are refused too:
+    some proxies and file systems treat a backslash as a separator."""
+    if "\x00" in segment or "\\" in segment or segment == "..":
+        return False
+    decoded = urllib.parse.unquote(segment)
+    if decoded in ("..", ".") or "/" in decoded or "\\" in decoded:
+        return False
+    return not (":" in segment and os.name == "nt")  # drive letters, alternate data streams
+
+
 def _open_regular(path: Path) -> tuple[BinaryIO, os.stat_result] | None:
     try:
         file = open(path, "rb")  # noqa: SIM115 - closed by the caller after sending
@@ -638,17 +664,17 @@ def _parse_ranges(value: bytes, size: int, max_ranges: int) -> list[tuple[int, i
         if not first_text:
             if not last_text:
                 return None
-            suffix = int(last_text)
+            suffix = _range_number(last_text)
             if suffix == 0 or size == 0:
                 continue  # unsatisfiable on its own
             wanted.append((max(0, size - suffix), size - 1))
             continue
-        first = int(first_text)
-        if last_text and int(last_text) < first:
+        if last_text and _digits_less(last_text, first_text):
             return None  # §14.1.1: an invalid range-spec makes the whole header invalid
+        first = _range_number(first_text)
         if first >= size:
             continue
-        last = min(int(last_text), size - 1) if last_text else size - 1
+        last = min(_range_number(last_text), size - 1) if last_text else size - 1
         wanted.append((first, last))
     if not wanted:
         return "unsatisfiable"
@@ -665,8 +691,27 @@ def _parse_ranges(value: bytes, size: int, max_ranges: int) -> list[tuple[int, i
     return merged
 
 
-def _accepted_encodings(value: bytes) -> set[str]:
-    accepted: set[str] = set()
+#: Range numbers may have any number of digits (RFC 9110 §14.1.1), but int() refuses more
+#: than 4,300 of them; past this many digits a number is past the end of any file.
+_RANGE_DIGITS_MAX: Final = 18
+
+
+def _range_number(digits: bytes) -> int:
+    significant = digits.lstrip(b"0")
+    if len(significant) > _RANGE_DIGITS_MAX:
+        return 10**_RANGE_DIGITS_MAX
+    return int(significant or b"0")
+
+
+def _digits_less(left: bytes, right: bytes) -> bool:
+    """``int(left) < int(right)`` for ASCII digit strings of any length."""
+    left, right = left.lstrip(b"0"), right.lstrip(b"0")
+    return (len(left), left) < (len(right), right)
+
+
+def _accepted_encodings(value: bytes) -> dict[str, float]:
+    """The content codings an Accept-Encoding value accepts, with their q (above zero)."""
+    accepted: dict[str, float] = {}
     refused: set[str] = set()
     for item in value.decode("latin-1").split(","):
         name, _, params = item.partition(";")
@@ -680,12 +725,14 @@ def _accepted_encodings(value: bytes) -> set[str]:
                 except ValueError:
                     quality = 0.0
         if name and quality > 0:
-            accepted.add(name)
+            accepted[name] = max(quality, accepted.get(name, 0.0))
         elif name:
             refused.add(name)
-    if "*" in accepted:
-        accepted.update({"br", "gzip"})
-    return accepted - refused
+    wildcard = accepted.pop("*", None)
+    if wildcard is not None:
+        for name, _ in _PRECOMPRESSED:
+            accepted.setdefault(name, wildcard)
+    return {name: quality for name, quality in accepted.items() if name not in refused}
 
 
 async def _simple(
