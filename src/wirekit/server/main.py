@@ -342,6 +342,7 @@ class Server:
             ssl_context=ssl_context,
             access_logger=access_logger,
         )
+        state.proxy_policy = self.proxy_policy
         if self.interface == "wsgi":
             state.max_in_flight = config.max_pending_requests + config.threads
         state.max_connections = connection_limit(config.max_connections)

@@ -39,6 +39,8 @@ from wirekit.server.proxy_protocol import NEED_MORE, ProxyInfo, parse_proxy_head
 if TYPE_CHECKING:  # pragma: no cover
     import ssl
 
+    from wirekit.server.proxy_headers import ProxyHeadersPolicy
+
 __all__ = ["ClientDisconnected", "Cycle", "HTTPServerProtocol", "ServerState", "plain_response"]
 
 logger = logging.getLogger("wirekit.server")
@@ -106,6 +108,9 @@ class ServerState:
         #: config.max_connections, or fewer when the open-file limit allows fewer (main.py).
         self.max_connections = config.max_connections
         self.access_logger = access_logger
+        #: --proxy-headers: whom the access log names for answers given before the app's
+        #: cycle starts (the health path, 503s); the Server sets it.
+        self.proxy_policy: ProxyHeadersPolicy | None = None
         #: The --health-path target as bytes (None never equals a request target).
         self.health_target = config.health_path.encode() if config.health_path else None
         self.start_cycle = start_cycle
@@ -460,6 +465,13 @@ class HTTPServerProtocol(asyncio.Protocol):
                 self.close()
                 return
 
+    def _log_forwarded_peer(self, request: Request) -> None:
+        """For an answer the server gives itself: the access log names the client a trusted
+        proxy named (the app's cycle does this for every other request)."""
+        policy = self.state.proxy_policy
+        if policy is not None and self.state.access_logger is not None:
+            self.log_peer = policy.resolve(self.client, self.scheme, request.headers)[0]
+
     def start_request(self, request: Request) -> None:
         state = self.state
         self.deadline = 0.0
@@ -475,12 +487,14 @@ class HTTPServerProtocol(asyncio.Protocol):
             self.log_sent = 0
             self.log_status = 0
         if request.target == state.health_target:
+            self._log_forwarded_peer(request)
             self.cycle = _Fixed(self)
             self.send_head_and_body(200, [(b"content-type", b"text/plain")], b"ok\n", final=True)
             return
         # A request whose head arrived is served even during shutdown (none is lost); only
         # the overload limit turns it away.
         if state.in_flight >= state.max_in_flight:
+            self._log_forwarded_peer(request)
             logger.warning(
                 "request refused with 503: max_pending_requests=%d reached",
                 state.config.max_pending_requests,

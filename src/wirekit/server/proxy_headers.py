@@ -41,7 +41,9 @@ _OBFUSCATED = re.compile(r"_[A-Za-z0-9._\-]+")
 # or a bracketed IPv6 literal, with an optional port. Stricter than RFC 3986 reg-name on
 # purpose: commas, quotes or spaces in a forwarded host are never legitimate.
 _HOST = re.compile(r"(?:[A-Za-z0-9\-._]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-_SCHEMES = frozenset({"http", "https", "ws", "wss"})
+#: Forwarded protos we take, as the scheme of an HTTP request: a proxy (Traefik) that says
+#: "wss" on a WebSocket upgrade means https (a websocket scope turns it back into wss).
+_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
 class ProxyHeadersPolicy:
@@ -82,11 +84,12 @@ class ProxyHeadersPolicy:
                 self._trust_unix = True
             else:
                 try:
-                    networks.append(ipaddress.ip_network(entry, strict=False))
+                    network = ipaddress.ip_network(entry, strict=False)
                 except ValueError:
                     raise ValueError(
                         f"trusted proxy {entry!r} is not an address, a network, '*' or 'unix'"
                     ) from None
+                networks.append(_unmapped(network))
         self._networks = tuple(networks)
 
     def is_trusted(self, host: str | None) -> bool:
@@ -166,7 +169,7 @@ class ProxyHeadersPolicy:
         host = chosen.get("host")
         return (
             client,
-            proto if proto in _SCHEMES else scheme,
+            _SCHEMES.get(proto, scheme),
             host if host is not None and _HOST.fullmatch(host) else None,
         )
 
@@ -195,7 +198,7 @@ class ProxyHeadersPolicy:
         host = _pick(hosts, chosen_index, len(hops))
         return (
             client,
-            proto if proto in _SCHEMES else scheme,
+            _SCHEMES.get(proto, scheme),
             host if host and _HOST.fullmatch(host) else None,
         )
 
@@ -229,6 +232,8 @@ def _split_elements(values: list[bytes]) -> list[dict[str, str] | None]:
                 continue
             element: dict[str, str] | None = {}
             for pair_text in _split_outside_quotes(element_text, ";"):
+                if not pair_text.strip():
+                    continue  # §4: forwarded-pair lists may have empty items ("a=b;;c=d;")
                 match = _PAIR.fullmatch(pair_text)
                 if match is None or element is None:
                     element = None
@@ -262,6 +267,19 @@ def _split_outside_quotes(text: str, separator: str) -> list[str]:
         current.append(character)
     parts.append("".join(current))
     return parts
+
+
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _unmapped(network: _Network) -> _Network:
+    """``::ffff:10.0.0.0/104`` as ``10.0.0.0/8``: peers are compared in their IPv4 form (a
+    dual-stack socket shows an IPv4 proxy as ``::ffff:a.b.c.d``)."""
+    if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(_IPV4_MAPPED):
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
+    return network
 
 
 def _parse_ip(text: str) -> _Address | None:
