@@ -2,7 +2,8 @@
 
 A flow yields what the driver must do next (a :class:`Request` to send, or a
 :class:`Sleep`), receives the outcome (a :class:`Response`, or :class:`Failed` with the transport error),
-and finally returns the response the caller sees. The async client and the generated sync
+and finally returns the response the caller sees. ``send_flow``, the one the clients drive,
+yields that response instead (see there). The async client and the generated sync
 client drive the same flow (DESIGN invariant 2), so these rules exist exactly once.
 
 Layers, outermost first: redirects (one hop per iteration) > auth conversation > retries >
@@ -89,10 +90,16 @@ class FlowSettings:
 
 Instruction = Request | Sleep
 Flow = Generator[Instruction, Any, Response]
+#: ``send_flow``'s: it ends by yielding the response the caller sees.
+DriverFlow = Generator[Instruction | Response, Any, None]
 
 
-def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Flow:
-    """The whole life of one ``client.send()``: every hop, attempt and challenge."""
+def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> DriverFlow:
+    """The whole life of one ``client.send()``: every hop, attempt and challenge.
+
+    Its last instruction is the response the caller sees: yielded, not returned, so the
+    driver stops there without a ``StopIteration`` (an exception per request, with a
+    traceback object in the compiled build) and leaves the finished flow to be collected."""
     history: list[Response] = []
     original = request.url
     hop_auth = auth
@@ -109,7 +116,8 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Fl
             response = yield from _auth_flow(request, chosen, settings)
         response.history = list(history)
         if not (settings.follow_redirects and response.is_redirect):
-            return response
+            yield response
+            return
         if len(history) >= settings.max_redirects:
             raise TooManyRedirects(
                 f"more than {settings.max_redirects} redirects (max_redirects) "

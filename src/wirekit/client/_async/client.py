@@ -420,7 +420,7 @@ class AsyncClient:
         return chosen
 
     async def _drive(self, flow: Any, deadline: Deadline, *, read_bodies: bool) -> Response:
-        """Run a flow: send what it asks, sleep when it asks, until it returns a response.
+        """Run a flow: send what it asks, sleep when it asks, until it yields the response.
 
         ``read_bodies``: the auth flow reads response bodies (``requires_response_body``),
         so each response is read before the flow sees it."""
@@ -428,6 +428,8 @@ class AsyncClient:
         try:
             instruction = flow.send(None)
             while True:
+                if isinstance(instruction, Response):
+                    return instruction  # the flow's answer (send_flow's last instruction)
                 if isinstance(instruction, Sleep):
                     remaining = deadline.remaining()
                     if remaining is not None and remaining <= instruction.seconds:
@@ -471,9 +473,6 @@ class AsyncClient:
                 if read_bodies:
                     await response.aread()
                 instruction = flow.send(response)
-        except StopIteration as stop:
-            result: Response = stop.value
-            return result
         except BaseException as exc:
             failure = exc
         if previous is not None:  # outside the handler, as in send()
