@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import socket
 import ssl
 from collections import deque
@@ -253,6 +254,7 @@ class AsyncIOStream:
         self._deadlines = [0.0, 0.0]
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._poller: Any = None  # select.poll for is_readable, made on first use
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
@@ -460,8 +462,25 @@ class AsyncIOStream:
         return self._transport.get_extra_info(name)
 
     def is_readable(self) -> bool:
+        """Data or EOF is waiting: on an idle keep-alive connection it means "stale"."""
         protocol = self._protocol
-        return bool(protocol.buffered) or protocol.eof or self._closed
+        if protocol.buffered or protocol.eof or protocol.lost or self._closed:
+            return True
+        # What the loop has not handed over yet: bytes or a FIN that came since it last
+        # polled (the caller may not have yielded to it since the connection went idle).
+        # poll(0), with one poller kept per stream, as the sync stream does.
+        poller = self._poller
+        try:
+            if poller is None:
+                sock = self._transport.get_extra_info("socket")
+                if sock is None:
+                    return False
+                poller = select.poll()
+                poller.register(sock.fileno(), select.POLLIN)
+                self._poller = poller
+            return bool(poller.poll(0))
+        except (OSError, ValueError):
+            return True
 
 
 async def open_stream(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from wirekit._models.text import TextDecoder, bom_encoding
+from wirekit._models.text import BYTE_ORDER_MARKS, TextDecoder, bom_encoding
 
 __all__ = ["DecodedPipe", "Rechunker", "TextPipe", "check_chunk_size", "split_content"]
 
@@ -104,7 +104,10 @@ class TextPipe:
     def push(self, chunk: bytes) -> list[str]:
         if self._decoder is None:
             self._head += chunk
-            if len(self._head) < _BOM_BYTES:
+            head = self._head
+            # Held back only while the bytes so far may still begin a byte-order mark: a
+            # short first line ("hi\n" of a server-sent event stream) is not kept waiting.
+            if len(head) < _BOM_BYTES and any(mark.startswith(head) for mark in BYTE_ORDER_MARKS):
                 return []
             head, self._head = self._head, b""
             text = self._start(head)

@@ -18,6 +18,7 @@ from wirekit._models import decoders
 from wirekit._models._async import iterators as async_iterators
 from wirekit._models._sync import iterators
 from wirekit._models.headers import Headers, HeaderTypes
+from wirekit._models.text import decoding_codec
 from wirekit._models.url import URL, redact
 from wirekit.errors import (
     DecodingError,
@@ -246,7 +247,7 @@ class Response:
         if self._text is None:
             content = self.content
             try:
-                self._text = content.decode(self.encoding, errors="replace")
+                self._text = content.decode(decoding_codec(self.encoding), errors="replace")
             except LookupError as exc:
                 raise chained(
                     DecodingError(f"unknown charset {self.encoding!r} in Content-Type"), exc
@@ -265,10 +266,11 @@ class Response:
         and a ValueError (what requests and httpx raise)."""
         try:
             return jsonlib.loads(self.content, **kwargs)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             # Not self.url: a Response built by hand (a MockTransport handler) has no request.
             source = "" if self._request is None else f" from {redact(str(self._request.url))}"
-            error = JSONDecodeError(f"response body{source} is not valid JSON: {exc}")
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            error = JSONDecodeError(f"response body{source} is not valid JSON: {reason}")
             raise chained(error, exc) from exc
 
     def _decoder(self) -> decoders.ContentDecoder:

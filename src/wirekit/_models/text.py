@@ -80,6 +80,23 @@ def charset_from_content_type(content_type: str | None) -> str | None:
     return info.name
 
 
+#: The byte-order marks ``bom_encoding`` knows.
+BYTE_ORDER_MARKS = (
+    codecs.BOM_UTF8,
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+)
+
+
+def decoding_codec(encoding: str) -> str:
+    """The codec to decode text declared as ``encoding`` with: UTF-8 drops a leading
+    byte-order mark (``utf-8-sig``), as WHATWG decoding does (.NET and PowerShell servers
+    send one with ``charset=utf-8``). Raises LookupError for an unknown encoding."""
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
 def bom_encoding(data: bytes) -> str | None:
     """The encoding a byte-order mark at the start of ``data`` names (it is explicit about
     itself), one that also drops the mark; None without one. Needs the first 4 bytes."""
@@ -139,7 +156,7 @@ class TextDecoder:
 
     def __init__(self, encoding: str = "utf-8", *, errors: str = "replace") -> None:
         try:
-            factory = codecs.getincrementaldecoder(encoding)
+            factory = codecs.getincrementaldecoder(decoding_codec(encoding))
         except LookupError as exc:
             raise DecodingError(f"unknown text encoding {encoding!r}") from exc
         self.encoding = encoding

@@ -25,6 +25,7 @@ from wirekit.errors import (
     ReadError,
     ReadTimeout,
     RemoteProtocolError,
+    StreamClosed,
     WriteError,
     WriteTimeout,
     chained,
@@ -382,13 +383,15 @@ class AsyncHTTPConnection:
                 proto.receive_data(data)
                 continue
             if isinstance(event, http1.Response):
+                if event.status_code == 101:
+                    # The core reports the switch (an Upgrade event) after this head; this
+                    # client never asks for one, so a 101 is never its final answer.
+                    raise RemoteProtocolError(
+                        f"{url.host} switched protocols (101), which this request did not ask for"
+                    )
                 return event
             if isinstance(event, http1.InformationalResponse):
                 continue
-            if isinstance(event, http1.Upgrade):
-                raise RemoteProtocolError(
-                    f"{url.host} switched protocols, which this request did not ask for"
-                )
             raise RemoteProtocolError(
                 f"{url.host}:{url.effective_port} closed the connection without a response"
             )
@@ -510,7 +513,7 @@ class AsyncResponseBody:
     or anything fails, the connection is closed (its remaining bytes are unknown).
     """
 
-    __slots__ = ("_connection", "_deadline", "_done", "_pool", "_timings")
+    __slots__ = ("_closed_early", "_connection", "_deadline", "_done", "_pool", "_timings")
 
     def __init__(
         self, connection: AsyncHTTPConnection, deadline: Deadline, timings: dict[str, float]
@@ -519,6 +522,8 @@ class AsyncResponseBody:
         self._deadline = deadline
         self._timings = timings
         self._done = False
+        #: Closed before its end: iterating on must not end as if the body were complete.
+        self._closed_early = False
         self._pool: Any = None  # set by the pool that lent the connection
 
     def __aiter__(self) -> AsyncResponseBody:
@@ -528,6 +533,8 @@ class AsyncResponseBody:
         # Streaming, one chunk per call: a method rather than an async generator, which the
         # compiled build (mypyc) cannot compile. Finished bodies stop at once.
         if self._done:
+            if self._closed_early:
+                raise StreamClosed("the response was closed before its body ended")
             raise StopAsyncIteration
         failure: BaseException | None = None
         try:
@@ -589,6 +596,8 @@ class AsyncResponseBody:
         return self._connection.finish_cycle()
 
     async def aclose(self) -> None:
+        if not self._done:
+            self._closed_early = True
         await self._finish(reusable=False)
 
     def __del__(self) -> None:

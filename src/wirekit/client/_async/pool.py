@@ -85,7 +85,11 @@ class AsyncConnectionPool:
     ) -> Response:
         origin = request.url.origin
         for attempt in (1, 2):
-            connection = self._take_idle(origin) or await self._acquire(origin, deadline, trace)
+            # A stale connection's resend goes out on a new connection (fresh=True), not on
+            # another idle one: those are older than the one the server just closed.
+            connection = (self._take_idle(origin) if attempt == 1 else None) or await self._acquire(
+                origin, deadline, trace, fresh=attempt == 2
+            )
             reused = connection.is_connected
             try:
                 if not reused:
@@ -139,8 +143,10 @@ class AsyncConnectionPool:
                 self._reap_deferred()
 
     async def _acquire(
-        self, origin: Origin, deadline: Deadline, trace: Trace | None
+        self, origin: Origin, deadline: Deadline, trace: Trace | None, *, fresh: bool = False
     ) -> AsyncHTTPConnection:
+        """A connection to ``origin``: an idle one, a new one, or one freed while waiting.
+        ``fresh``: the origin's idle connections are dropped first (a stale one just failed)."""
         wait_ends: float | None = None  # the pool timeout runs once, not anew per wake-up
         while True:
             stale: list[AsyncHTTPConnection] = []
@@ -155,6 +161,12 @@ class AsyncConnectionPool:
                 if now - self._last_sweep > _SWEEP_INTERVAL:
                     stale.extend(self._sweep(now))
                 stack = self._idle.get(origin)
+                while stack and fresh:
+                    candidate = stack.pop()
+                    self._idle_count -= 1
+                    self._forget(candidate)
+                    stale.append(candidate)
+                fresh = False  # connections freed while we wait are fine
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1

@@ -86,7 +86,11 @@ class ConnectionPool:
     ) -> Response:
         origin = request.url.origin
         for attempt in (1, 2):
-            connection = self._take_idle(origin) or self._acquire(origin, deadline, trace)
+            # A stale connection's resend goes out on a new connection (fresh=True), not on
+            # another idle one: those are older than the one the server just closed.
+            connection = (self._take_idle(origin) if attempt == 1 else None) or self._acquire(
+                origin, deadline, trace, fresh=attempt == 2
+            )
             reused = connection.is_connected
             try:
                 if not reused:
@@ -139,7 +143,11 @@ class ConnectionPool:
             if self._orphans:
                 self._reap_deferred()
 
-    def _acquire(self, origin: Origin, deadline: Deadline, trace: Trace | None) -> HTTPConnection:
+    def _acquire(
+        self, origin: Origin, deadline: Deadline, trace: Trace | None, *, fresh: bool = False
+    ) -> HTTPConnection:
+        """A connection to ``origin``: an idle one, a new one, or one freed while waiting.
+        ``fresh``: the origin's idle connections are dropped first (a stale one just failed)."""
         wait_ends: float | None = None  # the pool timeout runs once, not anew per wake-up
         while True:
             stale: list[HTTPConnection] = []
@@ -154,6 +162,12 @@ class ConnectionPool:
                 if now - self._last_sweep > _SWEEP_INTERVAL:
                     stale.extend(self._sweep(now))
                 stack = self._idle.get(origin)
+                while stack and fresh:
+                    candidate = stack.pop()
+                    self._idle_count -= 1
+                    self._forget(candidate)
+                    stale.append(candidate)
+                fresh = False  # connections freed while we wait are fine
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1
