@@ -261,7 +261,9 @@ def request_cookies(cookies: Any, url: URL) -> Cookies:
 def _apply_cookies(request: Request, settings: FlowSettings) -> None:
     jar = settings.cookies
     extra = request.extensions.get("cookies")
-    if not jar and not extra:  # nothing to send (the common case costs one len())
+    # Nothing to send, the common case: one len(). (A jar of expired cookies only goes on
+    # to cookie_header, which sends none of them.)
+    if (jar is None or not jar.stored()) and not extra:
         if request.extensions.get("cookie_from_jar"):
             request.headers.pop("cookie", None)
         return
