@@ -662,8 +662,15 @@ class HTTP1Receiver(BodyReader):
             expect is not None and version == b"1.1" and expect.lower() == b"100-continue"
         )
         self._request_method = method
+        target = self._target
+        if b"#" in target:
+            # RFC 9112 §3.2: no request-target form has a fragment. What a client sent after
+            # "#" is not part of the path or query (uvicorn, gunicorn and nginx drop it too).
+            target = target[: target.index(b"#")]
+            if not target:
+                raise self._violation("{0} has an empty request target")
         self._events.append(
-            Request(method, self._target, version, headers, keep_alive, expect_continue, upgrade)
+            Request(method, target, version, headers, keep_alive, expect_continue, upgrade)
         )
         if upgrade is not None or method == b"CONNECT":
             self._switch(head_end)

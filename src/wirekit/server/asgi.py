@@ -11,8 +11,9 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from wirekit.errors import LocalProtocolError, chained
 from wirekit.server.errors import ASGIProtocolError
@@ -60,6 +61,12 @@ def split_target(target: bytes) -> tuple[bytes, bytes]:
     return path, query
 
 
+@lru_cache(maxsize=16)
+def raw_root_path(root_path: str) -> bytes:
+    """``root_path`` as request-target bytes (percent-encoded UTF-8): a server has one."""
+    return quote(root_path, safe="/!$&'()*+,;=:@~").encode("ascii")
+
+
 def target_authority(target: bytes) -> bytes | None:
     """The host[:port] of an absolute-form target (``http://host/path``), else None.
 
@@ -96,12 +103,15 @@ def build_scope(
             headers = [(b"host", authority)] + [
                 (name, value) for name, value in headers if name.lower() != b"host"
             ]
-    if root_path:
+    # ASGI: path is percent-decoded and UTF-8 decoded; raw_path keeps the exact bytes.
+    path = raw_path.decode("latin-1")
+    if "%" in path:
+        path = unquote(path)
+    if root_path and not (path == root_path or path.startswith(root_path + "/")):
         # ASGI: ``path`` includes ``root_path`` (PATH_INFO is path minus root_path). With
         # --root-path behind a proxy that strips the prefix, the prefix goes back in front.
-        prefix = root_path.encode("latin-1")
-        if not (raw_path == prefix or raw_path.startswith(prefix + b"/")):
-            raw_path = prefix + raw_path
+        path = root_path + path
+        raw_path = raw_root_path(root_path) + raw_path
     scheme = protocol.scheme
     if kind == "websocket":
         scheme = "wss" if scheme == "https" else "ws"
@@ -115,8 +125,7 @@ def build_scope(
         "scheme": scheme,
         "method": _METHODS.get(method) or method.decode("ascii"),
         "root_path": root_path,
-        # ASGI: path is percent-decoded and UTF-8 decoded; raw_path keeps the exact bytes.
-        "path": unquote(path) if "%" in (path := raw_path.decode("latin-1")) else path,
+        "path": path,
         "raw_path": raw_path,
         "query_string": query,
         # ASGI wants lower-cased names; the parser keeps the client's spelling.

@@ -222,6 +222,20 @@ class ServerConfig:
                 "proxy_protocol cannot be combined with TLS here: terminate TLS at the proxy "
                 "(or in front of wirekit) and send the PROXY header over plain TCP"
             )
+        root_path = self.root_path
+        if root_path:
+            if (
+                not root_path.startswith("/")
+                or "?" in root_path
+                or "#" in root_path
+                or not (root_path.isprintable())
+            ):
+                raise ValueError(
+                    "root_path must be a path starting with '/', without '?', '#' or control "
+                    f"characters, got {root_path!r}"
+                )
+            # "/api/" is "/api": the prefix is matched and joined with its own "/".
+            object.__setattr__(self, "root_path", root_path.rstrip("/"))
         if self.health_path is not None and not self.health_path.startswith("/"):
             raise ValueError(f"health_path must start with '/', got {self.health_path!r}")
         if self.ssl_dev and (self.ssl_certfile or self.ssl_keyfile):

@@ -328,9 +328,10 @@ def build_environ(
     raw_path, query = split_target(request.target)
     # PEP 3333 "Unicode issues": PATH_INFO is the decoded bytes, carried as latin-1 text.
     path = (unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path).decode("latin-1")
-    script_name = root_path
-    if root_path and (path == root_path or path.startswith(root_path + "/")):
-        path = path[len(root_path) :]
+    # SCRIPT_NAME in the same form: its UTF-8 bytes as latin-1 text.
+    script_name = root_path if root_path.isascii() else root_path.encode().decode("latin-1")
+    if script_name and (path == script_name or path.startswith(script_name + "/")):
+        path = path[len(script_name) :]
     base = protocol.wsgi_environ
     if base is None:
         server = protocol.server or ("", 0)
