@@ -271,6 +271,10 @@ class URL:
             path = rest
         if path and _PATH_OK(path) is None:
             path = _quote_part(path, _PATH_SAFE)
+        if has_authority and "/." in path:
+            # RFC 3986 §6.2.2.3: dot segments go even from an absolute URL's path, as
+            # browsers, curl, requests and httpx send it ("/a/../b" is "/b").
+            path = _remove_dot_segments(path)
         if query and _QUERY_OK(query) is None:
             query = _quote_part(query, _QUERY_SAFE)
         if fragment and _QUERY_OK(fragment) is None:
@@ -686,7 +690,9 @@ def _query_key(part: str) -> str:
 def _encode_pairs(items: list[tuple[str, str]]) -> str:
     """Query text for decoded pairs; lone surrogates (bytes values) go out as their octets."""
     # %20 for spaces (not "+"): unambiguous in a URL query, as RFC 3986 intends.
-    safe = _UNRESERVED + "!$'()*,;:@/?"
+    # No ";": servers that also split a query on it (Rails 6, Go before 1.17) would read
+    # "q=a;b" as two pairs. Encoded as requests, httpx and URLSearchParams do.
+    safe = _UNRESERVED + "!$'()*,:@/?"
     return "&".join(
         [
             f"{quote(k, safe=safe, errors='surrogateescape')}="
@@ -740,10 +746,11 @@ class QueryParams(Mapping[str, str]):
             # pairs may be lists; the compiled build would refuse what the hints do not name.
             pairs: Iterable[Any] = params.items() if isinstance(params, Mapping) else params
             for key, value in pairs:
+                name = _param_text(key) if isinstance(key, bytes) else str(key)
                 if isinstance(value, (list, tuple)):
-                    items.extend((str(key), _param_text(v)) for v in value)
+                    items.extend((name, _param_text(v)) for v in value)
                 else:
-                    items.append((str(key), _param_text(value)))
+                    items.append((name, _param_text(value)))
         self._items = items
 
     def __getitem__(self, key: str) -> str:

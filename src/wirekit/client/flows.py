@@ -390,14 +390,26 @@ def secret_header_names(names: Collection[str] | None) -> frozenset[str]:
 def merge_headers(base: Headers, extra: Any) -> Headers:
     """A client's default headers with a request's ``headers=`` on top (a copy).
 
-    A None value in a mapping removes that default, as in requests:
-    ``headers={"User-Agent": None}`` sends no User-Agent."""
+    A None value removes that default, as in requests: ``headers={"User-Agent": None}`` (or
+    ``[("User-Agent", None)]``) sends no User-Agent."""
     merged = base.copy()
     if extra:
-        if isinstance(extra, Mapping) and any(value is None for value in extra.values()):
-            for name, value in extra.items():
+        pairs: Any = None
+        if isinstance(extra, Mapping):
+            if None in extra.values():
+                pairs = list(extra.items())
+        elif isinstance(extra, (list, tuple)):
+            for pair in extra:
+                if pair[1] is None:
+                    pairs = extra
+                    break
+        if pairs is not None:
+            kept: list[tuple[Any, Any]] = []
+            for name, value in pairs:
                 if value is None:
                     merged.pop(name, None)
-            extra = {name: value for name, value in extra.items() if value is not None}
+                else:
+                    kept.append((name, value))
+            extra = kept
         merged.update(extra)
     return merged

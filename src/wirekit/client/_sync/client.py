@@ -117,7 +117,7 @@ class Client:
             }
         )
         if headers:
-            self._headers.update(headers)
+            self._headers = merge_headers(self._headers, headers)  # None removes a default
         self._cookies = cookies if isinstance(cookies, Cookies) else Cookies(cookies)
         self._timeout = Timeout.coerce(timeout)
         self._url_cache: dict[str, URL] = {}
@@ -172,7 +172,7 @@ class Client:
 
     @headers.setter
     def headers(self, value: Any) -> None:
-        self._headers = Headers(value)
+        self._headers = merge_headers(Headers(), value)  # a None value is left out
 
     @property
     def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
