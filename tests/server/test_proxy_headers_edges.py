@@ -54,9 +54,9 @@ def _access_lines(capsys: pytest.CaptureFixture[str], target: str) -> list[str]:
 def test_ipv4_mapped_allow_ip_trusts_the_dual_stack_peer_it_names() -> None:
     # On the documented dual-stack bind (--host ::) an IPv4 proxy is seen, logged and put in
     # scope["client"] as "::ffff:127.0.0.1". Listing exactly that address in
-    # --forwarded-allow-ips trusts nothing: is_trusted() turns the peer into 127.0.0.1 but
-    # compares it with the network ::ffff:127.0.0.1/128, which never matches an IPv4 address,
-    # so X-Forwarded-For is silently ignored.
+    # --forwarded-allow-ips trusted nothing: is_trusted() turned the peer into 127.0.0.1 but
+    # compared it with the network ::ffff:127.0.0.1/128, which never matches an IPv4 address,
+    # so X-Forwarded-For was silently ignored.
     with running(
         echo_scope, host="::", proxy_headers=True, forwarded_allow_ips=("::ffff:127.0.0.1",)
     ) as server:
@@ -115,8 +115,8 @@ def test_http_scope_scheme_is_never_a_websocket_scheme(proto: str) -> None:
 )
 def test_forwarded_element_with_an_empty_pair_is_read(value: bytes) -> None:
     # RFC 7239 §4: forwarded-element = [ forwarded-pair ] *( ";" [ forwarded-pair ] ), so an
-    # empty pair is valid. _split_elements() treats it as garbage and drops the whole element:
-    # the app sees the proxy's address and http.
+    # empty pair is valid. _split_elements() treated it as garbage and dropped the whole
+    # element: the app saw the proxy's address and http.
     with running(echo_scope, proxy_headers=True, forwarded_headers="forwarded") as server:
         with server.connect() as sock:
             response = _exchange(
@@ -134,8 +134,8 @@ def test_health_path_access_log_names_the_forwarded_client(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # docs/server.md: the access log names "the client (the one a trusted proxy named, with
-    # --proxy-headers)". --health-path is answered in start_request() before _start_cycle()
-    # reads the proxy headers, so it is logged with the proxy's address.
+    # --proxy-headers)". --health-path is answered in start_request(), before _start_cycle()
+    # reads the proxy headers: it was logged with the proxy's address.
     with running(
         echo_scope, proxy_headers=True, access_log="common", health_path="/healthz"
     ) as server:
