@@ -208,6 +208,15 @@ def _wire_length(text: str) -> int:
         return len(text.encode("utf-8"))
 
 
+def _check_stored(name: str, value: str) -> None:
+    """What a jar file may hold: anything a Set-Cookie line gives (``_parse_set_cookie``)
+    and ``save()`` writes, so a saved jar always loads back (a name may hold a space)."""
+    if not name or _CONTROL.search(name) or "=" in name or ";" in name:
+        raise LocalProtocolError(f"invalid cookie name {name!r}")
+    if _CONTROL.search(value) or ";" in value:
+        raise LocalProtocolError(f"invalid value for cookie {name!r}: no ';' or control characters")
+
+
 def _check_name_value(name: str, value: str) -> None:
     if not name or _CONTROL.search(name) or any(c in name for c in "=; \t"):
         raise LocalProtocolError(f"invalid cookie name {name!r}")
@@ -413,10 +422,12 @@ class Cookies:
         key = (cookie.domain, cookie.path, cookie.name)
         store = self._store
         old = store.get(key)
-        if old is not None:
-            cookie.creation_time = old.creation_time  # §5.3 step 11.3
-        cookie.last_access = self._clock()  # §5.3 step 2 (a refreshed cookie is in use)
-        if cookie.is_expired(self._clock()):
+        now = self._clock()
+        if old is not None and not old.is_expired(now):
+            # §5.3 step 11.3. (An expired one is gone already, §5.3: its time is not kept.)
+            cookie.creation_time = old.creation_time
+        cookie.last_access = now  # §5.3 step 2 (a refreshed cookie is in use)
+        if cookie.is_expired(now):
             # An expiry in the past deletes (§5.3 step 11.4 and the Max-Age=0 idiom).
             store.pop(key, None)
             return
@@ -439,15 +450,28 @@ class Cookies:
         for cookie in candidates[:count]:
             del self._store[(cookie.domain, cookie.path, cookie.name)]
 
-    def extract_cookies(self, request_url: URL | str, response_headers: Headers | Any) -> None:
-        """Store every acceptable ``Set-Cookie`` of a response to ``request_url``."""
+    def extract_cookies(
+        self,
+        request_url: URL | str,
+        response_headers: Headers | Any,
+        *,
+        known_names_only: bool = False,
+    ) -> None:
+        """Store every acceptable ``Set-Cookie`` of a response to ``request_url``.
+
+        ``known_names_only``: only cookies whose name the jar holds already (a request's
+        own ``cookies=`` jar follows what the server rotates or deletes, nothing more)."""
         url = request_url if isinstance(request_url, URL) else URL(request_url)
         headers = (
             response_headers if isinstance(response_headers, Headers) else Headers(response_headers)
         )
+        known: set[str] | None = None
+        if known_names_only:
+            with self._lock:
+                known = {stored.name for stored in self._store.values()}
         for line in headers.get_list("set-cookie"):
             cookie = self._parse_set_cookie(line, url)
-            if cookie is not None:
+            if cookie is not None and (known is None or cookie.name in known):
                 self._add(cookie)
 
     def _parse_set_cookie(self, line: str, url: URL) -> Cookie | None:
@@ -544,8 +568,10 @@ class Cookies:
         )
 
     def _shadows_secure(self, name: str, domain: str, path: str) -> bool:
+        now = self._clock()
         return any(
             c.secure
+            and not c.is_expired(now)  # §5.3: an expired cookie is gone already
             and c.name == name
             and (domain_match(domain, c.domain) or domain_match(c.domain, domain))
             and path_match(path, c.path)
@@ -649,13 +675,17 @@ class Cookies:
                 f"cookie file {os.fspath(path)!r} is not a wirekit-cookies version 1 file"
             )
         now = self._clock()
+        loaded: list[Cookie] = []
         for record in document.get("cookies", []):
             try:
                 cookie = Cookie(**record)
-                _check_name_value(cookie.name, cookie.value)
+                _check_stored(cookie.name, cookie.value)
             except (TypeError, LocalProtocolError) as exc:
                 raise ValueError(f"cookie file {os.fspath(path)!r}: bad record: {exc}") from exc
             if not cookie.is_expired(now):
-                with self._lock:
-                    self._store[(cookie.domain, cookie.path, cookie.name)] = cookie
-                    self._evict(cookie.domain)
+                loaded.append(cookie)
+        # Stored once every record passed: a bad one leaves the jar as it was.
+        with self._lock:
+            for cookie in loaded:
+                self._store[(cookie.domain, cookie.path, cookie.name)] = cookie
+                self._evict(cookie.domain)

@@ -190,8 +190,10 @@ def _retry_flow(request: Request, settings: FlowSettings, auth: Auth | None = No
             extra = request.extensions.get("cookies")
             if extra is not None:
                 # The request's own cookies= too: a cookie the server replaced or deleted
-                # (a rotated session on a redirect) must not be sent in its old form.
-                extra.extract_cookies(request.url, response.headers)
+                # (a rotated session on a redirect) must not be sent in its old form. Only
+                # those: a new name is the client jar's to judge (an http answer must not
+                # shadow its Secure cookie on the next https hop).
+                extra.extract_cookies(request.url, response.headers, known_names_only=True)
         status = response.status_code
         if not (method_ok and status in retry.statuses and attempt < retry.total):
             return response
