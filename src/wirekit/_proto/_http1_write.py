@@ -158,7 +158,11 @@ def scan_headers(
                     raise LocalProtocolError("more than one Content-Length header")
                 content_length = value
             elif kind == KIND_TRANSFER_ENCODING:
-                transfer_encoding = value
+                # Fields joined as one list (RFC 9110 §5.3), so "chunked" twice, or "gzip"
+                # then "chunked", is seen as the coding list it is on the wire.
+                transfer_encoding = (
+                    value if transfer_encoding is None else transfer_encoding + b"," + value
+                )
             else:
                 connection = value if connection is None else connection + b"," + value
     return hosts, content_length, transfer_encoding, connection

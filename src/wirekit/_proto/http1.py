@@ -305,6 +305,17 @@ class HTTP1Connection(HTTP1Receiver):
             if body:
                 raise LocalProtocolError(f"a {status_code} response has no body")
             framing = _SEND_NONE
+            if header_length is not None or header_encoding is not None:
+                # RFC 9110 §8.6: no Content-Length on a 204; RFC 9112 §6.1: no
+                # Transfer-Encoding on a 204, nor to an HTTP/1.0 peer (a 304 may keep its
+                # Content-Length: the length the GET's body would have).
+                drop: tuple[bytes, ...] = ()
+                if status_code == 204:
+                    drop = (b"content-length", b"transfer-encoding")
+                elif self._their_version != b"1.1":
+                    drop = (b"transfer-encoding",)
+                if drop:
+                    headers = [(n, v) for n, v in headers if n.lower() not in drop]
         elif (
             body is not None
             and not chunked

@@ -190,6 +190,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         "drain_left",
         "drain_since",
         "drain_timer",
+        "drop_body",
         "head_started",
         "log_peer",
         "log_request",
@@ -261,6 +262,8 @@ class HTTPServerProtocol(asyncio.Protocol):
         self.log_started = 0.0
         self.log_status = 0
         self.log_sent = 0
+        #: The answer being sent is a 204 or 304: body bytes an app gives are dropped.
+        self.drop_body = False
         # PROXY protocol: bytes received before the PROXY header was complete.
         self.proxy_buffer: bytes | None = b"" if state.config.proxy_protocol else None
         # Set by a WebSocket session: it takes every byte from then on.
@@ -562,6 +565,11 @@ class HTTPServerProtocol(asyncio.Protocol):
             all_headers = [*all_headers, (b"connection", b"close")]
         conn = self.conn
         self.log_status = status
+        # A 204 or 304 has no body (RFC 9110 §15.3.5, §15.4.5): what an app sends with one
+        # is dropped, as for HEAD (uvicorn and gunicorn do the same), not a broken answer.
+        self.drop_body = status == 204 or status == 304
+        if self.drop_body:
+            body = b""
         log_request = self.log_request
         if log_request is not None and log_request.method != b"HEAD":
             self.log_sent += len(body)  # the body's size, as Apache's %b (not the head)
@@ -578,6 +586,8 @@ class HTTPServerProtocol(asyncio.Protocol):
 
     def send_body(self, data: bytes, *, final: bool) -> None:
         conn = self.conn
+        if self.drop_body:
+            data = b""
         log_request = self.log_request
         if log_request is not None and log_request.method != b"HEAD":
             self.log_sent += len(data)
