@@ -7,6 +7,7 @@ The backends themselves are in ``_async/socks.py`` (the source) and ``_sync/sock
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Iterable
@@ -103,7 +104,11 @@ def translate_error(
             f"connect to {target} through SOCKS proxy {proxy.display} timed out after {timeout} s"
         )
     if isinstance(exc, ProxyConnectionError):
-        return ProxyError(f"cannot connect to SOCKS proxy {proxy.display}: {exc.strerror or exc}")
+        # From the errno when there is one: asyncio's strerror is "Connect call failed
+        # (...)", the sync one "Connection refused"; both clients say the same.
+        code = getattr(exc, "errno", None)
+        reason = os.strerror(code) if isinstance(code, int) and code > 0 else exc.strerror or exc
+        return ProxyError(f"cannot connect to SOCKS proxy {proxy.display}: {reason}")
     return ProxyError(f"SOCKS proxy {proxy.display} could not connect to {target}: {exc}")
 
 

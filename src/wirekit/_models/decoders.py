@@ -120,7 +120,9 @@ class DecodeLimits:
             )
         if decoded > RATIO_GRACE_BYTES and decoded > self.encoded * self.max_ratio:
             raise DecompressionLimitError(
-                f"{self.encoding} body expanded more than max_ratio={self.max_ratio:g}x "
+                # Named as the client's option (Client(max_decompression_ratio=)).
+                f"{self.encoding} body expanded more than max_decompression_ratio="
+                f"{self.max_ratio:g}x "
                 f"({self.encoded} encoded bytes gave over {decoded} bytes)"
             )
 

@@ -27,6 +27,7 @@ from wirekit.errors import (
     StreamClosed,
     StreamConsumed,
     StreamError,
+    WirekitError,
     chained,
 )
 
@@ -304,6 +305,10 @@ class Response:
                 self._sync_stream()  # the consumed/closed checks
                 try:
                     chunks: list[bytes] = read_all()
+                except WirekitError as exc:
+                    if exc.request is None:
+                        exc.request = self._request  # as the iterators say (_blame)
+                    raise
                 finally:
                     self._closed = True  # read_all() leaves its stream finished (see aread)
                 self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -370,6 +375,10 @@ class Response:
                 self._async_stream()  # the consumed/closed checks
                 try:
                     chunks: list[bytes] = await read_all()
+                except WirekitError as exc:
+                    if exc.request is None:
+                        exc.request = self._request  # as the iterators say (_blame)
+                    raise
                 finally:
                     # read_all() leaves its stream finished whatever happens (the connection
                     # released or closed): only our flag is left to set, no aclose() chain.

@@ -326,7 +326,8 @@ class HTTP1Receiver(BodyReader):
 
     def _too_many_fields(self, where: str) -> ProtocolViolation:
         return self._limit(
-            f"{{0}} {where} has more than {self._max_header_count} header fields",
+            f"{{0}} {where} has more than {self._max_header_count} header fields "
+            "(max_header_count)",
             "max_header_count",
             self._max_header_count,
             431,

@@ -120,6 +120,16 @@ def check_value(name: bytes, value: bytes) -> None:
         )
 
 
+def check_fields(headers: list[tuple[bytes, bytes]]) -> None:
+    """Refuse, before anything is sent, what ``check_head`` would find once the head is
+    serialised: a name that is not a token, a value with CR, LF, NUL or another control
+    character. For headers a caller gives (a client checks its own once, not per request)."""
+    for name, value in headers:
+        if _name_kinds.get(name) is None:
+            header_kind(name)
+        check_value(name, value)
+
+
 def connection_tokens(value: bytes) -> frozenset[bytes]:
     """The lower-cased tokens of a Connection header (RFC 9110 §7.6.1: a comma list)."""
     tokens = _connection_tokens.get(value)

@@ -12,7 +12,7 @@ from wirekit._models.messages import Response
 from wirekit._models.url import URL
 from wirekit.client._sync.client import Client
 from wirekit.client.config import UNSET
-from wirekit.errors import TransportError
+from wirekit.errors import TLSError, TransportError
 
 __all__ = ["delete", "fetch", "get", "head", "options", "patch", "post", "put", "request"]
 
@@ -74,7 +74,8 @@ def fetch(
     """GET ``url`` (POST when ``data`` is given) and return the body as bytes.
 
     Raises on network errors and on 4xx/5xx answers. With ``default=``, the "try again
-    later" failures (DNS, refused, reset, timeouts: every :class:`TransportError`) return
+    later" failures (DNS, refused, reset, timeouts: every :class:`TransportError` but a
+    :class:`TLSError`, which waiting does not cure) return
     ``default`` instead; HTTP errors still raise, since retrying will not fix them.
 
     >>> fetch("http://127.0.0.1:9/", default=None, timeout=1.0) is None
@@ -87,6 +88,8 @@ def fetch(
     method = "POST" if has_body else "GET"
     try:
         response = request(method, url, data=data, headers=headers, timeout=timeout, **kwargs)
+    except TLSError:
+        raise  # a certificate that does not verify will not verify later either
     except TransportError:
         if default is UNSET:
             raise

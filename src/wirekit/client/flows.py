@@ -25,6 +25,7 @@ from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
+from wirekit._proto._http1_write import check_fields
 from wirekit.client.auth import Auth, BasicAuth, NetrcLookup
 from wirekit.client.config import Retry
 from wirekit.errors import (
@@ -393,7 +394,8 @@ def merge_headers(base: Headers, extra: Any) -> Headers:
     """A client's default headers with a request's ``headers=`` on top (a copy).
 
     A None value removes that default, as in requests: ``headers={"User-Agent": None}`` (or
-    ``[("User-Agent", None)]``) sends no User-Agent."""
+    ``[("User-Agent", None)]``) sends no User-Agent. A name or value HTTP cannot carry
+    (CR, LF, NUL) raises ``LocalProtocolError`` here, before any connection is made."""
     merged = base.copy()
     if extra:
         pairs: Any = None
@@ -414,4 +416,5 @@ def merge_headers(base: Headers, extra: Any) -> Headers:
                     kept.append((name, value))
             extra = kept
         merged.update(extra)
+        check_fields(merged.raw)
     return merged

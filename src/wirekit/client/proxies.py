@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wirekit._models.url import URL
+from wirekit._models.url import URL, redact
 from wirekit.errors import InvalidURL
 
 __all__ = ["ProxyConfig", "environment_proxies", "proxy_for", "should_bypass"]
@@ -35,9 +35,9 @@ def _proxy_url(value: str) -> URL:
         value = "http://" + value  # curl's rule: a bare host:port is an HTTP proxy
     url = URL(value)
     if url.scheme not in _SUPPORTED:
-        raise InvalidURL(f"unsupported proxy scheme {url.scheme!r} in {value!r}")
+        raise InvalidURL(f"unsupported proxy scheme {url.scheme!r} in {redact(value)!r}")
     if not url.host:
-        raise InvalidURL(f"proxy URL {value!r} has no host")
+        raise InvalidURL(f"proxy URL {redact(value)!r} has no host")
     return url
 
 

@@ -425,6 +425,7 @@ class Client:
         ``read_bodies``: the auth flow reads response bodies (``requires_response_body``),
         so each response is read before the flow sees it."""
         previous: Response | None = None
+        sent: Request | None = None  # the last request handed to the transport
         try:
             instruction = flow.send(None)
             while True:
@@ -448,6 +449,7 @@ class Client:
                 deadline.url = instruction.url
                 for hook in self._event_hooks["request"]:
                     hook(instruction)
+                sent = instruction
                 try:
                     response = self._transport.handle_request(instruction)
                 except TransportError as exc:
@@ -475,6 +477,8 @@ class Client:
                 instruction = flow.send(response)
         except BaseException as exc:
             failure = exc
+        if isinstance(failure, WirekitError) and failure.request is None:
+            failure.request = sent  # every failure names the request it belongs to
         if previous is not None:  # outside the handler, as in send()
             previous.close()
         raise failure

@@ -21,12 +21,14 @@ from wirekit._models.url import URL, Origin
 from wirekit._proto import http1
 from wirekit.client.config import Deadline
 from wirekit.errors import (
+    ConnectError,
     ConnectTimeout,
     ProxyError,
     ReadError,
     ReadTimeout,
     RemoteProtocolError,
     StreamClosed,
+    TLSError,
     WriteError,
     WriteTimeout,
     chained,
@@ -165,6 +167,7 @@ class HTTPConnection:
         try:
             if proxy is not None:
                 host, port = proxy.url.host, proxy.url.effective_port or 0
+                phase = _TO_PROXY
             seconds, binding = deadline.for_phase(timeout, phase)
             if self._uds is not None:
                 stream = self._backend.connect_unix_socket(self._uds, timeout=seconds, trace=trace)
@@ -180,10 +183,11 @@ class HTTPConnection:
                 )
             self._stream = stream
             if proxy is not None and proxy.ssl_context is not None:
-                phase = "TLS handshake with the proxy"
+                phase = _PROXY_TLS
                 seconds, binding = deadline.for_phase(timeout, phase)
                 self._stream = stream.start_tls(proxy.ssl_context, proxy.url.host, timeout=seconds)
             if proxy is not None and proxy.mode == "tunnel":
+                phase = "proxy CONNECT"
                 self._tunnel(proxy, deadline)
             if self.origin.scheme == "https":
                 assert self._ssl_context is not None
@@ -203,6 +207,16 @@ class HTTPConnection:
                 if clock.unfinished("dns"):
                     phase = "DNS resolution"  # the lookup stalled, not the connection
                 raise chained(deadline.exceeded(phase), failure) from failure
+            if (
+                proxy is not None
+                and phase in (_TO_PROXY, _PROXY_TLS)
+                and isinstance(failure, (ConnectError, ConnectTimeout, TLSError))
+                and failure.args
+            ):
+                # The message names the address it failed on: say it is the proxy's, or it
+                # reads as the origin failing. Same class, same traceback.
+                where = f"{_host_for_header(proxy.url.host)}:{proxy.url.effective_port}"
+                failure.args = (f"proxy {where}: {failure.args[0]}", *failure.args[1:])
             raise failure
 
     def _tunnel(self, proxy: ProxyRoute, deadline: Deadline) -> None:
@@ -628,6 +642,11 @@ class ResponseBody:
             pool.discard(self._connection)
         elif not reusable:
             self._connection.close()
+
+
+#: Connect phases spent on the proxy itself (named in errors and in a deadline's message).
+_TO_PROXY = "connect to the proxy"
+_PROXY_TLS = "TLS handshake with the proxy"
 
 
 def _host_for_header(host: str) -> str:
