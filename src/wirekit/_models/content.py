@@ -136,8 +136,10 @@ def remaining_file_size(file: Any) -> int | None:
             if stat.S_ISREG(info.st_mode):
                 if not info.st_size:
                     # Empty, or a /proc, /sys or FUSE file that reports 0 bytes and has
-                    # content: only reading tells (sent chunked, as requests does).
-                    return None
+                    # content: one byte read where the file stands tells them apart (the
+                    # latter goes chunked). An empty one is 0: a multipart form holding it
+                    # keeps its Content-Length, which some servers need to read the form.
+                    return 0 if not os.pread(file.fileno(), 1, int(file.tell())) else None
                 return max(0, info.st_size - int(file.tell()))
         except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
             pass
@@ -203,11 +205,17 @@ class FileContent(RequestContent):
 
 
 class IteratorContent(RequestContent):
-    """A sync iterable of bytes (a generator...). Sent once: not replayable."""
+    """A sync iterable of bytes (a generator...). Sent once: not replayable, unless it is a
+    list or tuple, which can be iterated again (a 307/308 redirect resends it)."""
 
     def __init__(self, iterable: Iterable[Any], *, content_length: int | None = None) -> None:
         self._iterable = iterable
         self.content_length = content_length
+        self._started = False
+        self.is_replayable = isinstance(iterable, (list, tuple))
+
+    def rewind(self) -> None:
+        super().rewind()
         self._started = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -365,6 +373,8 @@ def encode_request(
     Nothing given: empty headers and an empty body (a GET needs neither). An explicitly empty
     ``content=b""`` gets ``Content-Length: 0``.
     """
+    if files is not None and not files:
+        files = None  # files={} or []: no files, so no multipart (as requests and httpx)
     given = [name for name, v in (("content", content), ("json", json)) if v is not None]
     if data is not None and (files is None or not _is_form(data)):
         given.append("data")

@@ -145,8 +145,12 @@ class FileField:
         if self._bytes is not None:
             return len(self._bytes)
         if self._path is not None:
-            # 0: empty, or a /proc or /sys file with content all the same: unknown.
-            return os.stat(self._path).st_size or None
+            size = os.stat(self._path).st_size
+            if size:
+                return size
+            # 0: empty, or a /proc or /sys file with content all the same (then unknown).
+            with open(self._path, "rb") as file:
+                return None if file.read(1) else 0
         return remaining_file_size(self._file)
 
     @property
@@ -168,6 +172,10 @@ class FileField:
     def chunks(self) -> Iterator[bytes]:
         if self._consumed:
             self.rewind()
+        elif self._file is not None and self._start is not None:
+            # From where it stood when the part was made, whatever read it since (the same
+            # file object in two parts): the size announced was measured from there.
+            self._file.seek(self._start)
         self._consumed = True
         if self._bytes is not None:
             yield from _split(self._head + self._bytes)
