@@ -115,6 +115,8 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
+        #: A second SIGINT/SIGTERM while stopping: requests in flight are not waited for.
+        self._force_stop = False
         self._pool: WorkerPool | None = None
         self._uds_path: str | None = None
         self._saved_signals: dict[int, Any] = {}
@@ -313,7 +315,7 @@ class Server:
             await self._serve(loop, stop, install_signal_handlers, ssl_context)
         finally:
             loop.set_exception_handler(previous_handler)
-            self._stop_requested = False  # the same Server can serve again
+            self._stop_requested = self._force_stop = False  # the same Server can serve again
             self.started.clear()
 
     async def _serve(
@@ -412,7 +414,7 @@ class Server:
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous = signal.getsignal(signum)
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, self.shutdown)
+                loop.add_signal_handler(signum, self._on_signal)
                 self._saved_signals[signum] = previous
 
     def _restore_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -424,6 +426,13 @@ class Server:
                 loop.remove_signal_handler(signum)
             with contextlib.suppress(TypeError, ValueError):
                 signal.signal(signum, previous)
+
+    def _on_signal(self) -> None:
+        if self._stop_requested:
+            # A second Ctrl-C (as with --workers, and uvicorn): stop now.
+            self._force_stop = True
+            logger.warning("second signal: closing connections without waiting for requests")
+        self.shutdown()
 
     def shutdown(self) -> None:
         """Ask the server to stop gracefully. Safe from any thread, and before ``serve``."""
@@ -460,21 +469,26 @@ class Server:
         deadline = loop.time() + config.shutdown_timeout
         # Requests in flight finish (their connections close after the answer); the rest
         # of the connections are idle and were closed above.
-        while (state.connections or state.in_flight > 0) and loop.time() < deadline:
+        while (
+            (state.connections or state.in_flight > 0)
+            and loop.time() < deadline
+            and not self._force_stop
+        ):
             for connection in list(state.connections):
                 connection.close_if_idle()
             await asyncio.sleep(_SHUTDOWN_POLL)
         pending = [task for task in state.tasks if not task.done()]
-        if pending and loop.time() < deadline:
+        if pending and loop.time() < deadline and not self._force_stop:
             # WebSocket handlers still cleaning up after their 1001: they finish (within
             # shutdown_timeout) before lifespan shutdown, as requests do.
             await asyncio.wait(pending, timeout=deadline - loop.time())
         if state.connections or state.in_flight > 0:
-            logger.warning(
-                "shutdown_timeout=%ss passed with %d connections open: closing them",
-                config.shutdown_timeout,
-                len(state.connections),
-            )
+            if not self._force_stop:
+                logger.warning(
+                    "shutdown_timeout=%ss passed with %d connections open: closing them",
+                    config.shutdown_timeout,
+                    len(state.connections),
+                )
             for connection in list(state.connections):
                 connection.abort()
             for task in list(state.tasks):

@@ -429,6 +429,9 @@ class HTTPServerProtocol(asyncio.Protocol):
                 elif self._next_after_body and self.transport is not None:
                     # The rest of a body answered early is read: the next (pipelined)
                     # request may already be buffered, and this loop reads it.
+                    if self._close_after:  # read only so the close is clean (shutdown)
+                        self.close()
+                        return
                     self._next_cycle(self.transport)
             elif event is PAUSED:
                 # A full request is in hand and its answer is not finished. Reading goes on
@@ -560,8 +563,9 @@ class HTTPServerProtocol(asyncio.Protocol):
         """
         transport = self.transport
         all_headers = self._with_defaults(headers)
-        if self._close_after or self.state.shutting_down:
+        if self._close_after or (self.state.shutting_down and not self._pipelined()):
             # Tell the client this is the last answer (RFC 9112 §9.6) so it does not reuse us.
+            # (Shutting down, a request already pipelined behind this one is answered first.)
             all_headers = [*all_headers, (b"connection", b"close")]
         conn = self.conn
         self.log_status = status
@@ -643,7 +647,16 @@ class HTTPServerProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
-        if self._close_after or self.state.shutting_down or not self.conn.keep_alive:
+        if self.state.shutting_down and self.reading_body and not self._close_after:
+            # Answered before its body was read: the rest is read (and dropped) before the
+            # close, else the kernel resets the connection and the client may never see
+            # the answer. Our "Connection: close" went with it: no request follows.
+            self._close_after = True
+        elif (
+            self._close_after
+            or not self.conn.keep_alive
+            or (self.state.shutting_down and not self.conn.has_input)  # nothing pipelined
+        ):
             self.close()
             return
         if self.reading_body:
@@ -848,9 +861,14 @@ class HTTPServerProtocol(asyncio.Protocol):
             )
             self.abort()
 
+    def _pipelined(self) -> bool:
+        """Bytes of a next request are already here (read before a shutdown began)."""
+        return not self.reading_body and self.conn.has_input
+
     def close_if_idle(self) -> bool:
-        """Graceful shutdown: close now if no request is in progress."""
-        if self.cycle is None and not self.head_started:
+        """Graceful shutdown: close now if no request is in progress (nor the rest of an
+        answered one's body being read, which closes the connection when it ends)."""
+        if self.cycle is None and not self.head_started and not self.reading_body:
             self.close()
             return True
         return False

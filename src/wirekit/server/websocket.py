@@ -146,6 +146,8 @@ class WebSocketSession:
         self.accepted = False
         self.closed = False
         self.close_sent = False
+        #: Graceful shutdown began before the app accepted: 1001 right after its accept.
+        self.going_away = False
         #: The fragments of a message in progress: one buffer, not an object per fragment
         #: (2-byte fragments cost ~20 times their size as list items).
         self.parts: bytearray | io.StringIO | None = None
@@ -202,7 +204,9 @@ class WebSocketSession:
         if self.accepted and not self.close_sent:
             self._send_close(CLOSE_GOING_AWAY, "server shutting down")
         elif not self.accepted:
-            self.protocol.close()
+            # The handshake is with the app, like a request in flight: its answer (101 then
+            # at once 1001, a refusal, or a 500) goes out within shutdown_timeout.
+            self.going_away = True
 
     def receive_bytes(self, data: bytes) -> None:
         if not self.accepted:
@@ -458,6 +462,10 @@ class WebSocketSession:
         head.append(b"\r\n")
         self._write(b"".join(head))
         self.accepted = True
+        if self.going_away:
+            self.early = []
+            self._send_close(CLOSE_GOING_AWAY, "server shutting down")
+            return
         early, self.early = self.early, []
         for data in early:
             self.receive_bytes(data)
