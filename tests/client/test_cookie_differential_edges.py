@@ -10,18 +10,9 @@ import pytest
 
 import wirekit
 from tests.server.support import running
+from tests.support.helpers import Clock
 from wirekit import Cookies
 from wirekit._models.headers import Headers
-
-NOW = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def _scripted_app(scope, receive, send):  # type: ignore[no-untyped-def]

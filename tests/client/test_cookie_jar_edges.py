@@ -15,17 +15,8 @@ import pytest
 
 import wirekit
 from tests.server.support import running
+from tests.support.helpers import Clock
 from wirekit import Cookies
-
-NOW = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def _set_cookie_app(scope, receive, send):  # type: ignore[no-untyped-def]

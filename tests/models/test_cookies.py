@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.helpers import FIXED_NOW as NOW
+from tests.support.helpers import Clock
 from wirekit._models.cookies import (
     MAX_COOKIE_SIZE,
     MAX_COOKIES,
@@ -23,16 +25,6 @@ from wirekit._models.cookies import (
 from wirekit._models.headers import Headers
 from wirekit._models.url import URL
 from wirekit.errors import LocalProtocolError
-
-NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -89,3 +89,17 @@ def stop_process(
         if stream is not None:
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+#: A fixed "now" (2023-11-14T22:13:20Z) for code that takes a clock (the cookie jar).
+FIXED_NOW = 1_700_000_000.0
+
+
+class Clock:
+    """A clock to pass as ``clock=``: it says ``now`` until a test moves it on."""
+
+    def __init__(self, now: float = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
