@@ -69,6 +69,9 @@ _SEND_CHUNKED: Final = 2
 _SEND_UNTIL_CLOSE: Final = 3
 _SEND_DISCARD: Final = 4  # a HEAD response: body data is dropped
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
+#: Heads that put a fresh llhttp parser at the start of a chunked body (_start_chunked_body).
+_CHUNKED_REQUEST: Final = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+_CHUNKED_RESPONSE: Final = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 _BODY_METHODS: Final = frozenset({b"POST", b"PUT", b"PATCH"})
 
 # States as module constants: a global load is cheaper than an enum attribute lookup.
@@ -755,6 +758,16 @@ class HTTP1Receiver(BodyReader):
         self._their_state = _SEND_BODY
 
     def _start_chunked_body(self) -> None:
+        parser = self._parser
+        if parser is not None and parser.should_upgrade():
+            # llhttp stopped after a head that offered an upgrade we decline (a body comes:
+            # served as plain HTTP, curl --http2 sends such POSTs) and reads no more. A fresh
+            # parser, put at a chunked body by a head of our own whose callbacks write to
+            # scratch fields, reads the body instead.
+            target, reason, fields = self._target, self._reason, self._fields
+            self._fields = []
+            self._new_parser().feed_data(_CHUNKED_REQUEST if self._server else _CHUNKED_RESPONSE)
+            self._target, self._reason, self._fields = target, reason, fields
         self._chunk_left = 0
         self._chunk_line = b""
         self._in_trailers = False
