@@ -228,7 +228,7 @@ class ServerConfig:
                 not root_path.startswith("/")
                 or "?" in root_path
                 or "#" in root_path
-                or not (root_path.isprintable())
+                or not root_path.isprintable()
             ):
                 raise ValueError(
                     "root_path must be a path starting with '/', without '?', '#' or control "

@@ -162,20 +162,15 @@ class ConnectionPool:
                 if now - self._last_sweep > _SWEEP_INTERVAL:
                     stale.extend(self._sweep(now))
                 stack = self._idle.get(origin)
-                while stack and fresh:
-                    candidate = stack.pop()
-                    self._idle_count -= 1
-                    self._forget(candidate)
-                    stale.append(candidate)
-                fresh = False  # connections freed while we wait are fine
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1
-                    if candidate.is_usable() and not self._expired(candidate, now):
+                    if not fresh and candidate.is_usable() and not self._expired(candidate, now):
                         found = candidate
                         break
                     self._forget(candidate)
                     stale.append(candidate)
+                fresh = False  # connections freed while we wait are fine
                 if found is None:
                     # Evicting another origin's idle connection makes room only when the
                     # total is what blocks, never past this origin's own limit.
