@@ -7,6 +7,7 @@ must still read every byte.
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import pytest
 
 from tests.server.support import WAIT, read_response, running
 from wirekit.server import main as server_main
-from wirekit.server.wsgi import WorkerPool
+from wirekit.server.wsgi import WorkerPool, WSGICycle, WSGIInput
 
 
 class _EagerPool(WorkerPool):
@@ -100,3 +101,31 @@ def test_a_status_without_a_space_is_refused_with_a_clear_message() -> None:
             status, _headers, body = read_response(sock)
     assert status == 200
     assert body == b"WSGI status must be a str like '200 OK', got '200OK'"
+
+
+def test_requests_leave_no_reference_cycles() -> None:
+    """Each request's cycle, input and environ referred to each other: every request left
+    garbage for the cycle collector, whose pauses were most of the WSGI p99 at 64
+    connections. Bodiless and uploading requests alike now free as soon as they end."""
+    with running(_echo_length, interface="wsgi") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            gc.collect()
+            gc.disable()
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            try:
+                for _ in range(10):
+                    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    assert read_response(sock)[::2] == (200, b"0")
+                    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n")
+                    sock.sendall(b"hello")  # a second packet: the app waits for it
+                    assert read_response(sock)[::2] == (200, b"5")
+                gc.collect()
+                cyclic = [type(o).__name__ for o in gc.garbage if isinstance(o, _PER_REQUEST)]
+            finally:
+                gc.set_debug(0)
+                gc.garbage.clear()
+                gc.enable()
+    assert cyclic == []
+
+
+_PER_REQUEST = (WSGICycle, WSGIInput)

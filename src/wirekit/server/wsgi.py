@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -162,7 +163,14 @@ class WSGIInput:
     )
 
     def __init__(self, cycle: WSGICycle, *, complete: bool = False) -> None:
-        self._cycle = cycle
+        # Weak: the cycle holds this input, and so does its environ. A strong reference back
+        # made every request a reference cycle left to the garbage collector, whose
+        # collections were most of the WSGI server's latency tail (p99 at 64 connections:
+        # 9-11 ms with the cycles, 5-6.5 ms with the collector off). A body complete from
+        # the start needs nothing from its cycle (most GETs): no reference at all.
+        self._cycle: weakref.ReferenceType[WSGICycle] | None = (
+            None if complete else weakref.ref(cycle)
+        )
         self._chunks: deque[bytes] = deque()
         self._offset = 0  # bytes of the first chunk already handed over
         self._buffered = 0
@@ -206,12 +214,17 @@ class WSGIInput:
         """Wait until ``wanted`` bytes are buffered (-1: all of them) or the body ended."""
         lock = self._lock
         while not self._done and (wanted < 0 or self._buffered < wanted):
+            cycle = self._owner()
+            if cycle is None:
+                # Only the app's worker keeps its cycle alive: the app kept wsgi.input and
+                # read it after its answer, when nothing reads the connection for it.
+                raise ClientDisconnected("wsgi.input read after its request ended")
             if not self._asked_continue:
                 self._asked_continue = True
-                self._cycle.body_wanted()
+                cycle.body_wanted()
             self.need = wanted if wanted > 0 else -1
-            self._cycle.release_body()
-            lock.wait(self._cycle.read_wait)
+            cycle.release_body()
+            lock.wait(cycle.read_wait)
             self.need = 0
         if self._gone and (wanted < 0 or self._buffered < max(wanted, 1)):
             # Never hand over part of the body as if it were all of it (a truncated upload
@@ -247,8 +260,15 @@ class WSGIInput:
             self._offset = offset
             data = parts[0] if len(parts) == 1 else b"".join(parts)
         self._buffered -= len(data)
-        self._cycle.release_body()
+        cycle = self._owner()
+        if cycle is not None:
+            cycle.release_body()
         return data
+
+    def _owner(self) -> WSGICycle | None:
+        """The request's cycle: None for a body complete from the start, or once it ended."""
+        ref = self._cycle
+        return None if ref is None else ref()
 
     def _line_end(self, scanned: int) -> int:
         """Where the first buffered line ends (just past its LF), or 0 if none has yet;
@@ -424,6 +444,7 @@ class WSGICycle:
     """One request handled by a WSGI app in a worker thread."""
 
     __slots__ = (
+        "__weakref__",
         "_close_after",
         "_done_posted",
         "_headers",
