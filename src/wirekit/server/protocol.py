@@ -140,6 +140,8 @@ class ServerState:
         )
         self.timeout_response = plain_response(408, "request took too long\n")
         self._sweeper: asyncio.TimerHandle | None = None
+        #: Connections holding whole answers until this loop turn ends (see release_held).
+        self.holding: list[HTTPServerProtocol] = []
 
     def connection_count(self) -> int:
         """Connections held now: serving ones and TLS ones still in their handshake."""
@@ -155,6 +157,20 @@ class ServerState:
             if self.config.date_header:
                 headers.append((b"date", formatdate(second, usegmt=True).encode("ascii")))
             self.default_headers = headers
+
+    def release_held(self) -> None:
+        """Write the answers held during the loop turn that just ended, one after another.
+
+        While other requests are under way, a complete answer is held, not written at
+        once, until the turn's other requests have run: their app code runs back to back instead of between two sends, whose
+        kernel paths (loopback delivery included) evict the caches the next app needs.
+        wrk, 64 connections, compiled ASGI, interleaved runs: 1 KiB JSON 20,500-22,600
+        requests/s against 16,100-18,700 written at once, hello the same or better.
+        """
+        holding = self.holding
+        self.holding = []
+        for protocol in holding:
+            protocol.release()
 
     def start_sweeping(self, loop: asyncio.AbstractEventLoop) -> None:
         def sweep() -> None:
@@ -192,6 +208,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         "drain_timer",
         "drop_body",
         "head_started",
+        "held",
         "log_peer",
         "log_request",
         "log_sent",
@@ -226,6 +243,9 @@ class HTTPServerProtocol(asyncio.Protocol):
             max_body_bytes=config.max_body_bytes,
         )
         self.transport: asyncio.Transport | None = None
+        #: A whole answer (or several pipelined ones) written at the end of this loop turn
+        #: (ServerState.release_held); every other write or close sends it first (out()).
+        self.held: bytes | None = None
         #: Over TLS, the socket transport under ``transport`` (set by tls_accept), whose
         #: buffer close() waits on; None over plain TCP.
         self.raw_transport: asyncio.Transport | None = None
@@ -303,6 +323,7 @@ class HTTPServerProtocol(asyncio.Protocol):
             self.drain_timer.cancel()
             self.drain_timer = None
         self.raw_transport = None
+        self.held = None  # the client is gone: nothing reads it
         cycle = self.cycle
         if cycle is not None:
             cycle.connection_lost()
@@ -542,9 +563,10 @@ class HTTPServerProtocol(asyncio.Protocol):
     def send_continue(self) -> None:
         """``100 Continue`` (RFC 9110 §10.1.1): the app asked for the body it was offered."""
         self.body_started = self.state.now  # the client's body clock starts now
-        if self.transport is not None:
+        transport = self.out()
+        if transport is not None:
             try:
-                self.transport.write(self.conn.send_informational(100))
+                transport.write(self.conn.send_informational(100))
             except LocalProtocolError:
                 pass  # HTTP/1.0 clients get no 1xx (RFC 9110 §15.2); they send the body anyway
 
@@ -579,8 +601,23 @@ class HTTPServerProtocol(asyncio.Protocol):
             self.log_sent += len(body)  # the body's size, as Apache's %b (not the head)
         if final:
             data = conn.send_response(status, all_headers, reason=reason, body=body)
-            if transport is not None:  # _write, inlined: this is the hot path
-                transport.write(data)
+            if transport is not None:
+                state = self.state
+                holding = state.holding
+                if holding or state.in_flight > 1:  # held till the turn ends (release_held)
+                    held = self.held
+                    if held is None:
+                        self.held = data
+                        if not holding:
+                            self.loop.call_soon(state.release_held)
+                        holding.append(self)
+                    else:  # pipelined answers: in order, in one write
+                        self.held = held + data
+                else:
+                    # No other request under way: nothing to gather, and holding would cost
+                    # a lone client a loop turn per answer (-20% requests/s at one
+                    # connection).
+                    transport.write(data)
             self.response_complete()
         else:
             data = conn.send_response(status, all_headers, reason=reason)
@@ -605,7 +642,24 @@ class HTTPServerProtocol(asyncio.Protocol):
 
     def _write(self, data: bytes, transport: asyncio.Transport | None) -> None:
         if transport is not None:
+            if self.held is not None:
+                self.release()
             transport.write(data)
+
+    def release(self) -> None:
+        """Write the answer held for the end of the loop turn, if any, now."""
+        held = self.held
+        if held is not None:
+            self.held = None
+            transport = self.transport
+            if transport is not None:
+                transport.write(held)
+
+    def out(self) -> asyncio.Transport | None:
+        """The transport, for a write or a close that must follow any held answer."""
+        if self.held is not None:
+            self.release()
+        return self.transport
 
     def _with_defaults(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         defaults = self.state.default_headers
@@ -631,8 +685,9 @@ class HTTPServerProtocol(asyncio.Protocol):
                 final=True,
             )
         except Exception:  # the parser's state forbids a response: fall back to raw bytes
-            if self.transport is not None:
-                self.transport.write(plain_response(status, text))
+            transport = self.out()
+            if transport is not None:
+                transport.write(plain_response(status, text))
             self.close()
 
     def conn_keep_alive_off(self) -> None:
@@ -740,15 +795,15 @@ class HTTPServerProtocol(asyncio.Protocol):
             self.abort()
             self.transport = None
             return
-        if self.transport is not None:
-            transport = self.transport
+        transport = self.out()
+        if transport is not None:
             # Detach first, so nothing the app still sends can follow our error answer.
             self.transport = None
             transport.write(plain_response(status, f"{exc}\n"))
             transport.close()
 
     def close(self) -> None:
-        transport = self.transport
+        transport = self.out()
         if transport is None or transport.is_closing():
             return
         if self.raw_transport is not None and self._unsent(transport, self.raw_transport):
@@ -803,7 +858,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         self.drain_timer = self.loop.call_later(_DRAIN_POLL, self._check_sent)
 
     def abort(self) -> None:
-        transport = self.transport
+        transport = self.out()  # what was answered whole goes first (as it did unheld)
         if transport is not None:
             transport.abort()
 
@@ -813,7 +868,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         A plain close (FIN) after part of a close-delimited body (an HTTP/1.0 client, no
         Content-Length) reads as the whole answer, and a proxy may cache it as such.
         """
-        transport = self.transport
+        transport = self.out()
         if transport is None:
             return
         sock = transport.get_extra_info("socket")
@@ -836,8 +891,9 @@ class HTTPServerProtocol(asyncio.Protocol):
                     self.client,
                     config.header_timeout,
                 )
-                if self.transport is not None:
-                    self.transport.write(self.state.timeout_response)
+                transport = self.out()
+                if transport is not None:
+                    transport.write(self.state.timeout_response)
             self.deadline = 0.0
             self.close()
             return

@@ -315,8 +315,9 @@ class WebSocketSession:
             waiter.set_result(None)
 
     def _write(self, data: bytes) -> None:
-        if self.protocol.transport is not None and data:
-            self.protocol.transport.write(data)
+        transport = self.protocol.out()
+        if transport is not None and data:
+            transport.write(data)
 
     def _send_close(self, code: int, reason: str) -> None:
         if self.close_sent:
@@ -370,8 +371,9 @@ class WebSocketSession:
 
     def _reject(self, status: int, text: str) -> None:
         self.closed = True
-        if self.protocol.transport is not None:
-            self.protocol.transport.write(plain_response(status, text))
+        transport = self.protocol.out()
+        if transport is not None:
+            transport.write(plain_response(status, text))
         self.protocol.close()
 
     def _pause_reading(self) -> None:
