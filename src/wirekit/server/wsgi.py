@@ -216,8 +216,8 @@ class WSGIInput:
         while not self._done and (wanted < 0 or self._buffered < wanted):
             cycle = self._owner()
             if cycle is None:
-                # Only the app's worker keeps its cycle alive: the app kept wsgi.input and
-                # read it after its answer, when nothing reads the connection for it.
+                # The cycle is gone only once its request is over: the app kept wsgi.input
+                # and read it after its answer, when nothing reads the connection for it.
                 raise ClientDisconnected("wsgi.input read after its request ended")
             if not self._asked_continue:
                 self._asked_continue = True
