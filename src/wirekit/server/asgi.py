@@ -157,6 +157,7 @@ class ASGICycle:
         "_other_waiters",
         "_waiter",
         "app",
+        "begun",
         "body_done",
         "client_eof",
         "client_gone",
@@ -205,6 +206,8 @@ class ASGICycle:
         self.status = 200
         self.headers: list[tuple[bytes, bytes]] = []
         self.task: asyncio.Task[None] | None = None
+        #: The task has started running the app (ServerState.starting counts those not).
+        self.begun = False
 
     def start(self) -> None:
         # _done(), a done callback, does the bookkeeping, not a try/finally in _run(): measured
@@ -212,7 +215,9 @@ class ASGICycle:
         protocol = self.protocol
         task = protocol.loop.create_task(self._run())
         self.task = task
-        protocol.state.tasks.add(task)
+        state = protocol.state
+        state.tasks.add(task)
+        state.starting += 1
         task.add_done_callback(self._done)
 
     async def _run(self) -> None:
@@ -221,6 +226,8 @@ class ASGICycle:
         # app calling sys.exit() deep in a library stopped the whole server. Here they end
         # only this request: a 500, logged by _done(). (Ctrl-C is not one of them under
         # Server.run(): it takes SIGINT with a loop handler and shuts down gracefully.)
+        self.begun = True
+        self.protocol.state.starting -= 1
         try:
             await self.app(self.scope, self.receive, self.send)
         except (SystemExit, KeyboardInterrupt) as exc:
@@ -275,6 +282,9 @@ class ASGICycle:
         state = self.protocol.state
         state.tasks.discard(task)
         state.in_flight -= 1
+        if not self.begun:  # cancelled before it ran (shutdown)
+            self.begun = True
+            state.starting -= 1
         error: BaseException | None
         if task.cancelled():
             error = _cancelled_error(task)

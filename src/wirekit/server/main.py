@@ -347,6 +347,7 @@ class Server:
         state.proxy_policy = self.proxy_policy
         if self.interface == "wsgi":
             state.max_in_flight = config.max_pending_requests + config.threads
+            state.hold_while_busy = True
         state.max_connections = connection_limit(config.max_connections)
         self.state = state
         servers: list[asyncio.Server] = []
