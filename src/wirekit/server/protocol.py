@@ -173,8 +173,8 @@ class ServerState:
         paths (loopback delivery included) evict the caches the next app needs. Only apps
         queued to start count: an answer is not held for an app that was already running
         (one woken by an event, or work the app does after its answer).
-        wrk, 64 connections, compiled ASGI, interleaved runs: 1 KiB JSON 23,500-23,700
-        requests/s against 18,500-19,200 written at once, hello 48,000 against 43,400.
+        wrk, 64 connections, compiled ASGI, interleaved runs on a busy machine: 1 KiB JSON
+        median 19,700 requests/s against 15,700 written at once.
         """
         holding = self.holding
         self.holding = []
