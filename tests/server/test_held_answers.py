@@ -18,18 +18,18 @@ from tests.server.support import WAIT, read_response, read_until_closed, running
 BACKGROUND_S = 3.0
 
 
+async def _answer(send: Any, body: bytes) -> None:
+    """A whole answer: status, Content-Length and body."""
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _answer_then_work(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     body = scope["path"].encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, body)
     if scope["path"] == "/background":
         await asyncio.sleep(BACKGROUND_S)  # work after the answer, awaiting as it goes
 
@@ -67,32 +67,31 @@ async def _long_poll_or_work(scope: dict[str, Any], receive: Any, send: Any) -> 
     if scope["path"] == "/poll":
         await asyncio.sleep(SYNC_WORK_S * 2)  # a long poll: another request under way
     body = scope["path"].encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, body)
     if scope["path"] == "/work":
         time.sleep(SYNC_WORK_S)  # blocking work after the answer (an audit log, say)
+
+
+def _answer_while_another_waits(app: Any, waiting: str, timed: str) -> float:
+    """Seconds until ``timed`` was answered while ``waiting`` (sent first) was under way;
+    both answers checked."""
+    with running(app) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as first:
+            first.sendall(f"GET {waiting} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            time.sleep(0.3)
+            with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+                started = time.monotonic()
+                sock.sendall(f"GET {timed} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                assert read_response(sock)[::2] == (200, timed.encode())
+                waited = time.monotonic() - started
+            assert read_response(first)[::2] == (200, waiting.encode())
+    return waited
 
 
 def test_blocking_work_after_the_answer_does_not_hold_it_back() -> None:
     """With another request under way the answer was held for the turn's end, behind the
     app's own blocking work (found by a review)."""
-    with running(_long_poll_or_work) as server:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as poll:
-            poll.sendall(b"GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
-            time.sleep(0.3)
-            with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
-                started = time.monotonic()
-                sock.sendall(b"GET /work HTTP/1.1\r\nHost: x\r\n\r\n")
-                status, _headers, body = read_response(sock)
-                waited = time.monotonic() - started
-            assert read_response(poll)[::2] == (200, b"/poll")
-    assert (status, body) == (200, b"/work")
+    waited = _answer_while_another_waits(_long_poll_or_work, "/poll", "/work")
     assert waited < SYNC_WORK_S  # before the work ended, not a speed threshold
 
 
@@ -109,14 +108,7 @@ def _publish_subscribe() -> Any:
         elif scope["path"] == "/publish":
             event.set()
         body = scope["path"].encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, body)
 
     return app
 
@@ -124,15 +116,5 @@ def _publish_subscribe() -> Any:
 def test_an_answer_does_not_wait_for_the_app_it_woke() -> None:
     """The publisher's answer was held behind the subscriber it woke, whose blocking work
     ran first in the same turn (found by a review)."""
-    with running(_publish_subscribe()) as server:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sub:
-            sub.sendall(b"GET /subscribe HTTP/1.1\r\nHost: x\r\n\r\n")
-            time.sleep(0.3)
-            with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as pub:
-                started = time.monotonic()
-                pub.sendall(b"GET /publish HTTP/1.1\r\nHost: x\r\n\r\n")
-                status, _headers, body = read_response(pub)
-                waited = time.monotonic() - started
-            assert read_response(sub)[::2] == (200, b"/subscribe")
-    assert (status, body) == (200, b"/publish")
+    waited = _answer_while_another_waits(_publish_subscribe(), "/subscribe", "/publish")
     assert waited < SYNC_WORK_S  # before the subscriber's work ended
