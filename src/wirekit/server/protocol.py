@@ -634,7 +634,7 @@ class HTTPServerProtocol(asyncio.Protocol):
             data = conn.send_response(status, all_headers, reason=reason)
             if body:
                 data += conn.send_data(body)
-            self._write(data, transport)
+            self._write(data)
 
     def send_body(self, data: bytes, *, final: bool) -> None:
         conn = self.conn
@@ -647,14 +647,13 @@ class HTTPServerProtocol(asyncio.Protocol):
         if final:
             out += conn.send_end_of_message()
         if out:
-            self._write(out, self.transport)
+            self._write(out)
         if final:
             self.response_complete()
 
-    def _write(self, data: bytes, transport: asyncio.Transport | None) -> None:
+    def _write(self, data: bytes) -> None:
+        transport = self.out()
         if transport is not None:
-            if self.held is not None:
-                self.release()
             transport.write(data)
 
     def release(self) -> None:
