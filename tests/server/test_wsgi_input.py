@@ -17,6 +17,7 @@ import pytest
 
 from tests.server.support import WAIT, read_response, running
 from wirekit.server import main as server_main
+from wirekit.server.protocol import ClientDisconnected
 from wirekit.server.wsgi import WorkerPool, WSGICycle, WSGIInput
 
 
@@ -129,3 +130,33 @@ def test_requests_leave_no_reference_cycles() -> None:
 
 
 _PER_REQUEST = (WSGICycle, WSGIInput)
+
+
+def test_wsgi_input_read_after_its_answer_fails_clearly() -> None:
+    """An app that kept ``wsgi.input`` and read it after answering, with part of the body
+    never sent, got a clear error, not a read that waits forever."""
+    kept: list[Any] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        kept.append(environ["wsgi.input"])
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    outcome: list[BaseException] = []
+
+    def read_later() -> None:
+        try:
+            kept[0].read()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with running(app, interface="wsgi", threads=1, header_timeout=0.5) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+            assert read_response(sock)[::2] == (200, b"ok")
+            reader = threading.Thread(target=read_later, daemon=True)
+            reader.start()
+            reader.join(WAIT)
+    assert not reader.is_alive(), "wsgi.input.read() still waiting after the answer"
+    assert [type(exc) for exc in outcome] == [ClientDisconnected]
+    assert "after its request ended" in str(outcome[0])

@@ -128,6 +128,9 @@ class WorkerPool:
                 job()
             except BaseException:
                 logger.exception("WSGI worker job failed")
+            # Not kept while the thread waits for the next job: a finished request (its
+            # cycle, which its wsgi.input refers to weakly) is freed now.
+            del job
 
     def shutdown(self, *, timeout: float) -> bool:
         """Stop the threads after their current jobs; False if some did not finish in time."""
