@@ -78,6 +78,14 @@ def wsgi_closing(environ: dict[str, Any], start_response: Any) -> ClosingBody:
     return ClosingBody(fail=environ["PATH_INFO"] == "/fail")
 
 
+async def lifespan_ok(receive: Any, send: Any) -> None:
+    """Answer an ASGI lifespan scope: startup complete, then shutdown complete."""
+    await receive()
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 async def asgi_hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return

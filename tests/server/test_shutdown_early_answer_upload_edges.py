@@ -17,15 +17,13 @@ from typing import Any
 
 import pytest
 
+from tests.server.apps import lifespan_ok
 from tests.server.support import WAIT, running
 
 
 async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        await receive()
-        await send({"type": "lifespan.startup.complete"})
-        await receive()
-        await send({"type": "lifespan.shutdown.complete"})
+        await lifespan_ok(receive, send)
         return
     await receive()  # the first piece of the body only
     await asyncio.sleep(0.5)  # deciding (auth, quota...): the shutdown starts meanwhile

@@ -13,22 +13,13 @@ from typing import Any
 
 import pytest
 
+from tests.server.apps import lifespan_ok
 from tests.server.support import read_until_closed, running
 
 WS_HANDSHAKE = (
     b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 )
-
-
-def _lifespan_ok(receive: Any, send: Any) -> Any:
-    async def run() -> None:
-        await receive()
-        await send({"type": "lifespan.startup.complete"})
-        await receive()
-        await send({"type": "lifespan.shutdown.complete"})
-
-    return run()
 
 
 @pytest.mark.parametrize("use_uvloop", [False, True], ids=["asyncio", "uvloop"])
@@ -44,7 +35,7 @@ def test_websocket_handshake_in_progress_at_shutdown_gets_an_http_answer(
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan_ok(receive, send)
+            await lifespan_ok(receive, send)
             return
         await receive()  # websocket.connect
         await asyncio.sleep(0.6)  # authenticating the client
@@ -73,7 +64,7 @@ def test_pipelined_request_received_before_shutdown_is_answered(use_uvloop: bool
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan_ok(receive, send)
+            await lifespan_ok(receive, send)
             return
         if scope["path"] == "/long":
             await asyncio.sleep(0.8)
