@@ -455,6 +455,7 @@ class Server:
         config = self.config
         state.shutting_down = True
         await _stop_accepting(servers)
+        state.refresh_clock()  # close_if_idle compares with it
         for server in servers:
             server.close()
         for handshake in list(state.handshakes):
@@ -475,6 +476,7 @@ class Server:
             and loop.time() < deadline
             and not self._force_stop
         ):
+            state.refresh_clock()
             for connection in list(state.connections):
                 connection.close_if_idle()
             await asyncio.sleep(_SHUTDOWN_POLL)

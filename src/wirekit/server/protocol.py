@@ -78,6 +78,13 @@ def plain_response(status: int, text: str, *, extra: bytes = b"") -> bytes:
 #: A start time that never comes: the body of a request not yet asked for is not timed.
 _NEVER = float("inf")
 
+#: How long a graceful shutdown waits for the first request of a connection accepted just
+#: before it began. Such a connection looks idle, but its client has sent (or is sending) a
+#: request it expects an answer to and will not retry: closing it at once lost requests
+#: during worker rolls (SIGHUP). Idle keep-alive connections are closed at once, as before:
+#: clients retry a request on a reused connection that closes.
+FIRST_REQUEST_GRACE = 1.0
+
 #: SO_LINGER on, 0 s: close() sends a reset and drops what is unsent.
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
@@ -216,6 +223,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         "drain_since",
         "drain_timer",
         "drop_body",
+        "fresh_until",
         "head_started",
         "held",
         "log_peer",
@@ -271,6 +279,8 @@ class HTTPServerProtocol(asyncio.Protocol):
         self.deadline = 0.0
         self.deadline_reason = ""
         self.head_started = False
+        #: Until when a graceful shutdown leaves this connection open for its first request.
+        self.fresh_until = 0.0
         self.reading_body = False
         self.body_started = 0.0
         self.body_received = 0
@@ -304,16 +314,17 @@ class HTTPServerProtocol(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
         state = self.state
-        if state.connection_count() >= state.max_connections or state.shutting_down:
+        if state.connection_count() >= state.max_connections:
             # Over max_connections: answer at once rather than leave the client hanging.
             transport.write(state.overload_response)
             transport.close()
-            if state.connection_count() >= state.max_connections:
-                logger.warning(
-                    "connection refused with 503: max_connections=%d reached",
-                    state.max_connections,
-                )
+            logger.warning(
+                "connection refused with 503: max_connections=%d reached", state.max_connections
+            )
             return
+        # Accepted, even while a graceful shutdown begins: its request is answered (with
+        # Connection: close) if it comes within FIRST_REQUEST_GRACE.
+        self.fresh_until = time.monotonic() + FIRST_REQUEST_GRACE  # state.now lags
         state.connections.add(self)
         transport.set_write_buffer_limits(high=state.config.write_high_water)
         self.client = _address(transport.get_extra_info("peername"))
@@ -356,6 +367,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         if not self.head_started:
             # The first byte of a request head: from now on the whole head has a deadline.
             self.head_started = True
+            self.fresh_until = 0.0
             state = self.state
             self.deadline = state.now + state.config.header_timeout
             self.deadline_reason = "header"
@@ -933,7 +945,11 @@ class HTTPServerProtocol(asyncio.Protocol):
 
     def close_if_idle(self) -> bool:
         """Graceful shutdown: close now if no request is in progress (nor the rest of an
-        answered one's body being read, which closes the connection when it ends)."""
+        answered one's body being read, which closes the connection when it ends), unless
+        the connection is new and its first request may be on its way (FIRST_REQUEST_GRACE).
+        """
+        if self.fresh_until > self.state.now:
+            return False
         if self.cycle is None and not self.head_started and not self.reading_body:
             self.close()
             return True
