@@ -779,7 +779,7 @@ class HTTP1Receiver(BodyReader):
         self._their_state = _SEND_BODY
 
     def _end_message(self, trailers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self._events.append(EndOfMessage([] if trailers is None else trailers))
+        self._events.append(EndOfMessage(trailers))
         self._phase = _DONE
         # The parser serves the next message only if llhttp itself saw this one end and
         # expects another (the usual GET); otherwise the next message gets a fresh one.
