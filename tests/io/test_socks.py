@@ -13,7 +13,7 @@ from tests.support.helpers import open_fds
 from tests.support.keepalive import KeepAliveServer
 from tests.support.programs import MicrosocksProxy
 from wirekit._io.socks import AsyncSocksBackend, SocksBackend, SocksProxyURL
-from wirekit.errors import InvalidURL, ProxyError
+from wirekit.errors import InvalidURL, NameResolutionError, ProxyError
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 
@@ -81,6 +81,30 @@ def test_sync_socks5_resolves_locally_with_our_resolver(socks_proxy: MicrosocksP
         stream = backend.connect_tcp("service.test", server.port, timeout=10)
         assert _exchange_sync(stream).endswith(b"local dns")
     assert resolver.questions == [("service.test", server.port, 0)]
+
+
+def test_sync_socks_proxy_name_resolved_by_our_resolver_each_address_tried(
+    socks_proxy: MicrosocksProxy,
+) -> None:
+    # microsocks listens on 127.0.0.1 only: the name's first address (::1) refuses, and
+    # the tunnel goes through the second, as a connection to "localhost" would.
+    resolver = FakeResolver([(10, ("::1", 0, 0, 0)), (2, ("127.0.0.1", 0))])
+    with KeepAliveServer(b"proxy by name") as server:
+        url = socks_proxy.url.replace("socks5://127.0.0.1", "socks5h://proxy.test")
+        backend = SocksBackend(url, resolver=resolver)
+        stream = backend.connect_tcp("127.0.0.1", server.port, timeout=10)
+        assert _exchange_sync(stream).endswith(b"proxy by name")
+    assert resolver.questions == [("proxy.test", socks_proxy.port, 0)]
+
+
+@pytest.mark.anyio
+async def test_async_socks_proxy_name_that_fails_to_resolve_names_the_proxy(
+    socks_proxy: MicrosocksProxy,
+) -> None:
+    url = socks_proxy.url.replace("socks5://127.0.0.1", "socks5h://proxy.test")
+    backend = AsyncSocksBackend(url, resolver=AsyncFakeResolver(fail=True))
+    with pytest.raises(NameResolutionError, match=r"proxy\.test"):
+        await backend.connect_tcp("origin.test", 80, timeout=10)
 
 
 @pytest.mark.anyio

@@ -79,12 +79,13 @@ class SocksProxyURL:
         )
         return f"{scheme}://{host_port(self.host, self.port)}"
 
-    def proxy_arguments(self) -> dict[str, object]:
+    def proxy_arguments(self, address: str | None = None) -> dict[str, object]:
+        """python-socks' Proxy arguments; ``address``: the proxy's IP, resolved already."""
         from python_socks import ProxyType
 
         return {
             "proxy_type": ProxyType.SOCKS5 if self.version == 5 else ProxyType.SOCKS4,
-            "host": self.host,
+            "host": self.host if address is None else address,
             "port": self.port,
             "username": self.username,
             "password": self.password,
@@ -125,19 +126,31 @@ def wanted_family(proxy: SocksProxyURL, family: int) -> int:
 
 
 async def async_tunnel(
-    proxy: SocksProxyURL, host: str, port: int, *, timeout: float | None, local_address: str | None
+    proxy: SocksProxyURL,
+    host: str,
+    port: int,
+    *,
+    timeout: float | None,
+    local_address: str | None,
+    proxy_address: str | None = None,
 ) -> socket.socket:
     """A socket tunnelled to ``host:port`` through ``proxy``; ``timeout`` bounds it all
     (python-socks' asyncio Proxy runs the whole exchange under one timeout)."""
     from python_socks.async_.asyncio import Proxy
 
-    connector = Proxy(**proxy.proxy_arguments())  # type: ignore[arg-type]
+    connector = Proxy(**proxy.proxy_arguments(proxy_address))  # type: ignore[arg-type]
     local = None if local_address is None else (local_address, 0)
     return await connector.connect(host, port, timeout=timeout, local_addr=local)
 
 
 def sync_tunnel(
-    proxy: SocksProxyURL, host: str, port: int, *, timeout: float | None, local_address: str | None
+    proxy: SocksProxyURL,
+    host: str,
+    port: int,
+    *,
+    timeout: float | None,
+    local_address: str | None,
+    proxy_address: str | None = None,
 ) -> socket.socket:
     """The blocking twin of ``async_tunnel`` (``scripts/unasync.py`` renames the call).
 
@@ -150,13 +163,14 @@ def sync_tunnel(
     from python_socks.sync import Proxy
 
     local = None if local_address is None else (local_address, 0)
+    arguments = proxy.proxy_arguments(proxy_address)
     if timeout is None:
-        connector = Proxy(**proxy.proxy_arguments())  # type: ignore[arg-type]
+        connector = Proxy(**arguments)  # type: ignore[arg-type]
         return connector.connect(host, port, timeout=timeout, local_addr=local)
     watchdog = _Watchdog(proxy, local, ProxyConnectionError, ProxyTimeoutError)
     # The watchdog opens the TCP connection to the proxy (python-socks asks a "forward"
     # proxy for it), so it holds the socket it may have to shut down.
-    connector = Proxy(**proxy.proxy_arguments(), forward=watchdog)  # type: ignore[arg-type]
+    connector = Proxy(**arguments, forward=watchdog)  # type: ignore[arg-type]
     timer = threading.Timer(timeout, watchdog.expire)
     timer.daemon = True
     timer.start()

@@ -132,6 +132,22 @@ def test_socks5_local_dns_is_bounded_by_total_deadline(is_async: bool) -> None:
     assert elapsed < DEADLINE + SLACK, f"the 1 s deadline held the request for {elapsed:.2f} s"
 
 
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_socks_proxy_name_lookup_is_bounded_by_total_deadline(is_async: bool) -> None:
+    # The proxy's own name is resolved by our resolver within the deadline (python-socks
+    # would call getaddrinfo itself, unbounded in the sync client and past the resolver).
+    exc, elapsed = _timed_failure(
+        is_async,
+        "http://origin.test/",
+        DEADLINE,
+        proxy="socks5h://slow-proxy.test:1080",
+        resolver=SlowResolver(80),
+    )
+    assert isinstance(exc, DeadlineExceeded), repr(exc)
+    assert "slow-proxy.test" in str(exc)
+    assert elapsed < DEADLINE + SLACK, f"the 1 s deadline held the request for {elapsed:.2f} s"
+
+
 def test_async_dns_timeout_names_the_dns_phase() -> None:
     # The sync client says "resolving and connecting to slow-name.test:9 timed out"; the async
     # one blames the TCP connect ("connect to slow-name.test:9 timed out") although no

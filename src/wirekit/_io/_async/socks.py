@@ -36,6 +36,12 @@ from wirekit.errors import ProxyError
 __all__ = ["AsyncSocksBackend"]
 
 
+def _left(timeout: float | None, started: float) -> float | None:
+    """What is left of ``timeout`` since ``started`` (never quite nothing: python-socks
+    reads 0 as "no limit")."""
+    return None if timeout is None else max(timeout - (time.monotonic() - started), 1e-3)
+
+
 class AsyncSocksBackend:
     """A network backend (``AsyncNetworkBackend``) whose TCP connections go through a SOCKS
     proxy."""
@@ -65,6 +71,7 @@ class AsyncSocksBackend:
         family: int = 0,
         trace: Trace | None = None,
     ) -> AsyncIOStream:
+        from python_socks import ProxyConnectionError as SocksConnectionError
         from python_socks import ProxyError as SocksError
 
         started = time.monotonic()
@@ -80,19 +87,42 @@ class AsyncSocksBackend:
             target = addresses[0][1][0]
             if trace is not None:
                 trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
-        remaining = None if timeout is None else max(timeout - (time.monotonic() - started), 1e-3)
-        address = (self.proxy.host, self.proxy.port)
+        proxy = self.proxy
+        # The proxy's own name is looked up here, with our resolver and within the time
+        # limit: python-socks would call getaddrinfo itself, which nothing bounds in the
+        # sync client and which an injected resolver would never see.
+        proxy_addresses: list[str | None] = [None]
+        if literal_addresses(proxy.host, proxy.port, 0) is None:
+            if trace is not None:
+                trace("dns.start", {"host": proxy.host})
+            resolved = await resolve_within(
+                self.resolver, proxy.host, proxy.port, family=0, timeout=_left(timeout, started)
+            )
+            proxy_addresses = [info[1][0] for info in resolved]
+            if trace is not None:
+                trace("dns.done", {"host": proxy.host, "addresses": proxy_addresses})
+        address = (proxy.host, proxy.port)
         if trace is not None:
             trace("connect.start", {"address": address})
-        try:
-            sock = await async_tunnel(
-                self.proxy, target, port, timeout=remaining, local_address=local_address
-            )
-        except (SocksError, OSError) as exc:
-            error = translate_error(self.proxy, host, port, timeout, exc)
+        for index, proxy_address in enumerate(proxy_addresses):
+            try:
+                sock = await async_tunnel(
+                    proxy,
+                    target,
+                    port,
+                    timeout=_left(timeout, started),
+                    local_address=local_address,
+                    proxy_address=proxy_address,
+                )
+                break
+            except (SocksError, OSError) as exc:
+                failure = exc
+            if isinstance(failure, SocksConnectionError) and index + 1 < len(proxy_addresses):
+                continue  # that address of the proxy refused or failed: try the next one
+            error = translate_error(proxy, host, port, timeout, failure)
             if trace is not None:
                 trace("connect.failed", {"address": address, "error": error})
-            raise error from exc
+            raise error from failure
         try:
             tune_socket(sock, socket_options)
         except OSError as exc:

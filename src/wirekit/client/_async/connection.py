@@ -223,6 +223,8 @@ class AsyncHTTPConnection:
             if isinstance(failure, ConnectTimeout) and binding:
                 if clock.unfinished("dns"):
                     phase = "DNS resolution"  # the lookup stalled, not the connection
+                    if clock.dns_host is not None and clock.dns_host != self.origin.host:
+                        phase = f"DNS resolution of {clock.dns_host}"  # a proxy's name
                 raise chained(deadline.exceeded(phase), failure) from failure
             if (
                 proxy is not None
@@ -510,7 +512,7 @@ class _PhaseClock:
     """Wraps the caller's trace to time the connect phases (dns, connect, tls): like every
     entry of ``timings``, seconds from the start of the request to the end of the phase."""
 
-    __slots__ = ("_inner", "_phases", "_request_started", "_started")
+    __slots__ = ("_inner", "_phases", "_request_started", "_started", "dns_host")
 
     def __init__(
         self, phases: dict[str, float], inner: Trace | None, request_started: float
@@ -519,11 +521,17 @@ class _PhaseClock:
         self._inner = inner
         self._request_started = request_started
         self._started: set[str] = set()
+        #: The name of the last lookup started (the origin's, or a SOCKS proxy's own).
+        self.dns_host: str | None = None
 
     def __call__(self, event: str, info: dict[str, Any]) -> None:
         phase, _, step = event.partition(".")
         if step == "start":
             self._started.add(phase)
+            # A phase can run twice (SOCKS: the target's name, then the proxy's).
+            self._phases.pop(phase, None)
+            if phase == "dns":
+                self.dns_host = info.get("host")
         elif step == "done" and phase in self._started:
             self._phases[phase] = time.monotonic() - self._request_started
         if self._inner is not None:
