@@ -83,6 +83,10 @@ class WSGITransport(BaseTransport):
     ``PATH_INFO``, a request body with its length. The answer is handed over as the app
     produces it (``stream=True`` reads it lazily); the iterable's ``close()`` is called once,
     when the body is read or the response closed. A HEAD answer carries no body.
+
+    The app runs in the calling thread (as a WSGI server's worker would run it), so a
+    thread-bound app (Flask's contexts, Django's connections) sees one thread. Nothing can
+    stop a Python call from outside, so the client's timeouts do not bound the app.
     """
 
     def __init__(self, app: Any, *, script_name: str = "", remote_addr: str = "127.0.0.1") -> None:
