@@ -6,13 +6,22 @@ Everything here is bounded in time: waiting loops take a deadline and fail loudl
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["free_port", "log_tail", "open_fds", "stop_process", "wait_for_port"]
+__all__ = [
+    "cyclic_garbage",
+    "free_port",
+    "log_tail",
+    "open_fds",
+    "stop_process",
+    "wait_for_port",
+]
 
 #: How long an external program (nginx, squid, microsocks) may take to start listening.
 STARTUP_TIMEOUT = 20.0
@@ -25,6 +34,24 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextlib.contextmanager
+def cyclic_garbage(*kinds: type) -> Iterator[list[str]]:
+    """The type names of the objects of ``kinds`` made in the block that only the cycle
+    collector would free (filled in when the block ends; the collector is off inside)."""
+    found: list[str] = []
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield found
+        gc.collect()
+        found.extend(type(o).__name__ for o in gc.garbage if isinstance(o, kinds))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
 
 
 def open_fds() -> int:

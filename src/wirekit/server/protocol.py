@@ -344,6 +344,7 @@ class HTTPServerProtocol(asyncio.Protocol):
             self.drain_timer = None
         self.raw_transport = None
         self.held = None  # the client is gone: nothing reads it
+        self.conn.release()  # no reference cycle left for the garbage collector
         cycle = self.cycle
         if cycle is not None:
             cycle.connection_lost()

@@ -155,12 +155,14 @@ class AsyncHTTPConnection:
 
     async def aclose(self) -> None:
         stream, self._stream = self._stream, None
+        self._proto.release()  # no reference cycle left for the garbage collector
         if stream is not None:
             await stream.aclose()
 
     def abort(self) -> None:
         """Close at once, without I/O (from a finalizer, which cannot await)."""
         stream, self._stream = self._stream, None
+        self._proto.release()
         abort = getattr(stream, "abort", None)
         if abort is not None:
             abort()
