@@ -74,21 +74,6 @@ async def test_connection_closed_by_the_server_while_idle_is_not_used() -> None:
 
 
 @pytest.mark.anyio
-async def test_get_right_after_a_server_close_is_resent_without_an_idle_check() -> None:
-    # Idle for less than RECENTLY_IDLE, a connection is reused for a request that can be
-    # sent again without the poll() that would have seen the FIN: the GET meets the closed
-    # connection and is sent again on a new one, so the caller still gets its answer.
-    events: list[str] = []
-    with ScriptedServer([expect(), send(_OK), close()], [expect(), send(_OK)]) as server:
-        async with wirekit.AsyncClient(retry=0, trace=lambda e, i: events.append(e)) as client:
-            assert (await client.get(server.url + "/one")).content == b"ok"
-            assert server.connections[0].finished.wait(10)
-            assert (await client.get(server.url + "/two")).content == b"ok"
-        assert len(server.connections) == 2
-    assert events.count("connection.stale") == 1
-
-
-@pytest.mark.anyio
 async def test_stale_connection_retries_an_idempotent_request_once() -> None:
     events: list[str] = []
     with ScriptedServer(

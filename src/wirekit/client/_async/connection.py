@@ -41,10 +41,6 @@ READ_SIZE = 65536  # one recv per 64 KiB: the size where syscall cost stops matt
 #: After a write timed out, how long to look for a response the server sent early (a 413
 #: with the body still unread): one sent while the write stalled is already here.
 EARLY_RESPONSE_WAIT = 0.5
-#: A connection idle for less than this is reused for a request that can be sent again
-#: without first checking that the server did not close it (see is_usable): the check was
-#: a poll() per request, about 6% of the CPU of a sequential keep-alive GET.
-RECENTLY_IDLE = 0.05
 _HTTP_VERSIONS = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
 
 
@@ -134,20 +130,10 @@ class AsyncHTTPConnection:
     def idle_since(self) -> float:
         return self._idle_since
 
-    def is_usable(self, now: float, resendable: bool = False) -> bool:
-        """Still connected, and the peer did not close or send stray bytes while idle.
-
-        That check is a system call (poll), so it is skipped for a ``resendable`` request
-        on a connection idle for less than RECENTLY_IDLE seconds: a server closes an idle
-        connection after seconds, not milliseconds, and if it did close this one the
-        request fails before any answer and the pool sends it again on a new connection.
-        """
+    def is_usable(self) -> bool:
+        """Still connected, and the peer did not close or send stray bytes while idle."""
         stream = self._stream
-        if stream is None:
-            return False
-        if resendable and now - self._idle_since < RECENTLY_IDLE:
-            return True
-        return not stream.is_readable()
+        return stream is not None and not stream.is_readable()
 
     @property
     def is_connected(self) -> bool:

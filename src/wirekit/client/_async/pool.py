@@ -84,13 +84,12 @@ class AsyncConnectionPool:
         self, request: Request, deadline: Deadline, trace: Trace | None = None
     ) -> Response:
         origin = request.url.origin
-        resendable = _can_resend(request)
         for attempt in (1, 2):
             # A stale connection's resend goes out on a new connection (fresh=True), not on
             # another idle one: those are older than the one the server just closed.
-            connection = (
-                self._take_idle(origin, resendable) if attempt == 1 else None
-            ) or await self._acquire(origin, deadline, trace, fresh=attempt == 2)
+            connection = (self._take_idle(origin) if attempt == 1 else None) or await self._acquire(
+                origin, deadline, trace, fresh=attempt == 2
+            )
             reused = connection.is_connected
             try:
                 if not reused:
@@ -109,7 +108,7 @@ class AsyncConnectionPool:
                 and attempt == 1
                 and reused
                 and not connection.answered
-                and resendable
+                and _can_resend(request)
             ):
                 if trace is not None:
                     trace("connection.stale", {"origin": origin})
@@ -121,7 +120,7 @@ class AsyncConnectionPool:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- slots -------------------------------------------------------------------------------
-    def _take_idle(self, origin: Origin, resendable: bool) -> AsyncHTTPConnection | None:
+    def _take_idle(self, origin: Origin) -> AsyncHTTPConnection | None:
         """The usual case, without a coroutine: the newest idle connection to ``origin`` if
         it is usable and fresh. None sends the caller to ``_acquire``, which also sweeps,
         drops stale connections, opens new ones and waits for a free slot."""
@@ -134,7 +133,7 @@ class AsyncConnectionPool:
                 if now - self._last_sweep > _SWEEP_INTERVAL:
                     return None
                 candidate = stack[-1]
-                if not candidate.is_usable(now, resendable) or self._expired(candidate, now):
+                if not candidate.is_usable() or self._expired(candidate, now):
                     return None
                 stack.pop()
                 self._idle_count -= 1
@@ -165,7 +164,7 @@ class AsyncConnectionPool:
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1
-                    if not fresh and candidate.is_usable(now) and not self._expired(candidate, now):
+                    if not fresh and candidate.is_usable() and not self._expired(candidate, now):
                         found = candidate
                         break
                     self._forget(candidate)
