@@ -3,6 +3,8 @@ against a loopback keep-alive server; URL parsing and error translation."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from tests.support.helpers import open_fds
 from tests.support.keepalive import KeepAliveServer
 from tests.support.programs import MicrosocksProxy
 from wirekit._io.socks import AsyncSocksBackend, SocksBackend, SocksProxyURL
-from wirekit.errors import InvalidURL, NameResolutionError, ProxyError
+from wirekit.errors import ConnectTimeout, InvalidURL, NameResolutionError, ProxyError
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 
@@ -173,3 +175,39 @@ def test_sync_socks5_asks_the_wrapped_backends_resolver(socks_proxy: MicrosocksP
         stream = backend.connect_tcp("inner.test", server.port, timeout=10)
         assert _exchange_sync(stream).endswith(b"inherited")
     assert resolver.questions == [("inner.test", server.port, 0)]
+
+
+class _StalledResolver(FakeResolver):
+    """Answers nothing for 3 s (a DNS server that does not answer in time)."""
+
+    def resolve(self, host: str, port: int, *, family: int = 0) -> list[Any]:  # type: ignore[override]
+        time.sleep(3)
+        return []
+
+
+class _AsyncStalledResolver(FakeResolver):
+    async def resolve(self, host: str, port: int, *, family: int = 0) -> list[Any]:  # type: ignore[override]
+        await asyncio.sleep(3)
+        return []
+
+
+# The lookup of the proxy's name gets what is left of the timeout; the message said that
+# float ("timed out after 0.499944757000776 s"), where every other timeout says the one
+# configured (found by a review).
+def test_sync_proxy_name_lookup_timeout_names_the_proxy_and_the_configured_timeout() -> None:
+    backend = SocksBackend("socks5h://proxy.test:1080", resolver=_StalledResolver())
+    with pytest.raises(ConnectTimeout) as info:
+        backend.connect_tcp("origin.test", 80, timeout=0.5)
+    message = str(info.value)
+    assert "socks5h://proxy.test:1080" in message
+    assert message.endswith("after 0.5 s"), message
+
+
+@pytest.mark.anyio
+async def test_async_proxy_name_lookup_timeout_names_the_proxy_and_the_configured_timeout() -> None:
+    backend = AsyncSocksBackend("socks5h://proxy.test:1080", resolver=_AsyncStalledResolver())
+    with pytest.raises(ConnectTimeout) as info:
+        await backend.connect_tcp("origin.test", 80, timeout=0.5)
+    message = str(info.value)
+    assert "socks5h://proxy.test:1080" in message
+    assert message.endswith("after 0.5 s"), message

@@ -458,33 +458,28 @@ class Server:
         state.refresh_clock()  # close_if_idle compares with it
         for server in servers:
             server.close()
-        for handshake in list(state.handshakes):
-            handshake.abort()
-        for connection in list(state.connections):
-            session = connection.cycle
-            server_shutdown = getattr(session, "server_shutdown", None)
-            if server_shutdown is not None:  # a WebSocket session: say "going away" (1001)
-                server_shutdown()
-            else:
-                connection.close_if_idle()
+        _wind_down(state)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + config.shutdown_timeout
         # Requests in flight finish (their connections close after the answer); the rest
         # of the connections are idle and were closed above.
         while (
-            (state.connections or state.in_flight > 0)
+            (state.connections or state.handshakes or state.in_flight > 0)
             and loop.time() < deadline
             and not self._force_stop
         ):
             state.refresh_clock()
-            for connection in list(state.connections):
-                connection.close_if_idle()
+            # Again and again: a connection accepted just before the shutdown may start a
+            # request (a WebSocket too) after the first pass.
+            _wind_down(state)
             await asyncio.sleep(_SHUTDOWN_POLL)
         pending = [task for task in state.tasks if not task.done()]
         if pending and loop.time() < deadline and not self._force_stop:
             # WebSocket handlers still cleaning up after their 1001: they finish (within
             # shutdown_timeout) before lifespan shutdown, as requests do.
             await asyncio.wait(pending, timeout=deadline - loop.time())
+        for handshake in list(state.handshakes):  # out of time (or a second signal)
+            handshake.abort()
         if state.connections or state.in_flight > 0:
             if not self._force_stop:
                 logger.warning(
@@ -532,6 +527,20 @@ class Server:
         finally:
             if undo is not None:
                 undo()
+
+
+def _wind_down(state: ServerState) -> None:
+    """One pass of a graceful shutdown: WebSocket sessions are told the server is going away
+    (1001; each says it once), idle connections are closed, and so are TLS handshakes begun
+    more than FIRST_REQUEST_GRACE ago (a newer one may carry a request on its way)."""
+    for handshake in list(state.handshakes):
+        handshake.abort_if_late()
+    for connection in list(state.connections):
+        server_shutdown = getattr(connection.cycle, "server_shutdown", None)
+        if server_shutdown is not None:
+            server_shutdown()
+        else:
+            connection.close_if_idle()
 
 
 async def _stop_accepting(servers: list[asyncio.Server]) -> None:

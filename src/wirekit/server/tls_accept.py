@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from typing import cast
 
-from wirekit.server.protocol import HTTPServerProtocol, ServerState
+from wirekit.server.protocol import FIRST_REQUEST_GRACE, HTTPServerProtocol, ServerState
 
 __all__ = ["TLSAcceptor"]
 
@@ -47,18 +48,22 @@ class TLSAcceptor(asyncio.Protocol):
         self.client = "unknown client"
         #: The start of the ClientHello if it came before start_tls took the transport.
         self.early = bytearray()
+        #: Until when a graceful shutdown lets the handshake (then the first request) run.
+        self.fresh_until = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)
         state = self.state
-        if state.shutting_down or state.connection_count() >= state.max_connections:
+        if state.connection_count() >= state.max_connections:
             # Over the limit: no handshake (it is what the limit protects), just close.
-            if not state.shutting_down:
-                logger.warning(
-                    "TLS connection refused: max_connections=%d reached", state.max_connections
-                )
+            logger.warning(
+                "TLS connection refused: max_connections=%d reached", state.max_connections
+            )
             transport.abort()
             return
+        # Accepted, even while a graceful shutdown begins: as for plain TCP, its handshake
+        # and first request may finish within FIRST_REQUEST_GRACE of now.
+        self.fresh_until = time.monotonic() + FIRST_REQUEST_GRACE
         # Nothing should be read until start_tls has put the TLS layer in place (it
         # resumes reading). uvloop starts reading after connection_made regardless, so
         # data_received below keeps what comes early.
@@ -86,8 +91,13 @@ class TLSAcceptor(asyncio.Protocol):
         if self.task is not None:
             self.task.cancel()
 
+    def abort_if_late(self) -> None:
+        """Graceful shutdown: drop the connection if its handshake is not done in time."""
+        if time.monotonic() >= self.fresh_until:
+            self.abort()
+
     def abort(self) -> None:
-        """Graceful shutdown: drop a connection still in its handshake.
+        """Drop a connection still in its handshake.
 
         The transport is aborted here, not only by the task: a task cancelled before its
         first step never runs its own cleanup."""
@@ -133,6 +143,7 @@ class TLSAcceptor(asyncio.Protocol):
         protocol.raw_transport = transport
         tls.set_protocol(protocol)
         protocol.connection_made(tls)
+        protocol.fresh_until = self.fresh_until  # the grace runs from the TCP accept
         waiting.hand_over(protocol)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from wirekit._io._shared import host_port, literal_addresses
+from wirekit._io._shared import host_port, literal_addresses, resolve_timeout
 from wirekit._io._socks_shared import (
     SocksProxyURL,
     async_tunnel,
@@ -31,7 +31,7 @@ from wirekit._io.base import (
     SocketOption,
     Trace,
 )
-from wirekit.errors import ProxyError
+from wirekit.errors import ConnectTimeout, ProxyError, chained
 
 __all__ = ["AsyncSocksBackend"]
 
@@ -95,9 +95,15 @@ class AsyncSocksBackend:
         if literal_addresses(proxy.host, proxy.port, 0) is None:
             if trace is not None:
                 trace("dns.start", {"host": proxy.host})
-            resolved = await resolve_within(
-                self.resolver, proxy.host, proxy.port, family=0, timeout=_left(timeout, started)
-            )
+            try:
+                resolved = await resolve_within(
+                    self.resolver, proxy.host, proxy.port, family=0, timeout=_left(timeout, started)
+                )
+            except ConnectTimeout as exc:
+                # What was left of the timeout bounded the lookup; the message says the
+                # timeout as configured, and whose name it was.
+                message = resolve_timeout(f"the name of SOCKS proxy {proxy.display}", timeout)
+                raise chained(message, exc) from exc
             proxy_addresses = [info[1][0] for info in resolved]
             if trace is not None:
                 trace("dns.done", {"host": proxy.host, "addresses": proxy_addresses})
