@@ -186,7 +186,7 @@ class ServerState:
         holding = self.holding
         self.holding = []
         for protocol in holding:
-            protocol.release()
+            protocol.send_held()
 
     def start_sweeping(self, loop: asyncio.AbstractEventLoop) -> None:
         def sweep() -> None:
@@ -669,7 +669,7 @@ class HTTPServerProtocol(asyncio.Protocol):
         if transport is not None:
             transport.write(data)
 
-    def release(self) -> None:
+    def send_held(self) -> None:
         """Write the answer held for the end of the loop turn, if any, now."""
         held = self.held
         if held is not None:
@@ -681,7 +681,7 @@ class HTTPServerProtocol(asyncio.Protocol):
     def out(self) -> asyncio.Transport | None:
         """The transport, for a write or a close that must follow any held answer."""
         if self.held is not None:
-            self.release()
+            self.send_held()
         return self.transport
 
     def _with_defaults(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
