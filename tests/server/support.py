@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -205,3 +206,37 @@ def split_response(data: bytes) -> tuple[int, dict[str, str], bytes]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return status, headers, body
+
+
+# -- WebSocket, seen from a raw socket -------------------------------------------------------
+#: The key of RFC 6455's example handshake.
+WS_KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
+#: A client's WebSocket upgrade request for ``/`` (RFC 6455 §4.1).
+WS_HANDSHAKE = (
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: " + WS_KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def ws_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of each whole server frame (unmasked) at the start of ``data``."""
+    out = []
+    while len(data) >= 2:
+        opcode, n, i = data[0] & 0x0F, data[1] & 0x7F, 2
+        if n == 126:
+            n, i = struct.unpack("!H", data[2:4])[0], 4
+        elif n == 127:
+            n, i = struct.unpack("!Q", data[2:10])[0], 10
+        if len(data) < i + n:
+            break
+        out.append((opcode, data[i : i + n]))
+        data = data[i + n :]
+    return out
+
+
+def ws_close_code(data: bytes) -> int | None:
+    """The status code of the first Close frame in ``data`` (1005 if it has none)."""
+    for opcode, payload in ws_frames(data):
+        if opcode == 8:
+            return int(struct.unpack("!H", payload[:2])[0]) if len(payload) >= 2 else 1005
+    return None

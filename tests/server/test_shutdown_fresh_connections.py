@@ -6,7 +6,6 @@ one does not hold the shutdown to shutdown_timeout."""
 from __future__ import annotations
 
 import socket
-import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from tests.server.support import (
     WAIT,
+    WS_HANDSHAKE,
     RunningServer,
     read_for,
     read_head,
@@ -23,6 +23,7 @@ from tests.server.support import (
     read_until_closed,
     running,
     split_response,
+    ws_close_code,
 )
 from tests.server.tls_support import Certs
 
@@ -73,13 +74,6 @@ def test_silent_fresh_connection_does_not_hold_shutdown_to_its_timeout() -> None
         assert time.monotonic() - began < 10.0, "shutdown waited for shutdown_timeout"
 
 
-KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
-UPGRADE = (
-    b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
-
-
 async def ws_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         return
@@ -94,23 +88,6 @@ async def ws_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             return
 
 
-def _close_code(data: bytes) -> int | None:
-    """The status code of the first (unmasked, server) Close frame in ``data``."""
-    pos = 0
-    while pos + 2 <= len(data):
-        opcode = data[pos] & 0x0F
-        size = data[pos + 1] & 0x7F
-        pos += 2
-        if size == 126:
-            size = struct.unpack("!H", data[pos : pos + 2])[0]
-            pos += 2
-        payload = data[pos : pos + size]
-        pos += size
-        if opcode == 0x8:
-            return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-    return None
-
-
 def test_websocket_opened_as_first_request_during_shutdown_is_told_going_away() -> None:
     # A fresh connection's first request, served during shutdown, is a WebSocket upgrade.
     # WebSockets open when shutdown begins get a 1001 close at once; this one got none
@@ -119,11 +96,11 @@ def test_websocket_opened_as_first_request_during_shutdown_is_told_going_away() 
         began = time.monotonic()
         fresh = _accepted_and_stopping(server)
         with fresh:
-            fresh.sendall(UPGRADE)
+            fresh.sendall(WS_HANDSHAKE)
             head, rest = read_head(fresh, bytearray())
             assert head.startswith(b"HTTP/1.1 101")
             data, _closed = read_for(fresh, 2.5)
-        code = _close_code(rest + data)
+        code = ws_close_code(rest + data)
         server.thread.join(WAIT)
         took = time.monotonic() - began
     assert code == 1001, f"no 'going away' close frame within 2.5 s (got {rest + data!r})"

@@ -13,16 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.support import WAIT, running
-
-KEY = b"dGhlIHNhbXBsZSBub25jZQ=="
-
-
-def _handshake() -> bytes:
-    return (
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
+from tests.server.support import WAIT, WS_HANDSHAKE, running, ws_close_code, ws_frames
 
 
 def _frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
@@ -38,35 +29,13 @@ def _frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
     return head + b"\0\0\0\0" + payload
 
 
-def _frames(data: bytes) -> list[tuple[int, bytes]]:
-    out = []
-    while len(data) >= 2:
-        opcode, n, i = data[0] & 0x0F, data[1] & 0x7F, 2
-        if n == 126:
-            n, i = struct.unpack("!H", data[2:4])[0], 4
-        elif n == 127:
-            n, i = struct.unpack("!Q", data[2:10])[0], 10
-        if len(data) < i + n:
-            break
-        out.append((opcode, data[i : i + n]))
-        data = data[i + n :]
-    return out
-
-
-def _close_code(data: bytes) -> int | None:
-    for opcode, payload in _frames(data):
-        if opcode == 8:
-            return int(struct.unpack("!H", payload[:2])[0]) if len(payload) >= 2 else 1005
-    return None
-
-
 def _open(server: Any, *, rcvbuf: int = 0) -> tuple[socket.socket, bytes]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf:  # before connect, so the window stays small
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(WAIT)
     sock.connect(("127.0.0.1", server.port))
-    sock.sendall(_handshake())
+    sock.sendall(WS_HANDSHAKE)
     data = b""
     for _ in range(100):
         if b"\r\n\r\n" in data:
@@ -146,13 +115,13 @@ def test_server_close_waits_for_the_clients_close_instead_of_resetting() -> None
         sock.sendall(_frame(2, b"x" * 16384) * 32)  # 512 KiB: fits the kernel buffers
         received = bytearray(data)
         deadline = time.monotonic() + 3
-        while _close_code(bytes(received)) is None and time.monotonic() < deadline:
+        while ws_close_code(bytes(received)) is None and time.monotonic() < deadline:
             sock.settimeout(3)
             chunk = sock.recv(65536)
             if not chunk:
                 break
             received += chunk
-        assert _close_code(bytes(received)) == 4001
+        assert ws_close_code(bytes(received)) == 4001
         reset = False
         try:
             sock.sendall(_frame(8, struct.pack("!H", 4001)))  # our Close reply
@@ -189,7 +158,7 @@ def test_accept_after_the_client_reset_is_not_an_asgi_protocol_error(
     with caplog.at_level(logging.INFO, logger="wirekit"):
         with running(app) as server:
             sock = server.connect()
-            sock.sendall(_handshake())
+            sock.sendall(WS_HANDSHAKE)
             time.sleep(0.1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()  # RST
@@ -207,7 +176,7 @@ def _until_pong(sock: socket.socket, payload: bytes) -> None:
     """Read until the Pong for `payload` arrives: the server answers a Ping in order, so by
     then it has parsed every frame sent before it (bounded by the socket timeout)."""
     data = b""
-    while (10, payload) not in _frames(data):
+    while (10, payload) not in ws_frames(data):
         chunk = sock.recv(65536)
         assert chunk, "server closed before answering the Ping"
         data += chunk
@@ -249,7 +218,7 @@ def _until_close(server: Any) -> bytes:
     """Open a WebSocket and read until the server's Close frame (bounded by WAIT)."""
     sock, data = _open(server)
     deadline = time.monotonic() + WAIT
-    while _close_code(data) is None and time.monotonic() < deadline:
+    while ws_close_code(data) is None and time.monotonic() < deadline:
         chunk = sock.recv(65536)
         if not chunk:
             break
@@ -276,7 +245,7 @@ def test_websocket_protocol_error_is_one_error_record(caplog: pytest.LogCaptureF
     caplog.set_level(logging.INFO)
     with running(bogus) as server:
         data = _until_close(server)
-    assert _close_code(data) == 1011
+    assert ws_close_code(data) == 1011
     assert len(_error_records(caplog)) == 1, [r.getMessage() for r in _error_records(caplog)]
 
 
@@ -299,7 +268,7 @@ def test_websocket_app_failing_with_its_own_cancelled_error_is_logged(
     caplog.set_level(logging.INFO)
     with running(cancelled) as server:
         data = _until_close(server)
-    assert _close_code(data) == 1011
+    assert ws_close_code(data) == 1011
     records = _error_records(caplog)
     assert len(records) == 1
     assert "cancelled" in records[0].getMessage()
