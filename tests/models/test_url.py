@@ -306,7 +306,11 @@ def test_url_from_url_is_a_copy() -> None:
 # -- property tests ----------------------------------------------------------------------
 _label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 _hosts = st.lists(_label, min_size=1, max_size=3).map(".".join)
-_segments = st.lists(st.text(min_size=0, max_size=8), max_size=4)
+#: A segment "." or ".." is a dot-segment, which parsing removes (RFC 3986 §5.2.4, as the
+#: WHATWG parser does), so it cannot round-trip; every other text can.
+_segments = st.lists(
+    st.text(min_size=0, max_size=8).filter(lambda s: s not in {".", ".."}), max_size=4
+)
 _pairs = st.lists(st.tuples(st.text(max_size=6), st.text(max_size=6)), max_size=4)
 
 
