@@ -10,7 +10,6 @@ import asyncio
 import inspect
 import io
 import sys
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -20,7 +19,7 @@ from wirekit._models.messages import Request, Response
 from wirekit.client._async.transport import AsyncBaseTransport
 from wirekit.client._sync.transport import BaseTransport
 from wirekit.client.config import Deadline
-from wirekit.errors import ReadTimeout, chained
+from wirekit.errors import ReadTimeout, RemoteProtocolError, chained
 
 __all__ = ["ASGITransport", "MockTransport", "WSGITransport"]
 
@@ -31,14 +30,6 @@ def _body_of(request: Request) -> bytes:
         return b""
     data = content.as_bytes()
     return data if data is not None else b"".join(content)
-
-
-async def _abody_of(request: Request) -> bytes:
-    content = request.content
-    if content is None:
-        return b""
-    data = content.as_bytes()
-    return data if data is not None else b"".join([chunk async for chunk in content])
 
 
 class MockTransport(AsyncBaseTransport, BaseTransport):
@@ -261,12 +252,21 @@ class _WSGIBody:
 class ASGITransport(AsyncBaseTransport):
     """Calls an ASGI 3 app in-process, for ``AsyncClient(transport=...)``.
 
-    The response is collected whole (an app that streams forever does not return: the
-    client's timeout ends it). ``receive()`` gives the request body, then waits until the
-    response is complete (or the app returned) before ``http.disconnect``, as a server does.
-    The client's timeouts apply: the read limit between the app's messages, the total
-    deadline over all. ``raise_app_exceptions``: an exception in the app reaches the test
-    (default) instead of the response the app sent (a 500 when it sent none).
+    The app runs as a task of its own, as under a server: the response is handed over once
+    the app has sent ``http.response.start``, and its body as the app sends it, so
+    ``client.stream()`` reads a server-sent-events endpoint chunk by chunk (a few chunks
+    ahead at most: an app that sends faster waits in ``send()``, as on a full socket). A
+    request body streamed by the client reaches ``receive()`` chunk by chunk too.
+
+    As a server does: ``receive()`` gives ``http.disconnect`` once the response is complete
+    or the client has closed it; after the client closed it, ``send()`` raises ``OSError``
+    and the app is cancelled. A read to the end of the body also waits for the app to
+    return (Starlette's background tasks have run), so nothing of it is left running.
+
+    The client's timeouts apply: the read limit while waiting for each message of the app,
+    the total deadline over all; running out cancels the app. ``raise_app_exceptions``: an
+    exception in the app reaches the test (default), from the call or from the body's read,
+    instead of the response the app sent (a 500 when it sent none).
     """
 
     def __init__(
@@ -282,13 +282,12 @@ class ASGITransport(AsyncBaseTransport):
         self.client = client
         self.raise_app_exceptions = raise_app_exceptions
 
-    async def handle_async_request(self, request: Request) -> Response:
-        body = await _abody_of(request)
+    def _scope(self, request: Request) -> dict[str, Any]:
         url = request.url
         request_headers = [(k.lower(), v) for k, v in request.headers.raw]
         if "host" not in request.headers:
             request_headers.insert(0, (b"host", url.netloc.encode("ascii")))
-        scope = {
+        return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
@@ -303,54 +302,10 @@ class ASGITransport(AsyncBaseTransport):
             "server": (url.host, url.effective_port),
             "extensions": {},
         }
-        head_only = request.method == "HEAD"
-        sent_request = False
-        status: int | None = None
-        headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
-        complete = asyncio.Event()  # the response is all sent, or the app returned
-        clock = _AppClock(request, f"{url.host}:{url.effective_port}")
 
-        async def receive() -> dict[str, Any]:
-            nonlocal sent_request
-            if not sent_request:
-                sent_request = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await complete.wait()  # like a server: no disconnect while the client waits
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status, headers
-            if complete.is_set():
-                return  # after the end of the response: nothing more reaches the client
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                clock.phase = "reading the response body"
-            elif message["type"] == "http.response.body":
-                if not head_only:  # a server sends no body for HEAD
-                    chunks.append(bytes(message.get("body", b"")))
-                if not message.get("more_body", False):
-                    complete.set()
-            clock.rearm()
-
-        async with clock:
-            try:
-                await self.app(scope, receive, send)
-            except Exception:
-                if self.raise_app_exceptions:
-                    raise
-                if status is None:
-                    status, headers = 500, []
-                    chunks = [] if head_only else [b"Internal Server Error"]
-            finally:
-                complete.set()
-        return Response(
-            500 if status is None else status,
-            headers=headers,
-            stream=_CollectedBody(b"".join(chunks)),
-            request=request,
-        )
+    async def handle_async_request(self, request: Request) -> Response:
+        run = _AppRun(self.app, self._scope(request), request, self.raise_app_exceptions)
+        return await run.response()
 
     def handle_request(self, request: Request) -> Response:
         raise TypeError(
@@ -362,61 +317,217 @@ class ASGITransport(AsyncBaseTransport):
         return None
 
 
-class _AppClock:
-    """The client's timeouts over an in-process ASGI app: the read limit runs from the call
-    and again from each message the app sends; the total deadline (``Timeout(total)``)
-    bounds it all. Running out cancels the app and raises the client's timeout error."""
+#: Body chunks an app may send ahead of the client's reading (a server's socket buffer).
+_CHUNKS_AHEAD = 16
 
-    def __init__(self, request: Request, where: str) -> None:
+
+class _AppRun:
+    """One request's run of an ASGI app: the app's task on one side, the client's waits for
+    the head and each body chunk on the other (bounded by the client's timeouts)."""
+
+    def __init__(
+        self, app: Any, scope: dict[str, Any], request: Request, raise_app_exceptions: bool
+    ) -> None:
+        url = request.url
+        self._request = request
+        self._where = f"{url.host}:{url.effective_port}"
         deadline = request.extensions.get("deadline")
         self._deadline = deadline if isinstance(deadline, Deadline) else None
-        self._where = where
-        self._timer: asyncio.Timeout | None = None
-        self._binding = False  # the total deadline ends before the read limit
-        self._read = 0.0
-        self.phase = "waiting for the response"
+        self._raise = raise_app_exceptions
+        self._head_only = request.method == "HEAD"
+        self._upload = _upload_chunks(request)
+        self._upload_done = False
+        self.status: int | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.chunks: deque[bytes] = deque()
+        self.complete = False  # the app sent its last body message
+        self.returned = False  # the app's call ended (returned or raised)
+        self.failure: Exception | None = None  # what it raised
+        self.gone = False  # the client closed the response before its end
+        self._over = asyncio.Event()  # complete, returned or gone: http.disconnect from now
+        self._news = asyncio.Event()  # something for the client's side
+        self._room = asyncio.Event()  # the client took chunks (or left)
+        self.task = asyncio.get_running_loop().create_task(self._run(app, scope))
 
-    def rearm(self) -> None:
-        deadline, timer = self._deadline, self._timer
-        if deadline is None or timer is None:
-            return
-        now = time.monotonic()
-        read = deadline.timeout.read
-        ends_at = None if read is None else now + read
-        self._binding = deadline.expires_at is not None and (
-            ends_at is None or deadline.expires_at <= ends_at
-        )
-        if self._binding:
-            ends_at = deadline.expires_at
-        self._read = 0.0 if read is None else read
-        if ends_at is not None:
-            ends_at = asyncio.get_running_loop().time() + (ends_at - now)
-        timer.reschedule(ends_at)
-
-    async def __aenter__(self) -> None:
-        self._timer = asyncio.timeout(None)
-        await self._timer.__aenter__()
-        self.rearm()
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        timer = self._timer
-        assert timer is not None
+    async def _run(self, app: Any, scope: dict[str, Any]) -> None:
         try:
-            await timer.__aexit__(*exc_info)
-        except TimeoutError as exc:
-            if not timer.expired():
-                raise  # the app's own TimeoutError
-            deadline = self._deadline
-            assert deadline is not None
-            if self._binding:
-                raise chained(deadline.exceeded(self.phase), exc) from exc
+            await app(scope, self._receive, self._send)
+        except Exception as exc:
+            self.failure = exc
+        finally:
+            self.returned = True
+            self._over.set()
+            self._news.set()
+
+    async def _receive(self) -> dict[str, Any]:
+        if not self._upload_done:
+            chunk = await anext(self._upload, None)
+            if chunk is not None:
+                return {"type": "http.request", "body": chunk, "more_body": True}
+            self._upload_done = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self._over.wait()  # like a server: no disconnect while the client waits
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            raise OSError(f"the client closed the response from {self._where}")
+        if self.complete:
+            return  # after the end of the response: nothing more reaches the client
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.status is not None:
+                raise RuntimeError("ASGI app sent http.response.start twice")
+            self.status = message["status"]
+            self.headers = list(message.get("headers", []))
+        elif kind == "http.response.body":
+            if self.status is None:
+                raise RuntimeError("ASGI app sent http.response.body before http.response.start")
+            body = message.get("body", b"")
+            if body and not self._head_only:  # a server sends no body for HEAD
+                while len(self.chunks) >= _CHUNKS_AHEAD and not self.gone:
+                    self._room.clear()
+                    await self._room.wait()
+                if self.gone:
+                    raise OSError(f"the client closed the response from {self._where}")
+                self.chunks.append(bytes(body))
+            if not message.get("more_body", False):
+                self.complete = True
+                self._over.set()
+        else:
+            return
+        self._news.set()
+
+    async def wait(self, phase: str) -> None:
+        """Until the app has news (a message, or its end), within the client's timeouts:
+        the read limit from now, the total deadline. Running out (or being cancelled)
+        stops the app."""
+        self._news.clear()
+        deadline = self._deadline
+        timer: asyncio.Timeout | None = None
+        seconds: float | None = None
+        binding = False
+        try:
+            if deadline is not None:
+                seconds, binding = deadline.for_phase(deadline.timeout.read, phase)
+            async with asyncio.timeout(seconds) as timer:
+                await self._news.wait()
+        except BaseException as exc:
+            await self.stop()
+            if timer is None or not timer.expired() or deadline is None:
+                raise  # the deadline already out, or the client's task cancelled
+            if binding:
+                raise chained(deadline.exceeded(phase), exc) from exc
             raise chained(
                 ReadTimeout(
-                    f"no answer from the ASGI app for {self._where} for {self._read:g} s "
-                    f"while {self.phase} (read timeout)"
+                    f"no answer from the ASGI app for {self._where} for {seconds:g} s "
+                    f"while {phase} (read timeout)"
                 ),
                 exc,
             ) from exc
+
+    async def response(self) -> Response:
+        try:
+            while self.status is None and not self.returned:
+                await self.wait("waiting for the response")
+        except BaseException:
+            await self.stop()
+            raise
+        if self.status is None:
+            failure = self.failure
+            if failure is not None and self._raise:
+                raise failure
+            body = b"" if failure is None or self._head_only else b"Internal Server Error"
+            return Response(500, stream=_CollectedBody(body), request=self._request)
+        return Response(
+            self.status, headers=self.headers, stream=_AppBody(self), request=self._request
+        )
+
+    def took_chunks(self) -> None:
+        self._room.set()
+
+    async def finish(self) -> None:
+        """After the last chunk: wait for the app to return (its background work done), then
+        raise what it raised; an answer it left unfinished is a body cut short."""
+        while not self.returned:
+            await self.wait("waiting for the ASGI app to return")
+        failure, self.failure = self.failure, None  # raised once
+        if failure is not None and self._raise:
+            raise failure
+        if not self.complete:
+            raised = "" if failure is None else f" (it raised {type(failure).__name__})"
+            raise RemoteProtocolError(
+                f"the ASGI app for {self._where} returned before its response was "
+                f"complete{raised}: the body is cut short"
+            )
+
+    async def stop(self) -> None:
+        """The client is gone: the app hears so, and is cancelled if still running."""
+        self.gone = True
+        self._over.set()
+        self._room.set()
+        task = self.task
+        if not task.done():
+            await asyncio.sleep(0)  # an app waiting in receive() hears http.disconnect
+        if not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=1.0)  # an app that ignores it is left behind
+
+
+async def _upload_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The request body as ``receive()`` hands it over: whole, or as the client streams it."""
+    content = request.content
+    if content is None:
+        return
+    data = content.as_bytes()
+    if data is not None:
+        if data:
+            yield data
+        return
+    async for chunk in content:
+        if chunk:
+            yield bytes(chunk)
+
+
+class _AppBody:
+    """An ASGI app's answer as it sends it, handed over as a raw body stream (so the response
+    decodes its Content-Encoding the same way as over the network)."""
+
+    def __init__(self, run: _AppRun) -> None:
+        self._run = run
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        run = self._run
+        chunks = run.chunks
+        while not self._closed:
+            if chunks:
+                chunk = chunks.popleft()
+                run.took_chunks()
+                yield chunk
+            elif run.complete or run.returned:
+                await run.finish()
+                return
+            else:
+                await run.wait("reading the response body")
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        run = self._run
+        run.chunks.clear()
+        if run.complete:
+            await run.finish()  # the answer is whole: the app ends as under a server
+        elif not run.returned:
+            await run.stop()
+
+    def __del__(self) -> None:
+        # A streamed response dropped unclosed: its app must not wait in send() for good.
+        # (Not on _AppRun: the app's task refers to that one, so it would never be freed.)
+        task = self._run.task
+        if not task.done() and not task.get_loop().is_closed():
+            task.cancel()
 
 
 class _CollectedBody:
