@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from wirekit._io._shared import host_port
@@ -49,7 +49,8 @@ class SocksProxyURL:
     host: str
     port: int
     username: str | None
-    password: str | None
+    # Kept out of the repr: tracebacks with locals (Sentry, rich, pytest --showlocals) show it.
+    password: str | None = field(repr=False)
 
     @classmethod
     def parse(cls, url: str) -> SocksProxyURL:
@@ -163,14 +164,15 @@ def sync_tunnel(
     from python_socks.sync import Proxy
 
     local = None if local_address is None else (local_address, 0)
-    arguments = proxy.proxy_arguments(proxy_address)
+    # (No local holding the arguments: a frame's locals are what error trackers such as
+    # Sentry record, and they include the password.)
     if timeout is None:
-        connector = Proxy(**arguments)  # type: ignore[arg-type]
+        connector = Proxy(**proxy.proxy_arguments(proxy_address))  # type: ignore[arg-type]
         return connector.connect(host, port, timeout=timeout, local_addr=local)
     watchdog = _Watchdog(proxy, local, ProxyConnectionError, ProxyTimeoutError)
     # The watchdog opens the TCP connection to the proxy (python-socks asks a "forward"
     # proxy for it), so it holds the socket it may have to shut down.
-    connector = Proxy(**arguments, forward=watchdog)  # type: ignore[arg-type]
+    connector = Proxy(**proxy.proxy_arguments(proxy_address), forward=watchdog)  # type: ignore[arg-type]
     timer = threading.Timer(timeout, watchdog.expire)
     timer.daemon = True
     timer.start()

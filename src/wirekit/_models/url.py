@@ -93,6 +93,20 @@ def redact(text: str) -> str:
     return text if colon < 0 else f"{text[: colon + 1]}***{text[at:]}"
 
 
+def _redact_malformed(text: str) -> str:
+    """``redact()`` for URL text that failed to parse. A password holding an unencoded "/",
+    "?" or "#" ends the authority early (the frequent slip that made the URL invalid), so
+    here the userinfo runs to the last "@" anywhere after a ":"."""
+    shown = redact(text)
+    if shown != text:
+        return shown
+    scheme_end = text.find("://")
+    start = scheme_end + 3 if scheme_end >= 0 else 0
+    at = text.rfind("@", start)
+    colon = text.find(":", start, at) if at >= 0 else -1
+    return text if colon < 0 else f"{text[: colon + 1]}***{text[at:]}"
+
+
 def _quote_part(value: str, safe: str) -> str:
     """Percent-encode what ``safe`` does not allow; keep valid escapes, fix lone "%"."""
     if "%" in value:
@@ -122,7 +136,7 @@ def _encode_host(host: str, url: str) -> str:
     try:
         return _normalize_host(host)
     except ValueError as exc:
-        raise chained(InvalidURL(f"{exc} {host!r} in URL {redact(url)!r}"), exc) from exc
+        raise chained(InvalidURL(f"{exc} {host!r} in URL {_redact_malformed(url)!r}"), exc) from exc
 
 
 #: Parsed URLs by their text. URLs are immutable, and a client sends to the same few URLs
@@ -223,12 +237,14 @@ class URL:
         if len(url) > max_length:
             raise LimitExceeded(
                 f"URL of {len(url)} characters is over the max_url_length limit of "
-                f"{max_length}: {redact(url)[:60]!r}...",  # cut after redacting: no password
+                f"{max_length}: {_redact_malformed(url)[:60]!r}...",  # cut after redacting: no password
                 limit="max_url_length",
                 value=max_length,
             )
         if _FORBIDDEN.search(url) is not None:
-            raise InvalidURL(f"control character (CR, LF, NUL...) in URL {redact(url)!r}")
+            raise InvalidURL(
+                f"control character (CR, LF, NUL...) in URL {_redact_malformed(url)!r}"
+            )
         if url[:1] == " " or url[-1:] == " ":
             url = url.strip(" ")
         rest = url
@@ -280,11 +296,15 @@ class URL:
         if fragment and _QUERY_OK(fragment) is None:
             fragment = _quote_part(fragment, _QUERY_SAFE)
         if has_authority and path and not path.startswith("/"):  # pragma: no cover
-            raise InvalidURL(f"path must start with '/' after a host in URL {redact(url)!r}")
+            raise InvalidURL(
+                f"path must start with '/' after a host in URL {_redact_malformed(url)!r}"
+            )
         if not has_authority and path.startswith("//"):
             # §3.3: without an authority the path cannot start with "//" (it would read
             # back as a host). Should only come from copy_with(); refuse it.
-            raise InvalidURL(f"path {path!r} cannot start with '//' in URL {redact(url)!r}")
+            raise InvalidURL(
+                f"path {path!r} cannot start with '//' in URL {_redact_malformed(url)!r}"
+            )
         self._scheme = scheme
         self._userinfo = userinfo
         self._host = host
@@ -302,17 +322,20 @@ class URL:
             # §3.2.2 IP-literal: "[" IPv6address "]"; kept without brackets in .host.
             close = authority.find("]")
             if close < 0:
-                raise InvalidURL(f"unclosed '[' in host of URL {redact(url)!r}")
+                raise InvalidURL(f"unclosed '[' in host of URL {_redact_malformed(url)!r}")
             literal = authority[1:close]
             after = authority[close + 1 :]
             if after and not after.startswith(":"):
-                raise InvalidURL(f"unexpected {after!r} after IPv6 host in URL {redact(url)!r}")
+                raise InvalidURL(
+                    f"unexpected {after!r} after IPv6 host in URL {_redact_malformed(url)!r}"
+                )
             port_text = after[1:]
             try:
                 host = ipaddress.IPv6Address(literal).compressed
             except ValueError as exc:
                 raise chained(
-                    InvalidURL(f"invalid IPv6 host {literal!r} in URL {redact(url)!r}"), exc
+                    InvalidURL(f"invalid IPv6 host {literal!r} in URL {_redact_malformed(url)!r}"),
+                    exc,
                 ) from exc
         else:
             host, has_colon, port_text = authority.rpartition(":")
@@ -326,7 +349,14 @@ class URL:
             port = int(port_text)
             if port <= 65535:
                 return host, port
-        raise InvalidURL(f"invalid port {port_text!r} in URL {redact(url)!r}")
+        shown = _redact_malformed(url)
+        if shown != redact(url):
+            # The "port" is a piece of a password with an unencoded "/", "?" or "#".
+            raise InvalidURL(
+                f"invalid port in URL {shown!r} (a password holding '/', '?' or '#' must "
+                "be percent-encoded)"
+            )
+        raise InvalidURL(f"invalid port {port_text!r} in URL {shown!r}")
 
     # -- components ----------------------------------------------------------------------
     @property

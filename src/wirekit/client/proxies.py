@@ -46,6 +46,12 @@ def _env(environ: Mapping[str, str], name: str) -> str | None:
     return value.strip() or None if value else None
 
 
+def _no_proxy_entries(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """A ``NO_PROXY`` value (comma-separated, as in the environment) or a list of entries."""
+    parts = value.split(",") if isinstance(value, str) else value
+    return tuple(part.strip().lower() for part in parts if part.strip())
+
+
 def environment_proxies(environ: Mapping[str, str] | None = None) -> ProxyConfig:
     """The proxies the environment asks for."""
     env = os.environ if environ is None else environ
@@ -56,9 +62,7 @@ def environment_proxies(environ: Mapping[str, str] | None = None) -> ProxyConfig
         http = env.get("http_proxy") or every
     else:
         http = _env(env, "http_proxy") or every
-    no_proxy = tuple(
-        part.strip().lower() for part in (_env(env, "no_proxy") or "").split(",") if part.strip()
-    )
+    no_proxy = _no_proxy_entries(_env(env, "no_proxy") or "")
     return ProxyConfig(
         http=_proxy_url(http) if http else None,
         https=_proxy_url(https) if https else None,
@@ -79,7 +83,7 @@ def explicit_proxies(proxy: Any) -> ProxyConfig:
         return ProxyConfig(
             http=_proxy_url(str(http)) if http else None,
             https=_proxy_url(str(https)) if https else None,
-            no_proxy=tuple(proxy.get("no_proxy", ())),
+            no_proxy=_no_proxy_entries(proxy.get("no_proxy", ())),
         )
     raise TypeError(f"proxy must be a URL string or a mapping, not {proxy!r}")
 

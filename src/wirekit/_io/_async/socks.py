@@ -57,8 +57,10 @@ class AsyncSocksBackend:
         self.backend: AsyncNetworkBackend = backend if backend is not None else AsyncIOBackend()
         # Local DNS (socks5://, socks4://) asks the wrapped backend's resolver by default, so
         # an injected resolver keeps working when a SOCKS proxy is configured.
-        inherited = getattr(self.backend, "resolver", None)
-        self.resolver: AsyncResolver = resolver or inherited or AsyncSystemResolver()
+        # (Tested with "is None", not truth: a resolver with a cache may have a __len__.)
+        if resolver is None:
+            resolver = getattr(self.backend, "resolver", None)
+        self.resolver: AsyncResolver = AsyncSystemResolver() if resolver is None else resolver
 
     async def connect_tcp(
         self,

@@ -58,8 +58,10 @@ class SocksBackend:
         self.backend: NetworkBackend = backend if backend is not None else SyncBackend()
         # Local DNS (socks5://, socks4://) asks the wrapped backend's resolver by default, so
         # an injected resolver keeps working when a SOCKS proxy is configured.
-        inherited = getattr(self.backend, "resolver", None)
-        self.resolver: Resolver = resolver or inherited or SystemResolver()
+        # (Tested with "is None", not truth: a resolver with a cache may have a __len__.)
+        if resolver is None:
+            resolver = getattr(self.backend, "resolver", None)
+        self.resolver: Resolver = SystemResolver() if resolver is None else resolver
 
     def connect_tcp(
         self,

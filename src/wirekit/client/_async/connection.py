@@ -222,8 +222,10 @@ class AsyncHTTPConnection:
             ):
                 # The message names the address it failed on: say it is the proxy's, or it
                 # reads as the origin failing. Same class, same traceback.
-                where = f"{_host_for_header(proxy.url.host)}:{proxy.url.effective_port}"
-                failure.args = (f"proxy {where}: {failure.args[0]}", *failure.args[1:])
+                failure.args = (
+                    f"proxy {_authority(proxy.url)}: {failure.args[0]}",
+                    *failure.args[1:],
+                )
             raise failure
 
     async def _tunnel(self, proxy: ProxyRoute, deadline: Deadline) -> None:
@@ -232,7 +234,7 @@ class AsyncHTTPConnection:
         headers = [(b"Host", authority), *proxy.headers]
         proto = http1.HTTP1Connection("client", **self._limits)
         await self._write(proto.send_request(b"CONNECT", authority, headers), deadline)
-        where = f"{_host_for_header(proxy.url.host)}:{proxy.url.effective_port}"
+        where = _authority(proxy.url)
         while True:
             try:
                 event = proto.next_event()
@@ -250,17 +252,17 @@ class AsyncHTTPConnection:
                 continue
             if isinstance(event, http1.Upgrade):
                 if event.data:
-                    raise ProxyError(f"proxy {proxy.url.host} sent data after accepting CONNECT")
+                    raise ProxyError(f"proxy {where} sent data after accepting CONNECT")
                 return
             if isinstance(event, http1.Response):
                 if 200 <= event.status_code < 300:
                     continue  # tunnel accepted: the Upgrade event that follows hands it over
                 reason = event.reason.decode("latin-1")
                 raise ProxyError(
-                    f"proxy {proxy.url.host}:{proxy.url.effective_port} refused CONNECT to "
+                    f"proxy {where} refused CONNECT to "
                     f"{authority.decode()}: {event.status_code} {reason}"
                 )
-            raise ProxyError(f"proxy {proxy.url.host} closed the connection during CONNECT")
+            raise ProxyError(f"proxy {where} closed the connection during CONNECT")
 
     # -- one request -----------------------------------------------------------------------
     async def handle_async_request(
@@ -329,9 +331,8 @@ class AsyncHTTPConnection:
         if event.status_code == 407 and self._proxy is not None and self._proxy.mode == "forward":
             # The proxy refused, not the origin: the same error as a refused CONNECT tunnel,
             # so a caller never mistakes the proxy's 407 for the origin's answer.
-            proxy_url = self._proxy.url
             raise ProxyError(
-                f"proxy {proxy_url.host}:{proxy_url.effective_port} refused to forward the "
+                f"proxy {_authority(self._proxy.url)} refused to forward the "
                 f"request to {url.host}: 407 {event.reason.decode('latin-1')} (check the "
                 "proxy credentials)"
             )
@@ -426,7 +427,7 @@ class AsyncHTTPConnection:
         except ReadTimeout as exc:
             if binding:
                 raise chained(deadline.exceeded(phase), exc) from exc
-            who = peer or f"{self.origin.host}:{self.origin.port}"
+            who = peer or self._peer()
             raise chained(
                 ReadTimeout(f"no data from {who} for {seconds:g} s while {phase} (read timeout)"),
                 exc,
@@ -474,11 +475,20 @@ class AsyncHTTPConnection:
         try:
             return proto.next_event()
         except RemoteProtocolError as exc:
-            prefix = f"{_host_for_header(self.origin.host)}:{self.origin.port}: "
+            prefix = f"{self._peer()}: "
             message = str(exc.args[0]) if exc.args else ""
             if not message.startswith(prefix):
                 exc.args = (prefix + message, *exc.args[1:])
             raise
+
+    def _peer(self) -> str:
+        """Who answers on this connection, as errors name it: the origin, or the forward
+        proxy that answers for it (a proxy that breaks is not the origin's fault)."""
+        origin = f"{_host_for_header(self.origin.host)}:{self.origin.port}"
+        proxy = self._proxy
+        if proxy is not None and proxy.mode == "forward":
+            return f"proxy {_authority(proxy.url)} (for {origin})"
+        return origin
 
     def finish_cycle(self) -> bool:
         """After a complete response: True if the connection can serve another request."""
@@ -668,6 +678,11 @@ _PROXY_TLS = "TLS handshake with the proxy"
 
 def _host_for_header(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _authority(url: URL) -> str:
+    """host:port as errors name a proxy (an IPv6 address in brackets)."""
+    return f"{_host_for_header(url.host)}:{url.effective_port}"
 
 
 @functools.lru_cache(maxsize=256)

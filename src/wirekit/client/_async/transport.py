@@ -119,7 +119,12 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         return self._ssl_context
 
     def _pool_for(self, url: URL) -> AsyncConnectionPool:
-        proxy = proxy_for(url, self._proxies) if self._proxies.http or self._proxies.https else None
+        proxies = self._proxies
+        # uds= is where every request goes (curl --unix-socket and httpx do the same): a
+        # proxy from the environment would get the requests and its password on that socket.
+        proxy = (
+            proxy_for(url, proxies) if (proxies.http or proxies.https) and not self._uds else None
+        )
         key = None if proxy is None else f"{url.scheme}>{proxy}"
         pool = self._pools.get(key)
         if pool is None:
