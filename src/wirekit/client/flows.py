@@ -316,6 +316,11 @@ def redirect_request(
             location = location.encode("latin-1").decode("utf-8")
         except UnicodeError:
             pass
+    scheme, colon, rest = location.partition(":")
+    if colon and scheme.lower() == request.url.scheme and not rest.startswith("//"):
+        # "http:/next" from an http URL: relative, as browsers (WHATWG URL) and requests
+        # read it; RFC 3986 would make it a URL without a host.
+        location = rest
     try:
         url = request.url.join(location)
     except InvalidURL as exc:
@@ -328,6 +333,10 @@ def redirect_request(
     if url.scheme not in ("http", "https"):
         raise RemoteProtocolError(
             f"redirect from {request.url} to unsupported scheme {url.scheme!r} ({location})"
+        )
+    if not url.host:
+        raise RemoteProtocolError(
+            f"redirect from {request.url} has an invalid Location {location!r}: no host"
         )
     if not url.fragment and request.url.fragment:
         url = url.copy_with(fragment=request.url.fragment)  # RFC 9110 §10.2.2
@@ -372,18 +381,20 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        # ASCII digits only (RFC 9110 §10.2.3): "²" is a digit to str.isdigit(), not to float().
+        return float(value) if value.isascii() else None
     import datetime  # on demand: only an HTTP-date Retry-After needs them
     import email.utils
 
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            # The asctime form carries no zone and means GMT (RFC 9110 §5.6.7), not local.
+            when = when.replace(tzinfo=datetime.UTC)
+        stamp = when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):  # absurd zones overflow
         return None
-    if when.tzinfo is None:
-        # The asctime form carries no zone and means GMT (RFC 9110 §5.6.7), not local time.
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, stamp - (time.time() if now is None else now))
 
 
 def secret_header_names(names: Collection[str] | None) -> frozenset[str]:

@@ -371,6 +371,7 @@ class AsyncClient:
         timeout = request.extensions.get("timeout", self._timeout)
         deadline = Deadline(timeout)
         request.extensions["deadline"] = deadline
+        request.extensions.pop("retries", None)  # a request sent again lists its own only
         if self._trace is not None:
             request.extensions["trace"] = self._trace
         chosen_auth = self._auth_for(request, auth)
@@ -442,6 +443,12 @@ class AsyncClient:
                     await self._discard(previous)
                     previous = None
                 if isinstance(instruction, Sleep):
+                    remaining = deadline.remaining()
+                    if remaining is not None and remaining <= instruction.seconds:
+                        # Reading the retried response's body took the time: it is returned
+                        # (its body kept when small) instead of a wait past the deadline.
+                        instruction = flow.send(False)
+                        continue
                     await self._sleep(instruction.seconds)
                     instruction = flow.send(True)
                     continue
@@ -488,8 +495,21 @@ class AsyncClient:
         length = response.headers.get("content-length", "")
         failure: BaseException | None = None
         try:
-            if length.isdigit() and int(length) <= MAX_DISCARD_BYTES:
-                await response.aread()
+            if length.isdigit():
+                if int(length) <= MAX_DISCARD_BYTES:
+                    await response.aread()
+            else:
+                # Chunked or up to the close: read as far as the size allows, kept if it
+                # ends within it (a history response's body, as requests and httpx keep).
+                kept: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_DISCARD_BYTES:
+                        break
+                    kept.append(chunk)
+                else:
+                    response._content = b"".join(kept)
         except WirekitError as exc:
             # The request's time ran out reading this body: that is the error, not the
             # next hop's connect that would fail at once for want of time. Other errors
