@@ -171,14 +171,27 @@ def test_json_summary(wirekit: Run, base: str) -> None:
     assert json.loads(document["body"])["args"] == {"a": "1"}
 
 
+def _waterfall_rows(output: str) -> dict[str, str]:
+    waterfall = output[output.index("phase") :]
+    return {line.split("  ")[0].strip(): line for line in waterfall.splitlines()[1:]}
+
+
 def test_timing_waterfall(wirekit: Run, base: str) -> None:
-    result = wirekit("get", f"{base}/get", "--timing")
+    result = wirekit("get", f"{base}/get", "--timing", "-h")
     assert result.code == 0
-    waterfall = result.stdout[result.stdout.index("phase") :]
-    rows = {line.split("  ")[0].strip(): line for line in waterfall.splitlines()[1:]}
+    rows = _waterfall_rows(result.stdout)  # after the head, on stdout
     assert {"connect", "send", "waiting (first byte)", "download", "total"} <= set(rows)
     assert "█" in rows["waiting (first byte)"]
     float(rows["total"].split()[-1])  # the total in milliseconds
+
+
+def test_timing_waterfall_goes_to_stderr_after_a_piped_body(wirekit: Run, base: str) -> None:
+    # stdout is a pipe here: it holds exactly the body (it used to get the table after it,
+    # so "wirekit get URL --timing > body.json" wrote a file that was not the body).
+    result = wirekit("get", f"{base}/get", "--timing")
+    assert result.code == 0
+    assert json.loads(result.stdout)["url"].endswith("/get")
+    assert "total" in _waterfall_rows(result.stderr)
 
 
 def test_colour_and_pretty_json_on_a_terminal(base: str) -> None:

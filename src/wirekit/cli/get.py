@@ -329,7 +329,7 @@ def _phases(timings: dict[str, float]) -> list[tuple[str, float, float]]:
     return rows
 
 
-def _print_waterfall(out: Output, response: Response) -> None:
+def _print_waterfall(out: Output, response: Response, *, to_stderr: bool = False) -> None:
     rows = _phases(response.timings)
     total = max([end for _, _, end in rows] + [response.elapsed or 0.0])
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
@@ -346,7 +346,10 @@ def _print_waterfall(out: Output, response: Response) -> None:
         bar = Text(" " * offset) + Text("█" * width, style="green")
         table.add_row(name, f"{start * 1000:.2f}", f"{(end - start) * 1000:.2f}", bar)
     table.add_row(Text("total", style="bold"), "", f"{total * 1000:.2f}", "")
-    out.print(table)
+    if to_stderr:
+        out.errors.print(table)
+    else:
+        out.print(table)
 
 
 def _summary(
@@ -615,5 +618,14 @@ def _report(
     elif args.method == "HEAD" and not args.verbose and not args.headers:
         _print_head(out, _response_head(response))
     if args.timing:
-        _print_waterfall(out, response)
+        # After raw body bytes sent to a pipe or a file (> body.bin), the table goes to
+        # stderr: what stdout holds stays exactly the body.
+        raw_body_out = (
+            saved_to is None
+            and not args.headers
+            and args.method != "HEAD"
+            and bool(response.content)
+            and not sys.stdout.isatty()
+        )
+        _print_waterfall(out, response, to_stderr=raw_body_out)
     return code
