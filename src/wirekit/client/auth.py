@@ -19,6 +19,7 @@ import time
 from base64 import b64encode
 from collections.abc import Callable, Generator
 from typing import Any
+from urllib.parse import quote
 
 from wirekit._models.messages import Request, Response
 from wirekit.errors import LocalProtocolError, RemoteProtocolError
@@ -188,7 +189,12 @@ def netrc_credentials(
 
 
 # RFC 7616 §3.3: the challenge is a list of auth-params, values tokens or quoted strings.
-_PARAM = re.compile(r'\s*([!#$%&\'*+\-.^_`|~0-9A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+# One item of a WWW-Authenticate value (RFC 9110 §11.6.1): a token, then "=" and a token or
+# quoted-string for a parameter; a token without "=" starts the next challenge (several may
+# share one header, "Basic realm=x, Digest realm=y, ...").
+_ITEM = re.compile(
+    r'[\s,]*([!#$%&\'*+\-.^_`|~0-9A-Za-z]+)(?:\s*(=)\s*("(?:[^"\\]|\\.)*"|[^,\s]*))?'
+)
 _HASHES: dict[str, Callable[[bytes], Any]] = {
     "MD5": hashlib.md5,
     "MD5-SESS": hashlib.md5,
@@ -199,16 +205,51 @@ _HASHES: dict[str, Callable[[bytes], Any]] = {
 }
 
 
+def parse_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
+    """Every challenge of a ``WWW-Authenticate`` value: (lower-cased scheme, parameters with
+    lower-cased names), in order."""
+    challenges: list[tuple[str, dict[str, str]]] = []
+    params: dict[str, str] | None = None
+    pos = 0
+    while True:
+        match = _ITEM.match(header, pos)
+        if match is None or match.end() == pos:
+            break
+        pos = match.end()
+        name, equals, value = match.groups()
+        if equals is None:
+            params = {}
+            challenges.append((name.lower(), params))
+        elif params is not None:
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            params[name.lower()] = value
+    return challenges
+
+
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    """Split a ``WWW-Authenticate`` value into its scheme and (lower-cased) parameters."""
-    scheme, _, rest = header.strip().partition(" ")
-    params: dict[str, str] = {}
-    for match in _PARAM.finditer(rest):
-        key, value = match.group(1).lower(), match.group(2)
-        if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        params[key] = value
-    return scheme.lower(), params
+    """The first challenge of a ``WWW-Authenticate`` value: scheme and parameters."""
+    challenges = parse_challenges(header)
+    return challenges[0] if challenges else ("", {})
+
+
+def _supported(challenge: dict[str, str]) -> bool:
+    qops = [q.strip() for q in challenge.get("qop", "").split(",") if q.strip()]
+    return challenge.get("algorithm", "MD5").upper() in _HASHES and (not qops or "auth" in qops)
+
+
+def _digest_challenge(response: Response) -> dict[str, str] | None:
+    """The Digest challenge to answer: the first one we support (RFC 7616 §3.7), else the
+    first one (whose answer then says what is unsupported), else None."""
+    offered = [
+        params
+        for value in response.headers.get_list("www-authenticate")
+        for scheme, params in parse_challenges(value)
+        if scheme == "digest"
+    ]
+    return next((params for params in offered if _supported(params)), None) or next(
+        iter(offered), None
+    )
 
 
 class DigestAuth(Auth):
@@ -241,14 +282,7 @@ class DigestAuth(Auth):
         response = yield request
         if response.status_code != 401:
             return
-        digest = next(
-            (
-                parse_challenge(value)[1]
-                for value in response.headers.get_list("www-authenticate")
-                if value.strip().lower().startswith("digest ")
-            ),
-            None,
-        )
+        digest = _digest_challenge(response)
         if digest is None:
             return
         if (
@@ -310,8 +344,14 @@ class DigestAuth(Auth):
             response = digest(f"{a1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
         else:  # RFC 2069 compatibility
             response = digest(f"{a1}:{nonce}:{ha2}")
+        if self._username.isascii():
+            user = f'username="{_quote(self._username)}"'
+        else:
+            # RFC 7616 §3.4.4: a name beyond ASCII goes as username*, in UTF-8 (RFC 8187),
+            # the bytes it is hashed with.
+            user = "username*=UTF-8''" + quote(self._username.encode("utf-8"), safe="")
         parts = [
-            f'username="{_quote(self._username)}"',
+            user,
             f'realm="{_quote(realm)}"',
             f'nonce="{_quote(nonce)}"',
             f'uri="{_quote(uri)}"',

@@ -104,8 +104,14 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Dr
     history: list[Response] = []
     original = request.url
     hop_auth = auth
+    downgraded = False  # an https hop led to an http one: netrc stays out of plain http
     while True:
-        chosen = hop_auth if hop_auth is not None else _netrc_auth(request, settings)
+        if hop_auth is not None:
+            chosen: Auth | None = hop_auth
+        elif downgraded and request.url.scheme == "http":
+            chosen = None
+        else:
+            chosen = _netrc_auth(request, settings)
         if chosen is None:
             plain_headers = None
             response = yield from _retry_flow(request, settings)  # one generator fewer
@@ -133,8 +139,16 @@ def send_flow(request: Request, auth: Auth | None, settings: FlowSettings) -> Dr
                 "redirect",
                 {"status_code": response.status_code, "url": str(next_request.url)},
             )
-        if not same_origin(next_request.url, original):
-            # Credentials given for the first origin stay there; netrc may know the new one.
+        if next_request.url.scheme == "http" and request.url.scheme == "https":
+            downgraded = True
+        if not (
+            same_origin(next_request.url, request.url)
+            or _is_https_upgrade(request.url, next_request.url)
+        ):
+            # Credentials given for the first origin stay there (and once dropped, stay
+            # dropped); netrc may know the new one. http -> https of the same host on the
+            # default ports keeps them, as it keeps an Authorization header (requests and
+            # httpx do the same).
             hop_auth = None
         request = next_request
 

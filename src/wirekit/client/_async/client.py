@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import unquote_to_bytes
 
 from mypy_extensions import mypyc_attr
 
@@ -106,7 +107,7 @@ class AsyncClient:
         max_decoded_bytes: int | None = None,
         max_decompression_ratio: float | None = None,
     ) -> None:
-        self.auth = coerce_auth(auth)
+        self._auth = coerce_auth(auth)
         self.params = params
         self._headers = Headers(
             {
@@ -194,6 +195,16 @@ class AsyncClient:
     def cookies(self, value: Any) -> None:
         self._cookies = value if isinstance(value, Cookies) else Cookies(value)
         self._flows.cookies = self._cookies
+
+    @property
+    def auth(self) -> Auth | None:
+        """The default auth; set it as in the constructor (an Auth, a (user, password)
+        tuple for Basic, or a callable)."""
+        return self._auth
+
+    @auth.setter
+    def auth(self, value: Any) -> None:
+        self._auth = coerce_auth(value)
 
     @property
     def trace(self) -> Callable[[str, dict[str, Any]], None] | None:
@@ -408,13 +419,16 @@ class AsyncClient:
         return response
 
     def _auth_for(self, request: Request, auth: Any) -> Auth | None:
-        chosen = self.auth if auth is UNSET else coerce_auth(auth)
+        chosen = self._auth if auth is UNSET else coerce_auth(auth)
         url = request.url
         if url.userinfo:
             # Credentials in the URL: Basic auth, and never sent on the wire in the URL.
             # URL.username/password are already percent-decoded (a "%41" typed in a
             # password stays "%41"); "http://:@host/" carries none.
-            username, password = url.username, url.password
+            user_text, _, password_text = url.userinfo.partition(":")
+            # Each escape is one byte (RFC 3986 §2.1), as curl sends them: "%E9" (Latin-1
+            # é) must not become U+FFFD, as a decode to text would make it.
+            username, password = unquote_to_bytes(user_text), unquote_to_bytes(password_text)
             if chosen is None and (username or password):
                 chosen = BasicAuth(username, password)
             request.url = url.copy_with(userinfo="")
