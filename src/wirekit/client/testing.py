@@ -16,10 +16,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from wirekit._models.messages import Request, Response
+from wirekit._proto._http1_write import check_fields
 from wirekit.client._async.transport import AsyncBaseTransport
 from wirekit.client._sync.transport import BaseTransport
 from wirekit.client.config import Deadline
-from wirekit.errors import ReadTimeout, RemoteProtocolError, chained
+from wirekit.errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, chained
+from wirekit.server.asgi import with_root_path
+from wirekit.server.errors import ASGIProtocolError
 
 __all__ = ["ASGITransport", "MockTransport", "WSGITransport"]
 
@@ -287,14 +290,18 @@ class ASGITransport(AsyncBaseTransport):
         request_headers = [(k.lower(), v) for k, v in request.headers.raw]
         if "host" not in request.headers:
             request_headers.insert(0, (b"host", url.netloc.encode("ascii")))
+        path = url.path  # already percent-decoded (UTF-8) once
+        raw_path = url.raw_path.split("?", 1)[0].encode("ascii")
+        if self.root_path:  # as the wirekit server gives them with the same root_path
+            path, raw_path = with_root_path(path, raw_path, self.root_path)
         return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
             "method": request.method,
             "scheme": url.scheme,
-            "path": url.path,  # already percent-decoded (UTF-8) once
-            "raw_path": url.raw_path.split("?", 1)[0].encode("ascii"),
+            "path": path,
+            "raw_path": raw_path,
             "query_string": url.query.encode("ascii"),
             "root_path": self.root_path,
             "headers": request_headers,
@@ -335,14 +342,21 @@ class _AppRun:
         self._deadline = deadline if isinstance(deadline, Deadline) else None
         self._raise = raise_app_exceptions
         self._head_only = request.method == "HEAD"
+        self._no_body = self._head_only  # and for 204 and 304 answers (set at their start)
         self._upload = _upload_chunks(request)
         self._upload_done = False
+        # The next upload chunk, pulled by a task of its own: a receive() cancelled while
+        # waiting for it (asyncio.wait_for, Starlette's is_disconnected()) loses nothing.
+        self._next_chunk: asyncio.Future[bytes | None] | None = None
+        self.upload_failure: BaseException | None = None  # the client's body source raised
+        self._declared: int | None = None  # the answer's Content-Length
+        self._sent = 0  # body bytes the app sent
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.chunks: deque[bytes] = deque()
         self.complete = False  # the app sent its last body message
         self.returned = False  # the app's call ended (returned or raised)
-        self.failure: Exception | None = None  # what it raised
+        self.failure: BaseException | None = None  # what it raised
         self.gone = False  # the client closed the response before its end
         self._over = asyncio.Event()  # complete, returned or gone: http.disconnect from now
         self._news = asyncio.Event()  # something for the client's side
@@ -352,17 +366,39 @@ class _AppRun:
     async def _run(self, app: Any, scope: dict[str, Any]) -> None:
         try:
             await app(scope, self._receive, self._send)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             self.failure = exc
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: a server answers 500
+            failure = RuntimeError(f"the ASGI app raised {type(exc).__name__}")
+            failure.__cause__ = exc
+            self.failure = failure
         finally:
             self.returned = True
+            pending = self._next_chunk
+            if pending is not None and not pending.done():
+                pending.cancel()
             self._over.set()
             self._news.set()
 
+    async def _pull_chunk(self) -> bytes | None:
+        try:
+            return await anext(self._upload, None)
+        except Exception as exc:
+            self.upload_failure = exc  # the client's own error, whatever the app does
+            self._news.set()
+            raise
+
     async def _receive(self) -> dict[str, Any]:
         if not self._upload_done:
-            chunk = await anext(self._upload, None)
+            pending = self._next_chunk
+            if pending is None:
+                pending = self._next_chunk = asyncio.ensure_future(self._pull_chunk())
+            chunk = await asyncio.shield(pending)
+            self._next_chunk = None
             if chunk is not None:
+                self._news.set()  # the client is still sending: the read limit starts again
                 return {"type": "http.request", "body": chunk, "more_body": True}
             self._upload_done = True
             return {"type": "http.request", "body": b"", "more_body": False}
@@ -374,17 +410,35 @@ class _AppRun:
             raise OSError(f"the client closed the response from {self._where}")
         if self.complete:
             return  # after the end of the response: nothing more reaches the client
-        kind = message["type"]
+        kind = message.get("type")
         if kind == "http.response.start":
+            # What the wirekit server refuses (with a 500) is refused here, into the app.
             if self.status is not None:
-                raise RuntimeError("ASGI app sent http.response.start twice")
-            self.status = message["status"]
-            self.headers = list(message.get("headers", []))
+                raise ASGIProtocolError("ASGI protocol error: http.response.start sent twice")
+            status = message.get("status")
+            if type(status) is not int or not 100 <= status <= 999:
+                raise ASGIProtocolError(
+                    f"ASGI protocol error: status must be an int 100-999, got {status!r}"
+                )
+            headers = [tuple(pair) for pair in message.get("headers", [])]
+            try:
+                check_fields(headers)
+            except LocalProtocolError as exc:
+                raise ASGIProtocolError(f"ASGI protocol error: {exc}") from exc
+            self.status = status
+            self.headers = headers
+            self._no_body = self._head_only or status in (204, 304)
+            lengths = [v for k, v in self.headers if k.lower() == b"content-length"]
+            if lengths and lengths[0].strip().isdigit():
+                self._declared = int(lengths[0])
         elif kind == "http.response.body":
             if self.status is None:
-                raise RuntimeError("ASGI app sent http.response.body before http.response.start")
+                raise ASGIProtocolError(
+                    "ASGI protocol error: http.response.body before http.response.start"
+                )
             body = message.get("body", b"")
-            if body and not self._head_only:  # a server sends no body for HEAD
+            self._sent += len(body)
+            if body and not self._no_body:  # a server sends no body for HEAD, 204, 304
                 while len(self.chunks) >= _CHUNKS_AHEAD and not self.gone:
                     self._room.clear()
                     await self._room.wait()
@@ -395,10 +449,12 @@ class _AppRun:
                 self.complete = True
                 self._over.set()
         else:
-            return
+            raise ASGIProtocolError(
+                f"ASGI protocol error: unexpected message type {kind!r} on the http scope"
+            )
         self._news.set()
 
-    async def wait(self, phase: str) -> None:
+    async def wait(self, phase: str, *, read_limit: bool = True) -> None:
         """Until the app has news (a message, or its end), within the client's timeouts:
         the read limit from now, the total deadline. Running out (or being cancelled)
         stops the app."""
@@ -409,7 +465,8 @@ class _AppRun:
         binding = False
         try:
             if deadline is not None:
-                seconds, binding = deadline.for_phase(deadline.timeout.read, phase)
+                limit = deadline.timeout.read if read_limit else None
+                seconds, binding = deadline.for_phase(limit, phase)
             async with asyncio.timeout(seconds) as timer:
                 await self._news.wait()
         except BaseException as exc:
@@ -428,11 +485,14 @@ class _AppRun:
 
     async def response(self) -> Response:
         try:
-            while self.status is None and not self.returned:
+            while self.status is None and not self.returned and self.upload_failure is None:
                 await self.wait("waiting for the response")
         except BaseException:
             await self.stop()
             raise
+        if self.upload_failure is not None:
+            await self.stop()
+            raise self.upload_failure  # the client's body source failed: its error, not a 500
         if self.status is None:
             failure = self.failure
             if failure is not None and self._raise:
@@ -450,10 +510,18 @@ class _AppRun:
         """After the last chunk: wait for the app to return (its background work done), then
         raise what it raised; an answer it left unfinished is a body cut short."""
         while not self.returned:
-            await self.wait("waiting for the ASGI app to return")
+            # The answer is whole: only the total deadline bounds the app's work after it
+            # (a background task may take longer than the read limit, as under a server).
+            await self.wait("waiting for the ASGI app to return", read_limit=not self.complete)
         failure, self.failure = self.failure, None  # raised once
         if failure is not None and self._raise:
             raise failure
+        declared = self._declared
+        if declared is not None and not self._no_body and self.complete and self._sent != declared:
+            raise RemoteProtocolError(
+                f"the ASGI app for {self._where} sent {self._sent} body bytes with "
+                f"Content-Length: {declared}"
+            )
         if not self.complete:
             raised = "" if failure is None else f" (it raised {type(failure).__name__})"
             raise RemoteProtocolError(

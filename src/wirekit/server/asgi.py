@@ -67,6 +67,14 @@ def raw_root_path(root_path: str) -> bytes:
     return quote(root_path, safe="/!$&'()*+,;=:@~").encode("ascii")
 
 
+def with_root_path(path: str, raw_path: bytes, root_path: str) -> tuple[str, bytes]:
+    """ASGI: ``path`` includes ``root_path`` (PATH_INFO is path minus root_path). With
+    --root-path behind a proxy that strips the prefix, the prefix goes back in front."""
+    if path == root_path or path.startswith(root_path + "/"):
+        return path, raw_path
+    return root_path + path, raw_root_path(root_path) + raw_path
+
+
 def target_authority(target: bytes) -> bytes | None:
     """The host[:port] of an absolute-form target (``http://host/path``), else None.
 
@@ -107,11 +115,8 @@ def build_scope(
     path = raw_path.decode("latin-1")
     if "%" in path:
         path = unquote(path)
-    if root_path and not (path == root_path or path.startswith(root_path + "/")):
-        # ASGI: ``path`` includes ``root_path`` (PATH_INFO is path minus root_path). With
-        # --root-path behind a proxy that strips the prefix, the prefix goes back in front.
-        path = root_path + path
-        raw_path = raw_root_path(root_path) + raw_path
+    if root_path:
+        path, raw_path = with_root_path(path, raw_path, root_path)
     scheme = protocol.scheme
     if kind == "websocket":
         scheme = "wss" if scheme == "https" else "ws"
