@@ -32,15 +32,15 @@ def _proxy_answer(req: Seen, peer: Peer) -> bytes:
     return response(200, body=b"via the proxy")
 
 
-class _UnixRecorder:
-    """An HTTP server on a Unix socket: records each request head, answers 200 "ok"."""
+class _Recorder:
+    """An HTTP server on a listening socket (TCP or Unix): records each request head,
+    answers 200 "ok" and closes."""
 
-    def __init__(self, directory: str) -> None:
-        self.path = str(Path(directory) / "s.sock")
+    def __init__(self, sock: socket.socket) -> None:
         self.heads: list[bytes] = []
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.bind(self.path)
-        self._sock.listen(8)
+        self.path = ""  # a Unix socket's
+        self._sock = sock
+        self._sock.listen(16)
         self._sock.settimeout(0.1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -70,7 +70,7 @@ class _UnixRecorder:
                 except OSError:
                     pass
 
-    def __enter__(self) -> _UnixRecorder:
+    def __enter__(self) -> _Recorder:
         self._thread.start()
         return self
 
@@ -81,13 +81,16 @@ class _UnixRecorder:
 
 
 @contextlib.contextmanager
-def _unix_recorder() -> Iterator[_UnixRecorder]:
+def _unix_recorder() -> Iterator[_Recorder]:
+    """A recorder on a Unix socket (its ``path``)."""
     # A short directory: a Unix socket path is limited to about 100 bytes.
-    with (
-        tempfile.TemporaryDirectory(prefix="wkrp") as directory,
-        _UnixRecorder(directory) as server,
-    ):
-        yield server
+    with tempfile.TemporaryDirectory(prefix="wkrp") as directory:
+        path = str(Path(directory) / "s.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        with _Recorder(sock) as server:
+            server.path = path
+            yield server
 
 
 # -- 1. uds= plus a proxy in the environment ---------------------------------------------------
@@ -219,40 +222,8 @@ def _listener_on(host: str) -> Iterator[int]:
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, 0))
-    listener.listen(16)
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve() -> None:
-        ends = time.monotonic() + 30
-        while not stop.is_set() and time.monotonic() < ends:
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(5)
-                data = b""
-                try:
-                    while b"\r\n\r\n" not in data and len(data) < 65536:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
-                    conn.sendall(response(200, body=b"ok"))
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with _Recorder(listener):
         yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        listener.close()
 
 
 # -- 4. a forward proxy that breaks: the error blames the origin ------------------------------
