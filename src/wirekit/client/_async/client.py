@@ -423,11 +423,11 @@ class AsyncClient:
         url = request.url
         if url.userinfo:
             # Credentials in the URL: Basic auth, and never sent on the wire in the URL.
-            # URL.username/password are already percent-decoded (a "%41" typed in a
-            # password stays "%41"); "http://:@host/" carries none.
+            # Percent-decoded here, once (a "%2541" typed in a password is "%41"), each
+            # escape one byte (RFC 3986 §2.1), as curl sends them: "%E9" (Latin-1 é) must
+            # not become U+FFFD, as a decode to text would make it. "http://:@host/"
+            # carries none.
             user_text, _, password_text = url.userinfo.partition(":")
-            # Each escape is one byte (RFC 3986 §2.1), as curl sends them: "%E9" (Latin-1
-            # é) must not become U+FFFD, as a decode to text would make it.
             username, password = unquote_to_bytes(user_text), unquote_to_bytes(password_text)
             if chosen is None and (username or password):
                 chosen = BasicAuth(username, password)
