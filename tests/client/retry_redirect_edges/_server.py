@@ -1,4 +1,4 @@
-"""A small raw-socket HTTP/1.1 server on 127.0.0.1 for the retry and redirect edge tests (keep-alive, scripted or trickled answers).
+"""A raw keep-alive HTTP/1.1 peer on 127.0.0.1 for the retry and redirect edge tests.
 
 ``RawServer(handler)``: every request read from a connection is recorded and passed to
 ``handler(request) -> bytes | Callable[[socket.socket], None] | None``; bytes are sent as
@@ -9,15 +9,13 @@ bounded; leaving the ``with`` block ends all connections.
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-ACCEPT_LIMIT = 50.0  # seconds the server accepts connections at most
+from tests.support.listener import ThreadedListener
+
 MAX_REQUESTS_PER_CONNECTION = 100
 
 
@@ -72,61 +70,28 @@ def response(status: int, headers: list[tuple[bytes, bytes]] = (), body: bytes =
 Handler = Callable[[Seen], "bytes | Callable[[socket.socket], None] | None"]
 
 
-class RawServer:
+class RawServer(ThreadedListener):
+    """Keep-alive raw HTTP/1.1 peer on the shared listener (tests/support/listener.py)."""
+
     def __init__(self, handler: Handler, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host, backlog=16)
         self.handler = handler
         self.requests: list[Seen] = []
         self.connections = 0
-        self._listener = socket.socket()
-        self._listener.bind((host, 0))
-        self._listener.listen(16)
-        self._listener.settimeout(0.1)
-        self.port = self._listener.getsockname()[1]
-        self.url = f"http://{host}:{self.port}"
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
 
-    def __enter__(self) -> RawServer:
-        thread = threading.Thread(target=self._accept, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return self
+    def accepted(self, sock: socket.socket) -> tuple[Any, ...]:
+        self.connections += 1
+        return ()
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        for thread in list(self._threads):
-            thread.join(10)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        ends = time.monotonic() + ACCEPT_LIMIT
-        while not self._stop.is_set() and time.monotonic() < ends:
-            try:
-                sock, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            with self._lock:
-                self._sockets.append(sock)
-            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
+    def handle(self, sock: socket.socket, *extra: Any) -> None:
+        self._serve(sock)
 
     def _serve(self, sock: socket.socket) -> None:
         sock.settimeout(10)
         reader = sock.makefile("rb")
         try:
             for _ in range(MAX_REQUESTS_PER_CONNECTION):
-                if self._stop.is_set():
+                if self.stopping:
                     return
                 seen = _read_request(reader)
                 if seen is None:
