@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 import wirekit
+from tests.server.support import running
 from wirekit.client.testing import ASGITransport, WSGITransport
 from wirekit.errors import ReadTimeout, TimeoutException
 
@@ -391,3 +392,44 @@ def test_wsgi_head_closes_the_iterable_once() -> None:
     with wirekit.Client(transport=WSGITransport(app)) as client:
         assert client.head("http://testserver/").content == b""
     assert closed == [1]
+
+
+# --------------------------------------------------------------------------------------
+# A bodyless POST, PUT or PATCH carries Content-Length: 0 in process as over the network
+# --------------------------------------------------------------------------------------
+def _wsgi_length_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [repr(environ.get("CONTENT_LENGTH")).encode()]
+
+
+async def _asgi_length_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    lengths = [v for k, v in scope["headers"] if k == b"content-length"]
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": repr(lengths).encode()})
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "GET", "DELETE"])
+def test_wsgi_bodyless_request_has_the_content_length_the_network_gives(method: str) -> None:
+    with wirekit.Client(transport=WSGITransport(_wsgi_length_app)) as http:
+        in_process = http.request(method, "http://testserver/").text
+    with running(_wsgi_length_app) as server, wirekit.Client() as http:
+        over_network = http.request(method, f"http://127.0.0.1:{server.port}/").text
+    assert in_process == over_network
+    assert in_process == ("'0'" if method in ("POST", "PUT", "PATCH") else "None")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "GET", "DELETE"])
+async def test_asgi_bodyless_request_has_the_content_length_the_network_gives(
+    method: str,
+) -> None:
+    async with wirekit.AsyncClient(transport=ASGITransport(_asgi_length_app)) as http:
+        in_process = (await http.request(method, "http://testserver/")).text
+    with running(_asgi_length_app) as server:
+        async with wirekit.AsyncClient() as http:
+            url = f"http://127.0.0.1:{server.port}/"
+            over_network = (await http.request(method, url)).text
+    assert in_process == over_network
+    assert in_process == ("[b'0']" if method in ("POST", "PUT", "PATCH") else "[]")

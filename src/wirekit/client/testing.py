@@ -24,6 +24,10 @@ from wirekit.errors import LocalProtocolError, ReadTimeout, RemoteProtocolError,
 from wirekit.server.asgi import with_root_path
 from wirekit.server.errors import ASGIProtocolError
 
+#: Methods the client sends ``Content-Length: 0`` with when they have no body (RFC 9110
+#: §8.6), so an app sees the same headers in process as over the network.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
 __all__ = ["ASGITransport", "MockTransport", "WSGITransport"]
 
 
@@ -126,8 +130,8 @@ class WSGITransport(BaseTransport):
         # A streamed upload was collected whole: the app sees its length, not "chunked"
         # (Flask and Django read no body without a Content-Length).
         environ.pop("HTTP_TRANSFER_ENCODING", None)
-        if body and "CONTENT_LENGTH" not in environ:
-            environ["CONTENT_LENGTH"] = str(len(body))
+        if "CONTENT_LENGTH" not in environ and (body or request.method in _BODY_METHODS):
+            environ["CONTENT_LENGTH"] = str(len(body))  # 0 for a bodyless POST, as on the wire
         return environ
 
     def handle_request(self, request: Request) -> Response:
@@ -290,6 +294,12 @@ class ASGITransport(AsyncBaseTransport):
         request_headers = [(k.lower(), v) for k, v in request.headers.raw]
         if "host" not in request.headers:
             request_headers.insert(0, (b"host", url.netloc.encode("ascii")))
+        if (
+            request.method in _BODY_METHODS
+            and "content-length" not in request.headers
+            and "transfer-encoding" not in request.headers
+        ):
+            request_headers.append((b"content-length", b"0"))  # as the client sends it
         path = url.path  # already percent-decoded (UTF-8) once
         raw_path = url.raw_path.split("?", 1)[0].encode("ascii")
         if self.root_path:  # as the wirekit server gives them with the same root_path
