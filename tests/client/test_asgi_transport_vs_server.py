@@ -423,3 +423,74 @@ async def test_system_exit_in_the_app_does_not_stop_the_tests_event_loop() -> No
     )
     assert "event loop stopped by" not in result.stdout, result.stdout + result.stderr
     assert "test went on" in result.stdout, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# 10. An app that gives a head, then fails or returns before any body message
+# ---------------------------------------------------------------------------------------
+class AppFailed(Exception):
+    pass
+
+
+async def _start_then_raise(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await send(_start(200, [(b"x-started", b"1")]))
+        raise AppFailed("after the head")
+
+
+async def _start_then_return(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await send(_start(201))
+
+
+async def _return_at_once(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+def _starlette_generator_raises() -> Any:
+    from starlette.responses import StreamingResponse
+
+    async def parts() -> AsyncIterator[bytes]:
+        raise AppFailed("before the first chunk")
+        yield b"never"  # pragma: no cover
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await StreamingResponse(parts())(scope, receive, send)
+
+    return app
+
+
+_HEAD_THEN_NOTHING = {
+    "head, then raise": lambda: _start_then_raise,
+    "head, then return": lambda: _start_then_return,
+    "return without a head": lambda: _return_at_once,
+    "Starlette stream raising before its first chunk": _starlette_generator_raises,
+}
+
+
+@pytest.mark.parametrize("case", list(_HEAD_THEN_NOTHING))
+async def test_an_app_failing_before_its_first_body_message_gets_the_servers_500(
+    case: str,
+) -> None:
+    """A user sees: an app that sends ``http.response.start`` and then raises (or returns)
+    before any body gave ``RemoteProtocolError`` ("the body is cut short") through
+    ASGITransport with ``raise_app_exceptions=False``, where the wirekit server holds the
+    head until the first body message and answers the same app with its plain 500. A test
+    of the app's error page saw an exception that production never gives."""
+    app = _HEAD_THEN_NOTHING[case]()
+
+    async def fetch(http: wirekit.AsyncClient, base: str) -> tuple[int, str, bytes]:
+        response = await http.get(base + "/")
+        return response.status_code, response.headers.get("content-type", ""), response.content
+
+    expected = await over_server(app, fetch, timeout=5)
+    assert expected == (500, "text/plain; charset=utf-8", b"Internal Server Error\n")
+    assert await through_transport(app, fetch, raise_app_exceptions=False, timeout=5) == expected
+
+
+async def test_an_app_failing_after_its_head_raises_its_error_into_the_test() -> None:
+    """With ``raise_app_exceptions`` (the default) the app's own error reaches the test, not
+    a 500 nor a cut-short body."""
+    with pytest.raises(AppFailed, match="after the head"):
+        await through_transport(_start_then_raise, get, timeout=5)

@@ -21,7 +21,7 @@ from wirekit.client._async.transport import AsyncBaseTransport
 from wirekit.client._sync.transport import BaseTransport
 from wirekit.client.config import Deadline
 from wirekit.errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, chained
-from wirekit.server.asgi import with_root_path
+from wirekit.server.asgi import error_body, with_root_path
 from wirekit.server.errors import ASGIProtocolError
 
 #: Methods the client sends ``Content-Length: 0`` with when they have no body (RFC 9110
@@ -273,7 +273,8 @@ class ASGITransport(AsyncBaseTransport):
     The client's timeouts apply: the read limit while waiting for each message of the app,
     the total deadline over all; running out cancels the app. ``raise_app_exceptions``: an
     exception in the app reaches the test (default), from the call or from the body's read,
-    instead of the response the app sent (a 500 when it sent none).
+    instead of the response the app sent (a 500 when it sent none, or failed right after
+    its head, before any body message, as the wirekit server answers it).
     """
 
     def __init__(
@@ -363,6 +364,11 @@ class _AppRun:
         self._sent = 0  # body bytes the app sent
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
+        # A body message was sent. An app that has returned (or raised) without one gets the
+        # server's 500, as the wirekit server holds a head until its first body message. (A
+        # head is handed over as soon as the app waits for something else: an SSE endpoint
+        # must not wait for its first event to be seen.)
+        self.body_started = False
         self.chunks: deque[bytes] = deque()
         self.complete = False  # the app sent its last body message
         self.returned = False  # the app's call ended (returned or raised)
@@ -448,6 +454,7 @@ class _AppRun:
                 )
             body = message.get("body", b"")
             self._sent += len(body)
+            self.body_started = True
             if body and not self._no_body:  # a server sends no body for HEAD, 204, 304
                 while len(self.chunks) >= _CHUNKS_AHEAD and not self.gone:
                     self._room.clear()
@@ -503,12 +510,20 @@ class _AppRun:
         if self.upload_failure is not None:
             await self.stop()
             raise self.upload_failure  # the client's body source failed: its error, not a 500
-        if self.status is None:
-            failure = self.failure
+        if self.status is None or (self.returned and not self.body_started):
+            # No head, or a head without a body message: the server's 500 (the app's
+            # error raised instead, with raise_app_exceptions).
+            failure, self.failure = self.failure, None
             if failure is not None and self._raise:
                 raise failure
-            body = b"" if failure is None or self._head_only else b"Internal Server Error"
-            return Response(500, stream=_CollectedBody(body), request=self._request)
+            body = b"" if self._head_only else error_body(failure, debug=False)
+            headers = [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(error_body(failure, debug=False))),
+            ]
+            return Response(
+                500, headers=headers, stream=_CollectedBody(body), request=self._request
+            )
         return Response(
             self.status, headers=self.headers, stream=_AppBody(self), request=self._request
         )
