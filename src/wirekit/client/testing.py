@@ -12,7 +12,7 @@ import io
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from wirekit._models.messages import Request, Response
@@ -23,6 +23,7 @@ from wirekit.client.config import Deadline
 from wirekit.errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, chained
 from wirekit.server.asgi import error_body, with_root_path
 from wirekit.server.errors import ASGIProtocolError
+from wirekit.server.lifespan import LifespanError, LifespanRunner
 
 #: Methods the client sends ``Content-Length: 0`` with when they have no body (RFC 9110
 #: §8.6), so an app sees the same headers in process as over the network.
@@ -275,6 +276,11 @@ class ASGITransport(AsyncBaseTransport):
     exception in the app reaches the test (default), from the call or from the body's read,
     instead of the response the app sent (a 500 when it sent none, or failed right after
     its head, before any body message, as the wirekit server answers it).
+
+    ``lifespan``: ``"off"`` (default, as httpx), ``"auto"`` or ``"on"``, as the server's
+    option: the app's lifespan startup runs before the first request (a failed one raises
+    ``LifespanError`` from every request), its ``state`` reaches each request's scope, and
+    closing the client runs its shutdown.
     """
 
     def __init__(
@@ -284,11 +290,18 @@ class ASGITransport(AsyncBaseTransport):
         root_path: str = "",
         client: tuple[str, int] = ("127.0.0.1", 123),
         raise_app_exceptions: bool = True,
+        lifespan: Literal["off", "auto", "on"] = "off",
     ) -> None:
         self.app = app
         self.root_path = root_path
         self.client = client
         self.raise_app_exceptions = raise_app_exceptions
+        self.lifespan = lifespan
+        #: The lifespan scope's state, shallow-copied into each request's scope.
+        self.state: dict[str, Any] = {}
+        self._lifespan: LifespanRunner | None = None  # started at the first request
+        self._lifespan_lock: asyncio.Lock | None = None
+        self._lifespan_failure: str | None = None
 
     def _scope(self, request: Request) -> dict[str, Any]:
         url = request.url
@@ -319,9 +332,30 @@ class ASGITransport(AsyncBaseTransport):
             "client": self.client,
             "server": (url.host, url.effective_port),
             "extensions": {},
+            "state": self.state.copy(),  # as the server gives it (ASGI lifespan "state")
         }
 
+    async def _start_lifespan(self) -> None:
+        """The app's lifespan startup, once, before the first request (as a server runs it
+        before serving); a failed startup fails every request."""
+        if self._lifespan is None:
+            if self._lifespan_lock is None:
+                self._lifespan_lock = asyncio.Lock()
+            async with self._lifespan_lock:
+                if self._lifespan is None:
+                    runner = LifespanRunner(self.app, mode=self.lifespan)
+                    runner.state = self.state
+                    self._lifespan = runner
+                    try:
+                        await runner.startup()
+                    except LifespanError as exc:
+                        self._lifespan_failure = str(exc)
+        if self._lifespan_failure is not None:
+            raise LifespanError(self._lifespan_failure)
+
     async def handle_async_request(self, request: Request) -> Response:
+        if self.lifespan != "off":
+            await self._start_lifespan()
         run = _AppRun(self.app, self._scope(request), request, self.raise_app_exceptions)
         return await run.response()
 
@@ -330,6 +364,13 @@ class ASGITransport(AsyncBaseTransport):
             "ASGITransport calls an async ASGI app: use it with wirekit.AsyncClient "
             "(for Client, use WSGITransport with a WSGI app)"
         )
+
+    async def aclose(self) -> None:
+        """Run the app's lifespan shutdown, if its startup ran (closing the client does)."""
+        runner, self._lifespan = self._lifespan, None
+        self._lifespan_failure = None
+        if runner is not None:
+            await runner.shutdown()
 
     def close(self) -> None:
         return None
