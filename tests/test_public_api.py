@@ -59,6 +59,7 @@ EXPECTED = {
     "DeadlineExceeded",
     "HTTPStatusError",
     "TooManyRedirects",
+    "InvalidRedirect",
     "DecodingError",
     "DecompressionLimitError",
     "InvalidURL",

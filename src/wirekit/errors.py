@@ -8,8 +8,9 @@ they happen, with ``raise ... from`` so the original stays on ``__cause__``::
     ├── TransportError                 the network or the peer failed us
     │   ├── NameResolutionError        DNS: the host name did not resolve
     │   ├── ConnectError               TCP connect failed (refused, unreachable, reset)
-    │   ├── TLSError                   handshake or certificate verification failed
-    │   ├── ProxyError                 the proxy refused or broke the tunnel
+    │   ├── TLSError                   handshake or certificate verification failed (a
+    │   │                              reset during the handshake is a ConnectError)
+    │   ├── ProxyError                 the proxy refused (.status_code) or broke the tunnel
     │   ├── ReadError                  the connection broke while receiving
     │   ├── WriteError                 the connection broke while sending
     │   ├── RemoteProtocolError        the peer broke HTTP (garbage, truncated body...)
@@ -22,9 +23,10 @@ they happen, with ``raise ... from`` so the original stays on ``__cause__``::
     │       └── DeadlineExceeded       the request's total time budget ran out
     ├── HTTPStatusError                raise_for_status() on a 4xx/5xx; carries .response
     ├── TooManyRedirects
+    ├── InvalidRedirect                a Location that cannot be followed (ftp:, no host...)
     ├── DecodingError                  Content-Encoding or charset could not be decoded
     │   ├── DecompressionLimitError    decoded size or ratio over the limit (a "bomb")
-    │   └── JSONDecodeError            json() found no valid JSON (also the builtin ValueError)
+    │   └── JSONDecodeError            json() found no valid JSON (also json.JSONDecodeError)
     ├── InvalidURL
     ├── LocalProtocolError             we were asked to send something HTTP forbids
     ├── LimitExceeded                  a configured limit (header size, body size...) was hit
@@ -39,6 +41,7 @@ TimeoutError`` catches all of them.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +56,7 @@ __all__ = [
     "DecodingError",
     "DecompressionLimitError",
     "HTTPStatusError",
+    "InvalidRedirect",
     "InvalidURL",
     "JSONDecodeError",
     "LimitExceeded",
@@ -138,7 +142,16 @@ class TLSError(TransportError):
 
 
 class ProxyError(TransportError):
-    """The proxy refused the request or the tunnel (CONNECT, SOCKS) failed."""
+    """The proxy refused the request or the tunnel (CONNECT, SOCKS) failed.
+
+    ``status_code``: the status the proxy refused with (407, 403, 502...), None when it
+    did not answer with one (unreachable, closed, not HTTP, a SOCKS failure)."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, request: Request | None = None
+    ) -> None:
+        super().__init__(message, request=request)
+        self.status_code = status_code
 
 
 class ReadError(TransportError):
@@ -212,6 +225,12 @@ class TooManyRedirects(WirekitError):
         self.history: list[Response] = history or []
 
 
+class InvalidRedirect(WirekitError):
+    """A redirect that cannot be followed: its Location is not a URL, has no host, or names
+    a scheme other than http and https. The server's doing, but not a network failure:
+    trying again later gets the same redirect (requests raises ``InvalidSchema``)."""
+
+
 class DecodingError(WirekitError):
     """A body could not be decoded (Content-Encoding, charset, JSON)."""
 
@@ -220,9 +239,18 @@ class DecompressionLimitError(DecodingError):
     """A decoded body grew past ``max_decoded_bytes`` or ``max_decompression_ratio``."""
 
 
-class JSONDecodeError(DecodingError, ValueError):
-    """``Response.json()`` found no valid JSON. Also a builtin :class:`ValueError`, so code
-    written for requests or httpx (whose json() raises a ValueError) catches it unchanged."""
+class JSONDecodeError(DecodingError, json.JSONDecodeError):
+    """``Response.json()`` found no valid JSON. Also a :class:`json.JSONDecodeError` (so a
+    ``ValueError``), with its ``doc``, ``pos``, ``lineno`` and ``colno``: code written for
+    requests or httpx (``except json.JSONDecodeError``, ``except ValueError``) catches it
+    unchanged."""
+
+    def __init__(
+        self, message: str, doc: str = "", pos: int = 0, *, request: Request | None = None
+    ) -> None:
+        json.JSONDecodeError.__init__(self, message, doc, pos)  # msg, doc, pos, lineno, colno
+        self.args = (message,)  # the message as given: it already says where parsing failed
+        self._request = request
 
 
 class InvalidURL(WirekitError):

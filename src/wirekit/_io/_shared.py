@@ -9,9 +9,10 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from wirekit._io.base import Address, SocketOption
+from wirekit._io.base import Address, SocketOption, Trace
 from wirekit._io.happy_eyeballs import format_address
 from wirekit.errors import (
     ConnectError,
@@ -136,14 +137,27 @@ def resolve_timeout(target: str, timeout: float | None) -> ConnectTimeout:
     return ConnectTimeout(f"resolving {target} timed out after {timeout} s")
 
 
-def tls_failure(host: str | None, exc: BaseException) -> TLSError:
-    """TLSError naming the host and the reason (hostname mismatch, self-signed...)."""
+def tls_failure(host: str | None, exc: BaseException) -> TLSError | ConnectError:
+    """TLSError naming the host and the reason (hostname mismatch, self-signed...).
+
+    A reset during the handshake is a ConnectError: the network's or an overloaded peer's
+    doing, worth trying again (as requests and httpx class it), where a certificate that
+    does not verify or a peer that hangs up on our hello is not."""
     who = host or "the peer"
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = exc.verify_message or exc.reason or str(exc)
         return TLSError(f"TLS certificate verification failed for {who}: {reason}")
+    if isinstance(exc, ssl.SSLEOFError) or (
+        # asyncio's word for the same EOF: a ConnectionResetError without an errno.
+        isinstance(exc, ConnectionResetError) and exc.errno is None
+    ):
+        return TLSError(
+            f"TLS handshake with {who} failed: {who} closed the connection during the handshake"
+        )
     if isinstance(exc, ssl.SSLError):
         return TLSError(f"TLS handshake with {who} failed: {exc.reason or exc}")
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        return ConnectError(f"TLS handshake with {who} failed: {describe(exc, who)}")
     if isinstance(exc, OSError):
         return TLSError(f"TLS handshake with {who} failed: {describe(exc, who)}")
     return TLSError(f"TLS handshake with {who} failed: {exc}")
@@ -173,6 +187,16 @@ def write_failure(peer: str, exc: BaseException | None) -> WriteError:
     if isinstance(exc, OSError):
         return WriteError(f"sending to {peer} failed: {describe(exc, peer)}")
     return WriteError(f"sending to {peer} failed: {exc}")
+
+
+def trace_done(trace: Trace, event: str, info: dict[str, Any], close: Callable[[], object]) -> None:
+    """Report a ``*.done`` event of something just opened and not yet handed to anyone:
+    if the tracer raises, ``close`` closes it first, so nothing leaks (DESIGN invariant 5)."""
+    try:
+        trace(event, info)
+    except BaseException:
+        close()
+        raise
 
 
 def tls_details(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> dict[str, object]:

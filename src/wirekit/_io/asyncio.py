@@ -34,6 +34,7 @@ from wirekit._io._shared import (
     tls_details,
     tls_failure,
     tls_timeout,
+    trace_done,
     unix_socket,
     write_failure,
     write_timeout,
@@ -452,7 +453,8 @@ class AsyncIOStream:
         protocol.transport = tls_transport
         stream = AsyncIOStream(tls_transport, protocol, self._peer, self._trace)
         if self._trace is not None:
-            self._trace("tls.done", tls_details(tls_transport.get_extra_info("ssl_object")))
+            info = tls_details(tls_transport.get_extra_info("ssl_object"))
+            trace_done(self._trace, "tls.done", info, tls_transport.abort)
         return stream
 
     def get_extra_info(self, name: str) -> Any:
@@ -568,6 +570,7 @@ class AsyncIOBackend:
         options = list(socket_options or ())
         scope = asyncio.timeout(timeout)
         resolving = False
+        connecting: Address | None = None  # the single attempt under way
         try:
             async with scope:
                 addresses = literal_addresses(host, port, family)
@@ -586,9 +589,11 @@ class AsyncIOBackend:
                     if trace is not None:
                         trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
                 if len(addresses) == 1:
+                    connecting = addresses[0]
                     sock = await self._connect_one(
-                        host, port, addresses[0], local_address, options, trace
+                        host, port, connecting, local_address, options, trace
                     )
+                    connecting = None
                 else:
                     sock = await self._race(host, port, addresses, local_address, options, trace)
                 return await open_stream(
@@ -601,6 +606,9 @@ class AsyncIOBackend:
             if scope.expired():
                 if resolving:  # the lookup stalled: no connection was ever attempted
                     raise resolve_timeout(host_port(host, port), timeout) from exc
+                if connecting is not None and trace is not None:
+                    # As the blocking backend reports it: the attempt the timeout ended.
+                    trace("connect.failed", {"address": connecting[1], "error": exc})
                 raise connect_timeout(host_port(host, port), timeout) from exc
             raise
 
@@ -637,7 +645,7 @@ class AsyncIOBackend:
                 trace("connect.failed", {"address": address[1], "error": exc})
             raise connect_failure(host, port, [(address, exc)]) from exc
         if trace is not None:
-            trace("connect.done", {"address": address[1]})
+            trace_done(trace, "connect.done", {"address": address[1]}, sock.close)
         return sock
 
     async def _race(
@@ -678,7 +686,9 @@ class AsyncIOBackend:
                         if winner is None:
                             winner = task.result()
                             if trace is not None:
-                                trace("connect.done", {"address": address[1]})
+                                trace_done(
+                                    trace, "connect.done", {"address": address[1]}, winner.close
+                                )
                         else:
                             task.result().close()
                     elif isinstance(error, OSError):
@@ -743,7 +753,7 @@ class AsyncIOBackend:
             sock.close()
             raise
         if trace is not None:
-            trace("connect.done", {"address": path})
+            trace_done(trace, "connect.done", {"address": path}, transport.abort)
         return AsyncIOStream(transport, protocol, path, trace)
 
     async def sleep(self, seconds: float) -> None:

@@ -34,6 +34,7 @@ from wirekit._io._shared import (
     tls_details,
     tls_failure,
     tls_timeout,
+    trace_done,
     unix_socket,
     write_failure,
     write_timeout,
@@ -328,7 +329,7 @@ class SyncStream:
             tls.close()
             raise
         if self._trace is not None:
-            self._trace("tls.done", tls_details(tls))
+            trace_done(self._trace, "tls.done", tls_details(tls), tls.close)
         return SyncStream(tls, self._peer, self._trace)
 
     def get_extra_info(self, name: str) -> Any:
@@ -459,7 +460,7 @@ class SyncBackend:
             sock.close()
             raise
         if trace is not None:
-            trace("connect.done", {"address": address[1]})
+            trace_done(trace, "connect.done", {"address": address[1]}, sock.close)
         return sock
 
     def _race(
@@ -504,7 +505,9 @@ class SyncBackend:
                         if code == 0:
                             winner = sock
                             if trace is not None:
-                                trace("connect.done", {"address": address[1]})
+                                trace_done(
+                                    trace, "connect.done", {"address": address[1]}, sock.close
+                                )
                         elif code in _IN_PROGRESS:
                             pending[sock] = address
                             selector.register(sock, selectors.EVENT_WRITE, address)
@@ -533,7 +536,7 @@ class SyncBackend:
                     if code == 0 and winner is None:
                         winner = sock
                         if trace is not None:
-                            trace("connect.done", {"address": address[1]})
+                            trace_done(trace, "connect.done", {"address": address[1]}, sock.close)
                     elif code == 0:
                         sock.close()  # a second success in the same wake-up: keep one
                     else:
@@ -575,7 +578,7 @@ class SyncBackend:
             sock.close()
             raise
         if trace is not None:
-            trace("connect.done", {"address": path})
+            trace_done(trace, "connect.done", {"address": path}, sock.close)
         return SyncStream(sock, path, trace)
 
     def sleep(self, seconds: float) -> None:

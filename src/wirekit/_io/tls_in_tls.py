@@ -19,6 +19,7 @@ from wirekit._io._shared import (
     tls_details,
     tls_failure,
     tls_timeout,
+    trace_done,
     write_failure,
 )
 from wirekit._io.base import NetworkStream, Trace
@@ -81,7 +82,7 @@ class TLSOverStream:
             outer.close()
             raise
         if trace is not None:
-            trace("tls.done", tls_details(ssl_object))
+            trace_done(trace, "tls.done", tls_details(ssl_object), outer.close)
         return stream
 
     def _run(self, operation: Callable[[], _T], timeout: float | None) -> _T:

@@ -264,14 +264,18 @@ class Response:
         """The body parsed as JSON (UTF-8/16/32 detected per RFC 8259 §8.1).
 
         Invalid JSON raises :class:`~wirekit.errors.JSONDecodeError`, both a DecodingError
-        and a ValueError (what requests and httpx raise)."""
+        and a :class:`json.JSONDecodeError` (what requests and httpx raise)."""
         try:
             return jsonlib.loads(self.content, **kwargs)
         except (ValueError, RecursionError) as exc:
             # Not self.url: a Response built by hand (a MockTransport handler) has no request.
             source = "" if self._request is None else f" from {redact(str(self._request.url))}"
             reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            error = JSONDecodeError(f"response body{source} is not valid JSON: {reason}")
+            error = JSONDecodeError(
+                f"response body{source} is not valid JSON: {reason}",
+                getattr(exc, "doc", ""),
+                getattr(exc, "pos", 0),
+            )
             raise chained(error, exc) from exc
 
     def _decoder(self) -> decoders.ContentDecoder:

@@ -125,6 +125,14 @@ def _normalize_host(host: str) -> str:
         host = host.lower()
         if _REG_NAME_OK(host) is None:
             raise ValueError("invalid host")
+        if ".." in host or host[0] == "." or (len(host) > 63 and "%" not in host):
+            # RFC 1035 §2.3.4: labels of 1 to 63 octets (a trailing dot, the root, is fine).
+            # Such a name can never resolve: an InvalidURL now, not a DNS error later.
+            labels = host.split(".")
+            if labels[-1] == "":
+                labels.pop()
+            if not labels or any(not 0 < len(label) <= 63 for label in labels):
+                raise ValueError("invalid host", "a label is empty or over 63 characters")
         return host
     try:
         return idna.encode(host, uts46=True).decode("ascii")
@@ -136,7 +144,11 @@ def _encode_host(host: str, url: str) -> str:
     try:
         return _normalize_host(host)
     except ValueError as exc:
-        raise chained(InvalidURL(f"{exc} {host!r} in URL {_redact_malformed(url)!r}"), exc) from exc
+        what, *why = exc.args
+        message = f"{what} {host!r} in URL {_redact_malformed(url)!r}"
+        if why:
+            message += f": {why[0]}"
+        raise chained(InvalidURL(message), exc) from exc
 
 
 #: Parsed URLs by their text. URLs are immutable, and a client sends to the same few URLs

@@ -12,7 +12,7 @@ from wirekit._models.messages import Response
 from wirekit._models.url import URL
 from wirekit.client._sync.client import Client
 from wirekit.client.config import UNSET
-from wirekit.errors import TLSError, TransportError
+from wirekit.errors import ProxyError, RemoteLimitExceeded, TLSError, TransportError
 
 __all__ = ["delete", "fetch", "get", "head", "options", "patch", "post", "put", "request"]
 
@@ -74,9 +74,9 @@ def fetch(
     """GET ``url`` (POST when ``data`` is given) and return the body as bytes.
 
     Raises on network errors and on 4xx/5xx answers. With ``default=``, the "try again
-    later" failures (DNS, refused, reset, timeouts: every :class:`TransportError` but a
-    :class:`TLSError`, which waiting does not cure) return
-    ``default`` instead; HTTP errors still raise, since retrying will not fix them.
+    later" failures (DNS, refused, reset, timeouts, a proxy that is down) return ``default``
+    instead; what retrying will not fix still raises: HTTP errors, a bad URL or redirect, a
+    :class:`TLSError`, a limit the answer exceeds, a proxy's 4xx refusal.
 
     >>> fetch("http://127.0.0.1:9/", default=None, timeout=1.0) is None
     True
@@ -88,11 +88,20 @@ def fetch(
     method = "POST" if has_body else "GET"
     try:
         response = request(method, url, data=data, headers=headers, timeout=timeout, **kwargs)
-    except TLSError:
-        raise  # a certificate that does not verify will not verify later either
-    except TransportError:
-        if default is UNSET:
+    except TransportError as exc:
+        if default is UNSET or not _try_again_later(exc):
             raise
         return default
     response.raise_for_status()
     return response.content
+
+
+def _try_again_later(exc: TransportError) -> bool:
+    """A failure that waiting may cure: DNS, refused, reset, timeouts, a peer that closed
+    early, a proxy that is down or answers 5xx. Not a TLS failure (a certificate that does
+    not verify will not verify later either), a limit the answer exceeds, nor a proxy's
+    4xx refusal (407: its credentials are wrong)."""
+    if isinstance(exc, (TLSError, RemoteLimitExceeded)):
+        return False
+    status = exc.status_code if isinstance(exc, ProxyError) else None
+    return status is None or status >= 500

@@ -31,10 +31,10 @@ from wirekit.client.config import Retry
 from wirekit.errors import (
     ConnectError,
     ConnectTimeout,
+    InvalidRedirect,
     InvalidURL,
     NameResolutionError,
     PoolTimeout,
-    RemoteProtocolError,
     StreamConsumed,
     TooManyRedirects,
     TransportError,
@@ -339,17 +339,17 @@ def redirect_request(
         url = request.url.join(location)
     except InvalidURL as exc:
         raise chained(
-            RemoteProtocolError(
+            InvalidRedirect(
                 f"redirect from {request.url} has an invalid Location {location!r}: {exc}"
             ),
             exc,
         ) from exc
     if url.scheme not in ("http", "https"):
-        raise RemoteProtocolError(
+        raise InvalidRedirect(
             f"redirect from {request.url} to unsupported scheme {url.scheme!r} ({location})"
         )
     if not url.host:
-        raise RemoteProtocolError(
+        raise InvalidRedirect(
             f"redirect from {request.url} has an invalid Location {location!r}: no host"
         )
     if not url.fragment and request.url.fragment:

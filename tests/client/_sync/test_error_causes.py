@@ -38,7 +38,7 @@ def test_an_invalid_redirect_location_keeps_the_url_error_as_its_cause() -> None
     answer = b"HTTP/1.1 302 Found\r\nLocation: http://[::1\r\nContent-Length: 0\r\n\r\n"
     with ScriptedServer([expect(), send(answer)]) as server:
         with wirekit.Client(retry=0) as client:
-            with pytest.raises(wirekit.RemoteProtocolError, match="invalid Location") as caught:
+            with pytest.raises(wirekit.InvalidRedirect, match="invalid Location") as caught:
                 client.get(server.url + "/")
     assert isinstance(caught.value.__cause__, wirekit.InvalidURL)
 

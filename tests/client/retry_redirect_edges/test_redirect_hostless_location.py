@@ -2,7 +2,8 @@
 (Found by a differential review of retries and redirects; fixed since.)
 
 ``redirect_request`` (src/wirekit/client/flows.py) turns an unusable Location into
-``RemoteProtocolError("redirect from ... has an invalid Location ...")`` (bad port, control
+``RemoteProtocolError("redirect from ... has an invalid Location ...")`` (``InvalidRedirect``
+since) (bad port, control
 characters) or "unsupported scheme", but ``http:/next`` (and ``http:///x``, ``https:x``)
 joins to a host-less ``http:`` URL that passes both checks; the next hop is handed to the
 transport, which raises ``InvalidURL("URL http:/next has no host")``.
@@ -14,7 +15,7 @@ server's Location, and the history is lost. Because InvalidURL is not a Transpor
 ``Location: http://127.0.0.1:99999/`` gets ``default`` back. requests follows
 ``http:/next`` to ``http://127.0.0.1:PORT/next`` (as browsers do: the WHATWG URL parser
 reads a same-scheme "http:/path" as relative); at the least the error should be the
-redirect's RemoteProtocolError.
+redirect's own error.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _check(outcome: object) -> None:
         assert outcome.status_code == 200
         assert outcome.content == b"next"
         return
-    assert isinstance(outcome, wirekit.RemoteProtocolError), repr(outcome)
+    assert isinstance(outcome, wirekit.InvalidRedirect), repr(outcome)
     assert "Location" in str(outcome)
 
 

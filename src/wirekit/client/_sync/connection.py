@@ -255,7 +255,8 @@ class HTTPConnection:
                 reason = event.reason.decode("latin-1")
                 raise ProxyError(
                     f"proxy {where} refused CONNECT to "
-                    f"{authority.decode()}: {event.status_code} {reason}"
+                    f"{authority.decode()}: {event.status_code} {reason}",
+                    status_code=event.status_code,
                 )
             raise ProxyError(f"proxy {where} closed the connection during CONNECT")
 
@@ -285,23 +286,23 @@ class HTTPConnection:
         self.requests_sent += 1
         self.answered = False
         debug = logger.isEnabledFor(logging.DEBUG)  # asked once: it is a call each time
-        if debug:
-            _log_request(method, target, headers)
 
         body = None if content is None else content.as_bytes()
         failed: WriteError | WriteTimeout | None = None
         try:
             if content is None or body is not None:
                 data = proto.send_request(method, target, headers, body=body)
+                if debug:
+                    _log_request(data)
                 self._write(data, deadline)
             else:
                 length = content.content_length
-                self._write(
-                    proto.send_request(
-                        method, target, headers, content_length=length, chunked=length is None
-                    ),
-                    deadline,
+                head = proto.send_request(
+                    method, target, headers, content_length=length, chunked=length is None
                 )
+                if debug:
+                    _log_request(head)
+                self._write(head, deadline)
                 for chunk in content:
                     if chunk:
                         self._write(proto.send_data(chunk), deadline)
@@ -327,7 +328,8 @@ class HTTPConnection:
             raise ProxyError(
                 f"proxy {_authority(self._proxy.url)} refused to forward the "
                 f"request to {url.host}: 407 {event.reason.decode('latin-1')} (check the "
-                "proxy credentials)"
+                "proxy credentials)",
+                status_code=407,
             )
         response = Response(
             event.status_code,
@@ -698,13 +700,19 @@ def _wire_headers(
     return raw
 
 
-def _log_request(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+def _log_request(data: bytes) -> None:
+    """The request head as sent (with the framing the HTTP/1.1 writer added), secrets
+    hidden."""
     from wirekit._models.headers import SENSITIVE_HEADERS
 
-    lines = [f"> {method.decode()} {target.decode('latin-1')} HTTP/1.1"]
-    for name, value in headers:
+    request_line, *fields = data.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    lines = [f"> {request_line.decode('latin-1')}"]
+    for field in fields:
+        name, _, value = field.partition(b": ")
         shown = (
-            "[secure]" if name.lower().decode() in SENSITIVE_HEADERS else value.decode("latin-1")
+            "[secure]"
+            if name.lower().decode("latin-1") in SENSITIVE_HEADERS
+            else value.decode("latin-1")
         )
         lines.append(f"> {name.decode('latin-1')}: {shown}")
     logger.debug("\n".join(lines))
