@@ -74,7 +74,7 @@ def test_client_certificate_loading(certs: Certs) -> None:
     assert create_ssl_context(str(certs.ca_file), cert=pair) is create_ssl_context(
         str(certs.ca_file), cert=pair
     )
-    with pytest.raises(TLSError, match=r"cannot load client certificate 'nope.pem'"):
+    with pytest.raises(TLSError, match=r"cannot load client certificate '/.*/nope.pem'"):
         create_ssl_context(cert="nope.pem")
 
 

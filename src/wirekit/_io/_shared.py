@@ -175,13 +175,35 @@ def write_timeout(peer: str, timeout: float | None) -> WriteTimeout:
     return WriteTimeout(f"write to {peer} timed out after {timeout} s")
 
 
-def read_failure(peer: str, exc: BaseException) -> ReadError:
+def _tls_refusal(peer: str, exc: BaseException, doing: str) -> TLSError | None:
+    """A TLS alert or error after the handshake (TLS 1.3 sends "certificate required"
+    only then): a TLSError, as during the handshake; a plain EOF is not one."""
+    if not isinstance(exc, ssl.SSLError) or isinstance(
+        exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+    ):
+        return None
+    reason = exc.reason or str(exc)
+    hint = (
+        " (the server wants a client certificate: cert=)"
+        if "CERTIFICATE_REQUIRED" in reason
+        else ""
+    )
+    return TLSError(f"{doing} {peer} failed: TLS error {reason}{hint}")
+
+
+def read_failure(peer: str, exc: BaseException) -> ReadError | TLSError:
+    refusal = _tls_refusal(peer, exc, "receiving from")
+    if refusal is not None:
+        return refusal
     if isinstance(exc, OSError):
         return ReadError(f"receiving from {peer} failed: {describe(exc, peer)}")
     return ReadError(f"receiving from {peer} failed: {exc}")
 
 
-def write_failure(peer: str, exc: BaseException | None) -> WriteError:
+def write_failure(peer: str, exc: BaseException | None) -> WriteError | TLSError:
+    refusal = None if exc is None else _tls_refusal(peer, exc, "sending to")
+    if refusal is not None:
+        return refusal
     if exc is None:
         return WriteError(f"sending to {peer} failed: the connection is closed")
     if isinstance(exc, OSError):

@@ -232,6 +232,16 @@ class SyncStream:
             return sock.recv(max_bytes)
         except (TimeoutError, BlockingIOError) as exc:
             raise chained(read_timeout(self._peer, timeout), exc) from exc
+        except ssl.SSLEOFError as exc:
+            # The TLS stream ended without close_notify (wrapped with suppress_ragged_eofs
+            # off). OpenSSL 3 names a FIN "UNEXPECTED_EOF_WHILE_READING": the end, as
+            # before (the HTTP framing judges a body cut short). Without a reason the read
+            # itself failed: a reset, whose ECONNRESET the ssl module loses on the way;
+            # taken for an EOF it would end a close-delimited body as if complete.
+            if exc.reason or ssl.OPENSSL_VERSION_INFO < (3,):
+                return b""
+            reset = ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
+            raise chained(read_failure(self._peer, reset), exc) from exc
         except OSError as exc:
             raise chained(read_failure(self._peer, exc), exc) from exc
 
@@ -310,7 +320,10 @@ class SyncStream:
             self._timeout = timeout
         try:
             tls = ssl_context.wrap_socket(
-                self._sock, server_hostname=server_hostname, do_handshake_on_connect=False
+                self._sock,
+                server_hostname=server_hostname,
+                do_handshake_on_connect=False,
+                suppress_ragged_eofs=False,  # a reset must not pass for the end: see read()
             )
         except (OSError, ValueError) as exc:
             self.close()

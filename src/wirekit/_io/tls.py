@@ -1,6 +1,7 @@
 """Client SSL contexts: OS trust store by default, built once per configuration.
 
-``create_ssl_context`` returns the same object for the same arguments (an LRU cache), since
+``create_ssl_context`` returns the same object for the same arguments and the same file
+contents (an LRU cache keyed by absolute paths and each file's inode, size and mtime), since
 building a context and loading a CA bundle costs milliseconds (DESIGN.md invariant 9).
 Contexts from the cache are shared: do not mutate them; pass your own ``ssl.SSLContext``.
 """
@@ -28,8 +29,9 @@ __all__ = [
 VerifyTypes: TypeAlias = "bool | str | os.PathLike[str] | ssl.SSLContext"
 
 #: ``cert``: a PEM file holding certificate and key, ``(certfile, keyfile)`` or
-#: ``(certfile, keyfile, password)``.
-CertTypes: TypeAlias = "str | tuple[str, str] | tuple[str, str, str]"
+#: ``(certfile, keyfile, password)``; the files as str or path objects, the pair or triple
+#: as a tuple or a list (as requests takes them).
+CertTypes: TypeAlias = "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
 
 #: HTTP/1.1 only until the HTTP/2 layer exists (RFC 7301 ALPN identifiers).
 DEFAULT_ALPN: tuple[str, ...] = ("http/1.1",)
@@ -54,12 +56,24 @@ def create_ssl_context(
     own context, never one shared with verifying configurations. An ``SSLContext`` given as
     ``verify`` is used as it is, with ``cert`` loaded into it (as httpx does).
     """
-    cert_key = (cert,) if isinstance(cert, str) else cert
+    cert_key: tuple[str, ...] | None = None
+    if cert is not None:
+        files = [cert] if isinstance(cert, (str, os.PathLike)) else list(cert)
+        if not 1 <= len(files) <= 3:
+            raise TypeError(
+                "cert= takes a file, (certfile, keyfile) or (certfile, keyfile, password)"
+            )
+        cert_key = tuple(os.fspath(part) for part in files)
     if isinstance(verify, ssl.SSLContext):
         if cert_key is not None:
             _load_client_certificate(verify, cert_key)
         return verify
-    verify_key: bool | str = verify if isinstance(verify, bool) else os.fspath(verify)
+    # Paths made absolute, and each file's identity (inode, size, mtime) in the cache key:
+    # a CA bundle or client certificate renewed in place, or a relative path after a
+    # chdir, gets a new context for the next client, as a fresh load would.
+    verify_key: bool | str = verify if isinstance(verify, bool) else _absolute(verify)
+    if cert_key is not None:
+        cert_key = (*map(_absolute, cert_key[:2]), *cert_key[2:])
     env_file = env_dir = None
     if trust_env and verify_key is True:
         env_file = os.environ.get("SSL_CERT_FILE") or None
@@ -68,7 +82,22 @@ def create_ssl_context(
     # Without trust_env the environment must not choose the trust store, not even through
     # OpenSSL's default paths (which read SSL_CERT_FILE/SSL_CERT_DIR themselves).
     ignore_env = not trust_env and verify_key is True
-    return _build_context(verify_key, cert_key, alpn_key, env_file, env_dir, ignore_env)
+    paths = [verify_key, env_file, env_dir, *(cert_key[:2] if cert_key else ())]
+    stamps = tuple(_stamp(path) for path in paths if isinstance(path, str))
+    return _build_context(verify_key, cert_key, alpn_key, env_file, env_dir, ignore_env, stamps)
+
+
+def _absolute(path: str | os.PathLike[str]) -> str:
+    return os.path.abspath(os.fspath(path))
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """What tells a file's new contents from its old: None if missing (the build says so)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=SSL_CONTEXT_CACHE_SIZE)
@@ -79,6 +108,7 @@ def _build_context(
     env_file: str | None,
     env_dir: str | None,
     ignore_env: bool = False,
+    stamps: tuple[tuple[int, int, int] | None, ...] = (),  # only part of the cache key
 ) -> ssl.SSLContext:
     if verify is False:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

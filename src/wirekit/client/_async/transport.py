@@ -13,7 +13,7 @@ from mypy_extensions import mypyc_attr
 
 from wirekit._io.backends import AsyncDefaultBackend
 from wirekit._io.base import AsyncNetworkBackend
-from wirekit._io.tls import create_ssl_context
+from wirekit._io.tls import CertTypes, create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._async.connection import ProxyRoute
@@ -68,7 +68,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         self,
         *,
         verify: bool | str | ssl.SSLContext = True,
-        cert: str | tuple[str, str] | tuple[str, str, str] | None = None,
+        cert: CertTypes | None = None,
         trust_env: bool = True,
         proxy: Any = None,
         limits: Limits = DEFAULT_LIMITS,

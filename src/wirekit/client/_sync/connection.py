@@ -187,7 +187,9 @@ class HTTPConnection:
             if proxy is not None and proxy.ssl_context is not None:
                 phase = _PROXY_TLS
                 seconds, binding = deadline.for_phase(timeout, phase)
-                self._stream = stream.start_tls(proxy.ssl_context, proxy.url.host, timeout=seconds)
+                self._stream = stream.start_tls(
+                    proxy.ssl_context, _tls_name(proxy.url.host), timeout=seconds
+                )
             if proxy is not None and proxy.mode == "tunnel":
                 phase = "proxy CONNECT"
                 self._tunnel(proxy, deadline)
@@ -196,7 +198,7 @@ class HTTPConnection:
                 phase = "TLS handshake"
                 seconds, binding = deadline.for_phase(timeout, phase)
                 self._stream = self._stream.start_tls(
-                    self._ssl_context, self.origin.host, timeout=seconds
+                    self._ssl_context, _tls_name(self.origin.host), timeout=seconds
                 )
         except BaseException as exc:
             failure: BaseException | None = exc
@@ -698,6 +700,12 @@ def _wire_headers(
     if extra:
         raw.extend(extra)
     return raw
+
+
+def _tls_name(host: str) -> str:
+    """The name sent as SNI and checked against the certificate: without the trailing dot
+    of a fully qualified name (RFC 6066 §3; curl and urllib3 strip it too)."""
+    return host[:-1] if host.endswith(".") else host
 
 
 def _log_request(data: bytes) -> None:

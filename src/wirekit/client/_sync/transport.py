@@ -14,7 +14,7 @@ from mypy_extensions import mypyc_attr
 
 from wirekit._io.backends import DefaultBackend
 from wirekit._io.base import NetworkBackend
-from wirekit._io.tls import create_ssl_context
+from wirekit._io.tls import CertTypes, create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._sync.connection import ProxyRoute
@@ -69,7 +69,7 @@ class HTTPTransport(BaseTransport):
         self,
         *,
         verify: bool | str | ssl.SSLContext = True,
-        cert: str | tuple[str, str] | tuple[str, str, str] | None = None,
+        cert: CertTypes | None = None,
         trust_env: bool = True,
         proxy: Any = None,
         limits: Limits = DEFAULT_LIMITS,
