@@ -137,3 +137,16 @@ async def test_asgi_transport_with_a_starlette_app() -> None:
     assert [r.status_code for r in me.history] == [303]
     assert again.json()["user"] == "ada"
     assert client.cookies.get("user") == "ada"
+
+
+@pytest.mark.anyio
+async def test_an_async_trace_is_refused_as_it_would_never_run() -> None:
+    async def trace(event, info):  # pragma: no cover - never called
+        pass
+
+    with pytest.raises(TypeError, match="trace= is called synchronously"):
+        wirekit.AsyncClient(trace=trace)
+    client = wirekit.AsyncClient()
+    with pytest.raises(TypeError, match="trace= is called synchronously"):
+        client.trace = trace
+    await client.aclose()

@@ -117,3 +117,18 @@ def test_fetch_default_for_refused_and_timeouts() -> None:
         marker = object()
         timeout = wirekit.Timeout(read=0.2)
         assert wirekit.fetch(server.url + "/", default=marker, timeout=timeout) is marker
+
+
+def test_an_async_event_hook_is_refused_by_the_sync_client() -> None:
+    """Client calls hooks synchronously: an async one would only make a coroutine that never
+    runs (and a "never awaited" warning). (Found by a review of hooks; fixed since.)"""
+
+    async def log_request(request: object) -> None:  # pragma: no cover - never called
+        pass
+
+    with pytest.raises(TypeError, match="Client calls event hooks synchronously"):
+        wirekit.Client(event_hooks={"request": [log_request]})
+    with pytest.raises(TypeError, match="trace= is called synchronously"):
+        wirekit.Client(trace=log_request)
+    with wirekit.Client() as client, pytest.raises(TypeError, match="use AsyncClient"):
+        client.event_hooks = {"response": [log_request]}

@@ -137,6 +137,20 @@ def resolve_timeout(target: str, timeout: float | None) -> ConnectTimeout:
     return ConnectTimeout(f"resolving {target} timed out after {timeout} s")
 
 
+#: OpenSSL's names for common handshake failures, in plain words.
+_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER": "the server did not answer in TLS: is it a plain http:// port?",
+    "TLSV1_ALERT_PROTOCOL_VERSION": "no TLS version in common (wirekit needs TLS 1.2+)",
+    "UNSUPPORTED_PROTOCOL": "no TLS version in common (wirekit needs TLS 1.2+)",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "the server refused the handshake: no cipher or "
+    "setting in common",
+    "TLSV1_ALERT_UNKNOWN_CA": "the server does not trust our client certificate's CA",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "the server refused our client certificate",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "the server wants a client certificate: cert=",
+    "TLSV1_UNRECOGNIZED_NAME": "the server has no certificate for this name (SNI)",
+}
+
+
 def tls_failure(host: str | None, exc: BaseException) -> TLSError | ConnectError:
     """TLSError naming the host and the reason (hostname mismatch, self-signed...).
 
@@ -155,7 +169,11 @@ def tls_failure(host: str | None, exc: BaseException) -> TLSError | ConnectError
             f"TLS handshake with {who} failed: {who} closed the connection during the handshake"
         )
     if isinstance(exc, ssl.SSLError):
-        return TLSError(f"TLS handshake with {who} failed: {exc.reason or exc}")
+        reason = exc.reason or str(exc)
+        words = _TLS_REASONS.get(reason)
+        if words is not None:
+            reason = f"{reason} ({words})"
+        return TLSError(f"TLS handshake with {who} failed: {reason}")
     if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
         return ConnectError(f"TLS handshake with {who} failed: {describe(exc, who)}")
     if isinstance(exc, OSError):
@@ -183,12 +201,10 @@ def _tls_refusal(peer: str, exc: BaseException, doing: str) -> TLSError | None:
     ):
         return None
     reason = exc.reason or str(exc)
-    hint = (
-        " (the server wants a client certificate: cert=)"
-        if "CERTIFICATE_REQUIRED" in reason
-        else ""
-    )
-    return TLSError(f"{doing} {peer} failed: TLS error {reason}{hint}")
+    words = _TLS_REASONS.get(reason)
+    if words is not None:
+        reason = f"{reason} ({words})"
+    return TLSError(f"{doing} {peer} failed: TLS error {reason}")
 
 
 def read_failure(peer: str, exc: BaseException) -> ReadError | TLSError:

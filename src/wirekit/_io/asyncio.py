@@ -424,8 +424,8 @@ class AsyncIOStream:
         self._stop_timer()
         protocol.tls = True
         # asyncio's own handshake timer (default 60 s) must not beat ours: it raises a bare
-        # ConnectionAbortedError.
-        handshake_limit = None if timeout is None else timeout + 1.0
+        # ConnectionAbortedError. It has no "none": without a limit of ours, a year.
+        handshake_limit = 365 * 86400.0 if timeout is None else timeout + 1.0
         scope = asyncio.timeout(timeout)
         try:
             async with scope:

@@ -78,13 +78,18 @@ def create_ssl_context(
     if trust_env and verify_key is True:
         env_file = os.environ.get("SSL_CERT_FILE") or None
         env_dir = os.environ.get("SSL_CERT_DIR") or None
+    # SSLKEYLOGFILE: TLS secrets for Wireshark, as curl, requests and Python's own default
+    # context write them (only when the environment is trusted).
+    keylog = (os.environ.get("SSLKEYLOGFILE") or None) if trust_env else None
     alpn_key = tuple(alpn) if alpn else ()
     # Without trust_env the environment must not choose the trust store, not even through
     # OpenSSL's default paths (which read SSL_CERT_FILE/SSL_CERT_DIR themselves).
     ignore_env = not trust_env and verify_key is True
     paths = [verify_key, env_file, env_dir, *(cert_key[:2] if cert_key else ())]
     stamps = tuple(_stamp(path) for path in paths if isinstance(path, str))
-    return _build_context(verify_key, cert_key, alpn_key, env_file, env_dir, ignore_env, stamps)
+    return _build_context(
+        verify_key, cert_key, alpn_key, env_file, env_dir, ignore_env, stamps, keylog
+    )
 
 
 def _absolute(path: str | os.PathLike[str]) -> str:
@@ -109,6 +114,7 @@ def _build_context(
     env_dir: str | None,
     ignore_env: bool = False,
     stamps: tuple[tuple[int, int, int] | None, ...] = (),  # only part of the cache key
+    keylog: str | None = None,
 ) -> ssl.SSLContext:
     if verify is False:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -126,6 +132,8 @@ def _build_context(
         context.set_alpn_protocols(list(alpn))
     if cert is not None:
         _load_client_certificate(context, cert)
+    if keylog is not None:
+        context.keylog_filename = keylog
     return context
 
 

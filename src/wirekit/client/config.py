@@ -6,6 +6,7 @@ turns a ``Timeout`` into the clock the transport checks at every phase (DESIGN i
 
 from __future__ import annotations
 
+import inspect
 import random
 import time
 from collections.abc import Collection
@@ -230,3 +231,27 @@ class Retry:
 
 
 DEFAULT_RETRY: Final = Retry()
+
+
+def check_callbacks(hooks: Collection[Any], trace: Any, *, is_async: bool) -> None:
+    """Refuse what would silently never run: an async ``trace`` (called synchronously, from
+    the network layer, in both clients) or an async event hook given to ``Client``."""
+    if trace is not None and _is_async_callable(trace):
+        raise TypeError(
+            f"trace= is called synchronously, but {trace!r} is an async function: its "
+            "coroutine would never run (pass a plain function)"
+        )
+    if not is_async:
+        for hook in hooks:
+            if _is_async_callable(hook):
+                raise TypeError(
+                    f"Client calls event hooks synchronously, but {hook!r} is an async "
+                    "function: its coroutine would never run (use AsyncClient, or a plain "
+                    "function)"
+                )
+
+
+def _is_async_callable(function: Any) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)  # noqa: B004 - an object with async __call__
+    )

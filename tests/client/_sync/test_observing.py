@@ -16,6 +16,7 @@ import pytest
 import wirekit
 from tests.support.keepalive import KeepAliveServer
 from tests.support.scripted import ScriptedServer, expect, send
+from wirekit.net import CachingResolver
 
 _OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -85,6 +86,36 @@ def test_trace_sees_every_phase(tls_server, certs) -> None:
     assert events.index("dns.done") < events.index("connect.start")
     assert events.index("tls.start") < events.index("tls.done")
     assert "redirect" in events
+
+
+def test_trace_closes_a_failed_dns_lookup() -> None:
+    """Every ``*.start`` gets its ``*.done`` or ``*.failed``: a tracer's span for the lookup
+    is closed, with the error. (Found by a review of tracing: the trace just stopped.)"""
+
+    def no_such_host(host, port, family=0, type=0, proto=0, flags=0):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    events: list[tuple[str, dict]] = []
+    with wirekit.Client(
+        resolver=CachingResolver(getaddrinfo=no_such_host),
+        retry=0,
+        trace=lambda e, i: events.append((e, i)),
+    ) as client:
+        with pytest.raises(wirekit.NameResolutionError):
+            client.get("http://nowhere.internal:9/")
+    assert [name for name, _ in events] == ["dns.start", "dns.failed"]
+    assert events[1][1]["host"] == "nowhere.internal"
+    assert isinstance(events[1][1]["error"], wirekit.NameResolutionError)
+
+
+def test_trace_closes_a_failed_tls_handshake(tls_server) -> None:
+    events: list[tuple[str, dict]] = []
+    with wirekit.Client(retry=0, trace=lambda e, i: events.append((e, i))) as client:
+        with pytest.raises(wirekit.TLSError):
+            client.get(tls_server.url + "/")  # a private CA: verification fails
+    names = [name for name, _ in events]
+    assert names[-2:] == ["tls.start", "tls.failed"]
+    assert isinstance(events[-1][1]["error"], wirekit.TLSError)
 
 
 def test_trace_sees_retries() -> None:

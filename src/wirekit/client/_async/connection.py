@@ -201,6 +201,15 @@ class AsyncHTTPConnection:
                 self._stream = await self._stream.start_tls(
                     self._ssl_context, _tls_name(self.origin.host), timeout=seconds
                 )
+                alpn = self._stream.get_extra_info("alpn_protocol")
+                if alpn not in (None, "http/1.1"):
+                    # A context of the caller's offering more: we would speak HTTP/1.1 to a
+                    # server speaking (say) h2, and report its frames as garbage.
+                    raise TLSError(
+                        f"{self.origin.host} chose {alpn!r} by ALPN, and wirekit speaks "
+                        "HTTP/1.1 only: offer only 'http/1.1' in your SSLContext's ALPN "
+                        "protocols"
+                    )
         except BaseException as exc:
             failure: BaseException | None = exc
         else:
@@ -208,6 +217,7 @@ class AsyncHTTPConnection:
         if failure is not None:
             # Closed outside the handler: a compiled (mypyc) coroutine must not await in one.
             await self.aclose()
+            clock.failed(failure)
             if isinstance(failure, ConnectTimeout) and binding:
                 if clock.unfinished("dns"):
                     phase = "DNS resolution"  # the lookup stalled, not the connection
@@ -540,6 +550,18 @@ class _PhaseClock:
     def unfinished(self, phase: str) -> bool:
         """``phase`` started and did not finish (where a failed connect stopped)."""
         return phase in self._started and phase not in self._phases
+
+    def failed(self, error: BaseException) -> None:
+        """Close the phase a failed connect stopped in for the caller's trace: "dns.failed"
+        {"host", "error"} or "tls.failed" {"error"}, whichever backend failed (the network
+        layer reports "connect.failed" per address itself)."""
+        inner = self._inner
+        if inner is None:
+            return
+        if self.unfinished("dns"):
+            inner("dns.failed", {"host": self.dns_host, "error": error})
+        elif self.unfinished("tls"):
+            inner("tls.failed", {"error": error})
 
 
 class AsyncResponseBody:

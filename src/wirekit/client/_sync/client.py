@@ -32,6 +32,7 @@ from wirekit.client.config import (
     Limits,
     Retry,
     Timeout,
+    check_callbacks,
 )
 from wirekit.client.flows import (
     Failed,
@@ -67,8 +68,9 @@ every request); ``timeout`` (a :class:`Timeout`, a number for the total deadline
 None); ``follow_redirects`` (True), ``max_redirects`` (20); ``retry`` (a :class:`Retry`);
 ``verify``, ``cert``, ``proxy``, ``limits``, ``trust_env``, ``family``,
 ``local_address``, ``uds``, ``resolver``; ``base_url``; ``transport`` (replaces the network: mock,
-WSGI, ASGI); ``event_hooks`` ({"request": [...], "response": [...]}, async callables);
-``trace`` (a callable ``trace(event, info)`` seeing every phase); ``secret_headers``
+WSGI, ASGI); ``event_hooks`` ({"request": [...], "response": [...]}: plain callables for
+``Client``, awaited ones for ``Client``); ``trace`` (a plain callable ``trace(event,
+info)`` seeing every phase, called synchronously in both clients); ``secret_headers``
 (header names stripped on cross-origin redirects, besides Authorization and Cookie);
 ``max_decoded_bytes`` and ``max_decompression_ratio`` (decompression limits of response
 bodies: size, and decoded/encoded ratio; None: 1 GiB and 100).
@@ -124,6 +126,7 @@ class Client:
         self._url_cache: dict[str, URL] = {}
         self._base_url = URL(base_url) if base_url else None
         self._trust_env = trust_env
+        check_callbacks((), trace, is_async=self.is_async)
         self._trace = trace
         self.event_hooks = event_hooks or {}
         self._max_decoded_bytes = max_decoded_bytes
@@ -182,10 +185,12 @@ class Client:
 
     @event_hooks.setter
     def event_hooks(self, value: Mapping[str, list[Callable[..., Any]]]) -> None:
-        self._event_hooks = {
+        hooks = {
             "request": list(value.get("request", ())),
             "response": list(value.get("response", ())),
         }
+        check_callbacks([*hooks["request"], *hooks["response"]], None, is_async=self.is_async)
+        self._event_hooks = hooks
 
     @property
     def cookies(self) -> Cookies:
@@ -214,6 +219,7 @@ class Client:
 
     @trace.setter
     def trace(self, value: Callable[[str, dict[str, Any]], None] | None) -> None:
+        check_callbacks((), value, is_async=self.is_async)
         self._trace = value
         self._flows.trace = value  # redirects and retries report there too
 
