@@ -238,7 +238,9 @@ class SyncStream:
             # before (the HTTP framing judges a body cut short). Without a reason the read
             # itself failed: a reset, whose ECONNRESET the ssl module loses on the way;
             # taken for an EOF it would end a close-delimited body as if complete.
-            if exc.reason or ssl.OPENSSL_VERSION_INFO < (3,):
+            # getattr: typeshed says str, but it is None here (and compiled code checks).
+            reason: object = getattr(exc, "reason", None)
+            if reason or ssl.OPENSSL_VERSION_INFO < (3,):
                 return b""
             reset = ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
             raise chained(read_failure(self._peer, reset), exc) from exc
