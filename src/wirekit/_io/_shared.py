@@ -11,6 +11,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from wirekit._io.base import Address, SocketOption, Trace
 from wirekit._io.happy_eyeballs import format_address
@@ -53,7 +54,8 @@ def literal_addresses(host: str, port: int, family: int) -> list[Address] | None
         except OSError:
             pass
         else:
-            return [(socket.AF_INET6, (bare, port, 0, 0))]
+            # A zone in a URL is written "%25eth0" (RFC 6874): the socket wants "%eth0".
+            return [(socket.AF_INET6, (unquote(bare), port, 0, 0))]
     return None
 
 

@@ -394,7 +394,12 @@ def encode_request(
             text = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except ValueError as exc:
             raise ValueError(f"json= body cannot be encoded: {exc}") from exc
-        body = text.encode("utf-8")
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate (json.loads gives one for "\ud83d"): UTF-8 cannot carry it,
+            # JSON's \u escape can (what requests sends, and JSON.stringify writes).
+            body = jsonlib.dumps(json, separators=(",", ":"), allow_nan=False).encode("ascii")
         return {"Content-Type": "application/json", "Content-Length": str(len(body))}, (
             BytesContent(body)
         )

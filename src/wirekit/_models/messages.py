@@ -74,13 +74,15 @@ class Request:
 
     def __init__(
         self,
-        method: str,
+        method: str | bytes,
         url: URL | str,
         *,
         headers: HeaderTypes | Any = None,
         content: Any = None,
         extensions: dict[str, Any] | None = None,
     ) -> None:
+        if isinstance(method, bytes):  # b"GET", as requests and httpx take it
+            method = method.decode("ascii")
         self.method = method.upper()  # as requests and httpx do; retry rules compare upper case
         self.url = url if isinstance(url, URL) else URL(url)
         # Always a copy: the client adds Authorization and Cookie to these headers, which

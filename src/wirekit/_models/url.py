@@ -121,11 +121,23 @@ def _normalize_host(host: str) -> str:
     Cached: a client talks to few hosts, and IDNA encoding costs tens of microseconds.
     Raises ValueError saying which kind of host was bad.
     """
+    if "%" in host:
+        # Percent-encoded octets in a name (RFC 3986 §3.2.2): the name is what they spell,
+        # as browsers (WHATWG) and requests read it; DNS and the Host header get that.
+        if _LONE_PERCENT.search(host):
+            raise ValueError("invalid host", "a '%' is not followed by two hex digits")
+        try:
+            host = unquote(host, errors="strict")
+        except UnicodeDecodeError as exc:
+            failure = ValueError("invalid host", "its escapes are not UTF-8")
+            raise chained(failure, exc) from exc
+        if "%" in host or not host:
+            raise ValueError("invalid host")
     if host.isascii():
         host = host.lower()
         if _REG_NAME_OK(host) is None:
             raise ValueError("invalid host")
-        if ".." in host or host[0] == "." or (len(host) > 63 and "%" not in host):
+        if ".." in host or host[0] == "." or len(host) > 63:
             # RFC 1035 §2.3.4: labels of 1 to 63 octets (a trailing dot, the root, is fine).
             # Such a name can never resolve: an InvalidURL now, not a DNS error later.
             labels = host.split(".")
@@ -500,6 +512,14 @@ class URL:
             host, port = probe._host, probe._port
         path = self._path
         query = self._query
+        for name in ("raw_path", "query"):
+            value = parts.get(name)
+            if isinstance(value, str) and "#" in value:
+                # Taken as on the wire, where "#" starts the fragment: the rest would be
+                # dropped from the request without a word (httpx refuses it too).
+                raise InvalidURL(
+                    f"{name} {value!r} for copy_with() holds a '#': percent-encode it as %23"
+                )
         if "raw_path" in parts:
             raw_path, mark, raw_query = parts["raw_path"].partition("?")
             path, query = raw_path, (raw_query if mark else None)
@@ -553,7 +573,20 @@ class URL:
         """A copy with ``params`` added to the query; a key given replaces that key's values.
 
         The rest of the query stays exactly as written (a legacy ``%E9``, a bare ``flag``):
-        only the new pairs are encoded."""
+        only the new pairs are encoded. A string is added as written too (as requests
+        does): decoding and encoding it again would turn a Latin-1 ``%E9`` or a binary
+        ``info_hash`` into U+FFFD."""
+        if isinstance(params, str):
+            given = [
+                part.replace("#", "%23")  # in a query value, never the start of a fragment
+                for part in params.removeprefix("?").split("&")
+                if part
+            ]
+            if not given:
+                return self
+            replaced = {_query_key(part) for part in given}
+            kept = [part for part in self._query_parts() if _query_key(part) not in replaced]
+            return self.copy_with(query="&".join([*kept, *given]))
         added = QueryParams(params)
         if not added:
             return self
@@ -724,6 +757,16 @@ def _check_host_part(host: object) -> None:
                 )
 
 
+def merge_default_params(url: URL, defaults: QueryParamTypes, given: QueryParamTypes) -> URL:
+    """``url`` with a client's default ``params`` for the keys that neither its own query
+    nor the request's ``params`` name: a default never overrides an explicit value."""
+    taken = {_query_key(part) for part in url._query_parts()}
+    if given:
+        taken.update(QueryParams(given))
+    missing = [(k, v) for k, v in QueryParams(defaults).multi_items() if k not in taken]
+    return url.copy_merge_params(missing) if missing else url
+
+
 def _query_key(part: str) -> str:
     """The decoded key of one ``key=value`` pair of a query, as ``params`` reads it."""
     return unquote(part.partition("=")[0].replace("+", " "))
@@ -733,7 +776,9 @@ def _encode_pairs(items: list[tuple[str, str]]) -> str:
     """Query text for decoded pairs; lone surrogates (bytes values) go out as their octets."""
     # %20 for spaces (not "+"): unambiguous in a URL query, as RFC 3986 intends.
     # No ";": servers that also split a query on it (Rails 6, Go before 1.17) would read
-    # "q=a;b" as two pairs. Encoded as requests, httpx and URLSearchParams do.
+    # "q=a;b" as two pairs. "!$'()*,:@/?" stay as they are (RFC 3986 allows them in a
+    # query, and servers decode both spellings the same); requests, httpx and
+    # URLSearchParams encode more of them.
     safe = _UNRESERVED + "!$'()*,:@/?"
     return "&".join(
         [

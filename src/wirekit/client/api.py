@@ -22,7 +22,7 @@ T = TypeVar("T")
 _CLIENT_OPTIONS = ("verify", "cert", "proxy", "trust_env", "retry", "max_redirects", "transport")
 
 
-def request(method: str, url: URL | str, **kwargs: Any) -> Response:
+def request(method: str | bytes, url: URL | str, **kwargs: Any) -> Response:
     """Send one request and return the response with its body read.
 
     Takes every option of ``Client.request`` (params, headers, cookies, content, data,

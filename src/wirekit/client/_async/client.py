@@ -18,7 +18,7 @@ from wirekit._models.content import encode_request, multipart_boundary
 from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
-from wirekit._models.url import URL, redact
+from wirekit._models.url import URL, merge_default_params, redact
 from wirekit.client._async.transport import AsyncHTTPTransport, AsyncTransport
 from wirekit.client._primitives import async_sleep
 from wirekit.client.auth import Auth, BasicAuth, NetrcLookup, coerce_auth, netrc_path
@@ -260,7 +260,7 @@ class AsyncClient:
     # -- building --------------------------------------------------------------------------
     def build_request(
         self,
-        method: str,
+        method: str | bytes,
         url: URL | str,
         *,
         params: Any = None,
@@ -276,7 +276,7 @@ class AsyncClient:
         """A :class:`Request` with the client's defaults merged in (not sent)."""
         target = self._merge_url(url)
         if self.params:
-            target = target.copy_merge_params(self.params)
+            target = merge_default_params(target, self.params, params)
         if params:
             target = target.copy_merge_params(params)
         merged = merge_headers(self._headers, headers)
@@ -323,11 +323,17 @@ class AsyncClient:
             return target
         target = url
         if self._base_url is not None and not target.is_absolute:
+            # Appended to the base path (as httpx does), never resolved as a reference:
+            # "/users:search" would read as the scheme "users", and "/http://other/x" as
+            # another host, which would then get the client's default credentials.
             base = self._base_url
-            raw_path = base.raw_path.split("?", 1)[0]
-            if not raw_path.endswith("/"):
-                base = base.copy_with(raw_path=raw_path + "/")
-            target = base.join(str(target).lstrip("/"))
+            base_path = base.raw_path.split("?", 1)[0]
+            if not base_path.endswith("/"):
+                base_path += "/"
+            merged = base.copy_with(raw_path=base_path + target.raw_path.lstrip("/"))
+            if target.fragment:
+                merged = merged.copy_with(fragment=target.fragment)
+            target = merged
         if not target.is_absolute:
             raise InvalidURL(
                 f"URL {redact(str(target))!r} is relative and the client has no base_url"
@@ -337,7 +343,7 @@ class AsyncClient:
     # -- sending ---------------------------------------------------------------------------
     async def request(
         self,
-        method: str,
+        method: str | bytes,
         url: URL | str,
         *,
         params: Any = None,
@@ -368,7 +374,7 @@ class AsyncClient:
         )
         return await self.send(request, auth=auth, follow_redirects=follow_redirects)
 
-    def stream(self, method: str, url: URL | str, **kwargs: Any) -> AsyncStreamContext:
+    def stream(self, method: str | bytes, url: URL | str, **kwargs: Any) -> AsyncStreamContext:
         """Send a request; the body is read as you iterate. Closes the response at exit.
 
         Use as ``async with client.stream("GET", url) as response:``."""
@@ -592,7 +598,7 @@ class AsyncStreamContext:
     __slots__ = ("_client", "_kwargs", "_method", "_response", "_url")
 
     def __init__(
-        self, client: AsyncClient, method: str, url: URL | str, kwargs: dict[str, Any]
+        self, client: AsyncClient, method: str | bytes, url: URL | str, kwargs: dict[str, Any]
     ) -> None:
         self._client = client
         self._method = method

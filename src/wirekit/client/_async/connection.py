@@ -283,9 +283,9 @@ class AsyncHTTPConnection:
         proto = self._proto
         url = request.url
         if self._proxy is not None and self._proxy.mode == "forward":
-            # Absolute form (RFC 9112 §3.2.2) without the fragment, which is never sent;
-            # "#" cannot appear unescaped before the fragment, so cutting there is exact.
-            target = str(url).partition("#")[0].encode("ascii")
+            # Absolute form (RFC 9112 §3.2.2): no userinfo, no fragment (never sent), and
+            # the "/" of an empty path, as requests and httpx send it.
+            target = f"{url.scheme}://{url.netloc}{url.raw_path}".encode("ascii")
             extra = self._proxy.headers
         else:
             target = url.raw_path.encode("ascii")
@@ -701,7 +701,9 @@ _PROXY_TLS = "TLS handshake with the proxy"
 
 
 def _host_for_header(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+    # An IPv6 zone ("%25eth0") means something on this machine only: never sent (RFC 6874
+    # §4), as urllib3 and curl leave it out of Host too.
+    return f"[{host.partition('%')[0]}]" if ":" in host else host
 
 
 def _authority(url: URL) -> str:
