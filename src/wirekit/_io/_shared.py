@@ -104,6 +104,8 @@ def unix_socket(socket_options: Iterable[SocketOption] | None) -> socket.socket:
 
 def describe(exc: OSError, where: str) -> str:
     """``connection refused by 127.0.0.1:8080`` and the like."""
+    if isinstance(exc, ssl.SSLEOFError):
+        return f"connection closed or reset by {where} (the TLS stream ended early)"
     if isinstance(exc, ssl.SSLError):
         return f"TLS error {exc.reason or exc} from {where}"
     reason = _REASONS.get(exc.errno or -1)

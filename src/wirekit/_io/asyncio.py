@@ -11,13 +11,14 @@ Cancelled reads, writes and connects leave no socket open; a closed stream leave
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import select
 import socket
 import ssl
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from wirekit._io._shared import (
     connect_failure,
@@ -79,6 +80,8 @@ class AsyncSystemResolver:
 #: Received pieces smaller than this are merged into the previous one while it is under
 #: ``_MERGE_LIMIT`` bytes (see _StreamProtocol.data_received).
 _SMALL_CHUNK = 1024
+#: A TLS write goes to asyncio in pieces of this size, so that flow control can pause it.
+_TLS_WRITE_PIECE = 64 * 1024
 _MERGE_LIMIT = 16 * 1024
 
 
@@ -249,6 +252,9 @@ class AsyncIOStream:
         self._peer = peer
         self._trace = trace
         self._closed = False
+        #: Under TLS, the TCP transport beneath: the TLS layer hides both its buffer and
+        #: its failure from ``transport`` (see write).
+        self._raw: asyncio.Transport | None = None
         # The deadlines (loop time) of the timed waits in progress, one slot per direction
         # (0: read, 1: drain; 0.0 when none: a read and a write may wait at once), and the
         # one timer the stream keeps for both (see _wait).
@@ -277,22 +283,60 @@ class AsyncIOStream:
 
     async def write(self, data: bytes, timeout: float | None = None) -> None:
         protocol = self._protocol
-        if self._closed or protocol.lost or self._transport.is_closing():
-            raise write_failure(self._peer, protocol.error)
+        if self._broken():
+            await self._write_failed()
         if not data:
             return
         transport = self._transport
-        transport.write(data)
-        if transport.is_closing() and not protocol.lost:
-            # The write failed (a reset, a broken pipe): the transport closes the socket on
-            # the next loop turn and drops what the peer sent before, typically its early
-            # answer (413, 401) the caller needs more than the broken pipe. Take it now.
-            _salvage_unread(transport, protocol)
-            raise write_failure(self._peer, protocol.error)
-        if protocol.writing_paused:
-            await self._wait(timeout, drain=True)
-            if protocol.lost:
-                raise write_failure(self._peer, protocol.error)
+        if self._raw is None:
+            transport.write(data)
+            if transport.is_closing() and not protocol.lost:
+                # The write failed (a reset, a broken pipe): the transport closes the socket
+                # on the next loop turn and drops what the peer sent before, typically its
+                # early answer (413, 401) the caller needs more than the broken pipe. Take
+                # it now.
+                _salvage_unread(transport, protocol)
+                await self._write_failed()
+            if protocol.writing_paused:
+                await self._wait(timeout, drain=True)
+                if protocol.lost:
+                    await self._write_failed()
+            return
+        # TLS: asyncio encrypts a write at once and hands it all to the TCP transport,
+        # whose buffer the TLS layer does not count: one big write would never pause us
+        # (no write timeout, no early answer noticed, a dead peer fed for ever). In
+        # pieces, the TLS layer's own buffer fills once TCP pauses, and pauses us.
+        view = memoryview(data)
+        for start in range(0, len(view), _TLS_WRITE_PIECE):
+            transport.write(view[start : start + _TLS_WRITE_PIECE])
+            if self._broken():
+                await self._write_failed()
+            if protocol.writing_paused:
+                await self._wait(timeout, drain=True)
+                if self._broken():
+                    await self._write_failed()
+
+    def _broken(self) -> bool:
+        raw = self._raw
+        return (
+            self._closed
+            or self._protocol.lost
+            or self._transport.is_closing()
+            or (raw is not None and raw.is_closing())
+        )
+
+    async def _write_failed(self) -> NoReturn:
+        """Raise the WriteError of a failed or closed connection, caused by the OS error:
+        asyncio hands it to ``connection_lost`` a loop turn or two after the failed send."""
+        protocol = self._protocol
+        for _ in range(3):
+            if protocol.lost or self._closed:
+                break
+            await asyncio.sleep(0)
+        error = protocol.error
+        if error is None:
+            raise write_failure(self._peer, None)
+        raise write_failure(self._peer, error) from error
 
     async def _wait(self, timeout: float | None, *, drain: bool) -> None:
         """Wait for data/EOF (or for the write buffer to drain), at most ``timeout`` s.
@@ -452,6 +496,7 @@ class AsyncIOStream:
             raise tls_failure(server_hostname, ConnectionError("connection lost"))
         protocol.transport = tls_transport
         stream = AsyncIOStream(tls_transport, protocol, self._peer, self._trace)
+        stream._raw = transport
         if self._trace is not None:
             info = tls_details(tls_transport.get_extra_info("ssl_object"))
             trace_done(self._trace, "tls.done", info, tls_transport.abort)
@@ -735,8 +780,12 @@ class AsyncIOBackend:
                 sock.setblocking(False)
                 await loop.sock_connect(sock, path)
                 # A Unix socket whose server's accept queue is full fails with EAGAIN, which
-                # sock_connect takes for "in progress" and then reports as connected: ask.
-                sock.getpeername()
+                # sock_connect takes for "in progress" and then reports as connected: ask,
+                # and say what the blocking connect says.
+                try:
+                    sock.getpeername()
+                except OSError as exc:
+                    raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN)) from exc
                 high_water = self.read_buffer_high_water
                 transport, protocol = await loop.create_connection(
                     lambda: _StreamProtocol(loop, high_water), sock=sock

@@ -243,7 +243,8 @@ class SyncStream:
             if reason or ssl.OPENSSL_VERSION_INFO < (3,):
                 return b""
             reset = ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
-            raise chained(read_failure(self._peer, reset), exc) from exc
+            reset.__cause__ = exc  # the cause is the reset, as over TCP and in AsyncClient
+            raise chained(read_failure(self._peer, reset), reset) from reset
         except OSError as exc:
             raise chained(read_failure(self._peer, exc), exc) from exc
 
