@@ -162,3 +162,19 @@ def test_any_chunking_gives_the_same_lines(lines: list[str], ending: str, cuts: 
     got.extend(decoder.decode(text[position:]))
     got.extend(decoder.flush())
     assert got == lines
+
+
+def test_line_decoder_hands_a_line_over_as_its_ending_arrives() -> None:
+    decoder = LineDecoder()
+    assert decoder.decode("data: 1\r") == ["data: 1"]  # not held for a "\n" that may follow
+    assert decoder.decode("\r") == [""]  # the empty line ending an SSE event, at once
+    assert decoder.decode("\n") == []  # the rest of a "\r\n" split across chunks
+    assert decoder.decode("x\n") == ["x"]
+    assert decoder.flush() == []
+
+
+def test_line_decoder_hands_over_complete_lines_before_an_overlong_one() -> None:
+    decoder = LineDecoder(max_line_length=5)
+    assert decoder.decode("ab\ncd\n0123456789") == ["ab", "cd"]
+    with pytest.raises(LimitExceeded):
+        decoder.flush()

@@ -3,12 +3,42 @@ decoded, or turned into text: the steps the response iterators share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from wirekit._models.text import BYTE_ORDER_MARKS, TextDecoder, bom_encoding
 
-__all__ = ["DecodedPipe", "Rechunker", "TextPipe", "check_chunk_size", "split_content"]
+__all__ = [
+    "BytesBody",
+    "DecodedPipe",
+    "Rechunker",
+    "TextPipe",
+    "check_chunk_size",
+    "split_content",
+]
+
+
+class BytesBody:
+    """A whole body in memory handed over as a raw body stream, sync or async, as a network
+    transport hands one over: the response then undoes its Content-Encoding (gzip...) the
+    same way. (Here, not in the compiled ``messages``: mypyc builds no async generator.)"""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._body:
+            yield self._body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+
+    def close(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
 
 def check_chunk_size(chunk_size: int | None) -> None:

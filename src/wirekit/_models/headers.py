@@ -95,15 +95,16 @@ class Headers(MutableMapping[str, str]):
         return headers
 
     # -- reading -------------------------------------------------------------------------
-    def __getitem__(self, name: str) -> str:
-        lower = name.lower()
+    # A name may be bytes, as the constructor and __setitem__ take it: found again by it.
+    def __getitem__(self, name: _Str) -> str:
+        lower = (name if type(name) is str else _text(name)).lower()
         values = [v for _, k, v in self._items if k == lower]
         if not values:
             raise KeyError(name)
         return values[0] if len(values) == 1 else ", ".join(values)
 
-    def get(self, name: str, default: Any = None) -> Any:
-        lower = name.lower()
+    def get(self, name: _Str, default: Any = None) -> Any:
+        lower = (name if type(name) is str else _text(name)).lower()
         found: str | None = None
         for _, k, v in self._items:
             if k == lower:
@@ -113,14 +114,16 @@ class Headers(MutableMapping[str, str]):
                     return self[name]
         return default if found is None else found
 
-    def get_list(self, name: str) -> list[str]:
+    def get_list(self, name: _Str) -> list[str]:
         """Every value of ``name``, in order (no comma joining)."""
-        lower = name.lower()
+        lower = (name if type(name) is str else _text(name)).lower()
         return [v for _, k, v in self._items if k == lower]
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
-            return False
+            if not isinstance(name, bytes):
+                return False
+            name = name.decode("latin-1")
         lower = name.lower()
         for entry in self._items:  # noqa: SIM110 - a plain loop is cheaper than any(generator)
             if entry[1] == lower:
@@ -179,8 +182,8 @@ class Headers(MutableMapping[str, str]):
         self._items = new
         self._raw = None
 
-    def __delitem__(self, name: str) -> None:
-        lower = name.lower()
+    def __delitem__(self, name: _Str) -> None:
+        lower = (name if type(name) is str else _text(name)).lower()
         kept = [e for e in self._items if e[1] != lower]
         if len(kept) == len(self._items):
             raise KeyError(name)

@@ -17,6 +17,7 @@ from mypy_extensions import mypyc_attr
 from wirekit._models import decoders
 from wirekit._models._async import iterators as async_iterators
 from wirekit._models._sync import iterators
+from wirekit._models.chunks import BytesBody
 from wirekit._models.headers import Headers, HeaderTypes
 from wirekit._models.text import decoding_codec
 from wirekit._models.url import URL, redact
@@ -117,7 +118,7 @@ class Request:
 _RESPONSE_STATE = (
     "status_code", "headers", "http_version", "reason", "_request", "history", "extensions",
     "timings", "elapsed", "_stream", "_content", "_text", "_encoding", "_consumed", "_closed",
-    "_max_decoded_bytes", "_max_ratio", "cookies",
+    "_max_decoded_bytes", "_max_ratio", "_cookies",
 )  # fmt: skip
 
 
@@ -160,6 +161,13 @@ class Response:
         self.elapsed: float | None = None
         if content is None and stream is None:
             content = b""  # Response(204) built by hand (a MockTransport handler): no body
+        elif content is not None and stream is None and content:
+            coding = self.headers.get("content-encoding")
+            if coding and coding.strip().lower() != "identity":
+                # A body given encoded (a MockTransport handler's gzip answer): decoded on
+                # reading, as from the network (and as httpx does).
+                stream = BytesBody(bytes(content))
+                content = None
         self._stream = stream
         self._content = content if content is None or type(content) is bytes else bytes(content)
         self._text: str | None = None
@@ -169,7 +177,7 @@ class Response:
         self._max_decoded_bytes = max_decoded_bytes
         #: The client's max_decompression_ratio (None: the decoders' default).
         self._max_ratio: float | None = None
-        self.cookies: Any = None
+        self._cookies: Any = None  # built from Set-Cookie when first asked for
 
     # -- metadata ----------------------------------------------------------------------
     @property
@@ -189,7 +197,25 @@ class Response:
     @property
     def stream(self) -> Any:
         """The raw body stream handed over by the transport (None once content is set)."""
-        return self._stream
+        return None if self._content is not None else self._stream
+
+    @property
+    def cookies(self) -> Any:
+        """A :class:`~wirekit.Cookies` jar of the cookies this response set (its Set-Cookie
+        headers, read for the request's URL), as requests and httpx give it."""
+        jar = self._cookies
+        if jar is None:
+            from wirekit._models.cookies import Cookies  # not compiled: imported when used
+
+            jar = Cookies()
+            if self._request is not None and "set-cookie" in self.headers:
+                jar.extract_cookies(self._request.url, self.headers)
+            self._cookies = jar
+        return jar
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        self._cookies = value
 
     @property
     def ok(self) -> bool:

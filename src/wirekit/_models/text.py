@@ -178,9 +178,11 @@ class TextDecoder:
 class LineDecoder:
     """Split text chunks into lines on ``\\n``, ``\\r\\n`` or ``\\r``, across chunk borders.
 
-    Lines are returned without their ending. A ``\\r`` at the end of a chunk is held back
-    until the next chunk shows whether a ``\\n`` follows, so ``\\r\\n`` split across two
-    chunks is one line break, not two.
+    Lines are returned without their ending, each as soon as its ending arrives: a ``\\r``
+    ends a line at once (an SSE event ending in ``\\r\\r`` is not held back), and a
+    ``\\n`` that starts the next chunk is then taken as the rest of a split ``\\r\\n``.
+    A line over ``max_line_length`` raises ``LimitExceeded`` after the complete lines
+    before it were handed over, however the chunks were cut.
     """
 
     def __init__(self, *, max_line_length: int = DEFAULT_MAX_LINE_LENGTH) -> None:
@@ -189,51 +191,69 @@ class LineDecoder:
         self.max_line_length = max_line_length
         self._buffer: list[str] = []
         self._buffered = 0
-        self._trailing_cr = False
+        self._skip_lf = False  # the last chunk ended in "\r": a "\n" next belongs to it
+        self._failure: LimitExceeded | None = None  # raised at the next call
 
     def decode(self, text: str) -> list[str]:
-        if self._trailing_cr:
-            text = "\r" + text
-            self._trailing_cr = False
-        if text.endswith("\r"):
-            self._trailing_cr = True
-            text = text[:-1]
+        self._raise_pending()
         if not text:
             return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if text.startswith("\n"):
+                text = text[1:]
+                if not text:
+                    return []
+        self._skip_lf = text.endswith("\r")
         # str.splitlines also splits on \x0b, \x0c, \x1c-\x1e, \x85, \u2028...; HTTP text
         # streams (SSE, NDJSON) only know \r, \n and \r\n, so normalise and split on \n.
         pieces = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         if len(pieces) == 1:
             self._hold(pieces[0])
+            self._raise_pending()
             return []
         lines = ["".join([*self._buffer, pieces[0]]), *pieces[1:-1]]
         self._buffer = []
         self._buffered = 0
-        for line in lines:
-            self._check(len(line))
-        self._hold(pieces[-1])
+        for index, line in enumerate(lines):
+            if len(line) > self.max_line_length:
+                self._failure = self._too_long()
+                lines = lines[:index]  # the complete lines before it first
+                break
+        else:
+            self._hold(pieces[-1])
+        if not lines:
+            self._raise_pending()  # nothing to hand over first: at once
         return lines
 
     def _hold(self, text: str) -> None:
         if text:
             self._buffer.append(text)
             self._buffered += len(text)
-            self._check(self._buffered)
+            if self._buffered > self.max_line_length:
+                self._buffer = []  # not kept: the limit bounds memory too
+                self._buffered = 0
+                self._failure = self._too_long()
 
-    def _check(self, length: int) -> None:
-        if length > self.max_line_length:
-            raise LimitExceeded(
-                f"line of over {self.max_line_length} characters without a line break "
-                f"(max_line_length)",
-                limit="max_line_length",
-                value=self.max_line_length,
-            )
+    def _too_long(self) -> LimitExceeded:
+        return LimitExceeded(
+            f"line of over {self.max_line_length} characters without a line break "
+            f"(max_line_length)",
+            limit="max_line_length",
+            value=self.max_line_length,
+        )
+
+    def _raise_pending(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
 
     def flush(self) -> list[str]:
+        self._raise_pending()
         lines: list[str] = []
-        if self._buffer or self._trailing_cr:
+        if self._buffer:
             lines.append("".join(self._buffer))
         self._buffer = []
         self._buffered = 0
-        self._trailing_cr = False
+        self._skip_lf = False
         return lines

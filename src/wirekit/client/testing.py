@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from wirekit._models.chunks import BytesBody
 from wirekit._models.messages import Request, Response
 from wirekit._proto._http1_write import check_fields
 from wirekit.client._async.transport import AsyncBaseTransport
@@ -189,10 +190,10 @@ class WSGITransport(BaseTransport):
             raise
         head_sent = True
         code, _, reason = status.partition(" ")
-        stream: _WSGIBody | _CollectedBody
+        stream: _WSGIBody | BytesBody
         if request.method == "HEAD":
             _close_iterable(result)
-            stream = _CollectedBody(b"")  # a server sends no body for HEAD
+            stream = BytesBody(b"")  # a server sends no body for HEAD
         else:
             stream = _WSGIBody(result, iterator, pending)
         return Response(int(code), headers=headers, stream=stream, request=request, reason=reason)
@@ -562,9 +563,7 @@ class _AppRun:
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", b"%d" % len(error_body(failure, debug=False))),
             ]
-            return Response(
-                500, headers=headers, stream=_CollectedBody(body), request=self._request
-            )
+            return Response(500, headers=headers, stream=BytesBody(body), request=self._request)
         return Response(
             self.status, headers=self.headers, stream=_AppBody(self), request=self._request
         )
@@ -662,23 +661,3 @@ class _AppBody:
         task = self._run.task
         if not task.done() and not task.get_loop().is_closed():
             task.cancel()
-
-
-class _CollectedBody:
-    """An app's whole answer handed over as a raw body stream, as a network transport hands
-    one over, so the response decodes its Content-Encoding (gzip...) the same way."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._body
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._body
-
-    def close(self) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None

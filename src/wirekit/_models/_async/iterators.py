@@ -26,10 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
 async def raw(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
     """The body as received, Content-Encoding not undone; closes the response at the end."""
     if response._content is not None and response._stream is None:
-        yield response._content
+        for piece in split_content(response._content, chunk_size):
+            yield piece  # as from the network: in chunk_size pieces, none when empty
         return
+    buffer = Rechunker(chunk_size)  # a bad chunk_size raises before the body is taken
     stream = response._async_stream()
-    buffer = Rechunker(chunk_size)
     try:
         async for chunk in stream:
             for piece in buffer.push(chunk):
