@@ -55,6 +55,21 @@ def _outcome(call: Any) -> Any:
         return exc
 
 
+def _post_both(certs: Any, scripts: list[Any], content: Any, **options: Any) -> tuple[Any, Any]:
+    """POST ``content`` with each client; what each returned or raised."""
+
+    async def async_body(client: Any, url: str) -> Any:
+        try:
+            return await client.post(url, content=content)
+        except wirekit.errors.WirekitError as exc:
+            return exc
+
+    sync_result = _sync(
+        certs, scripts, lambda c, u: _outcome(lambda: c.post(u, content=content)), **options
+    )
+    return sync_result, _async(certs, scripts, async_body, **options)
+
+
 def test_tls_write_timeout_fires_for_a_stalled_upload(certs: Any) -> None:
     """A TLS server reads the request head and then stops reading; the client uploads
     16 MiB with ``Timeout(write=0.5, read=3)``.
@@ -70,18 +85,7 @@ def test_tls_write_timeout_fires_for_a_stalled_upload(certs: Any) -> None:
     """
     scripts = [[expect(), hold()]]
     timeout = wirekit.Timeout(write=0.5, read=3)
-
-    def sync_body(client: Any, url: str) -> Any:
-        return _outcome(lambda: client.post(url, content=BIG))
-
-    async def async_body(client: Any, url: str) -> Any:
-        try:
-            return await client.post(url, content=BIG)
-        except wirekit.errors.WirekitError as exc:
-            return exc
-
-    sync_result = _sync(certs, scripts, sync_body, timeout=timeout)
-    async_result = _async(certs, scripts, async_body, timeout=timeout)
+    sync_result, async_result = _post_both(certs, scripts, BIG, timeout=timeout)
     assert type(sync_result) is wirekit.errors.WriteTimeout
     assert type(async_result) is type(sync_result), (
         f"sync: {sync_result!r}; async: {async_result!r}"
@@ -98,18 +102,7 @@ def test_tls_deadline_during_upload_names_the_sending_phase(certs: Any) -> None:
     docs promise to name, and what a user acts on: server not reading vs. not answering).
     """
     scripts = [[expect(), hold()]]
-
-    def sync_body(client: Any, url: str) -> Any:
-        return _outcome(lambda: client.post(url, content=BIG))
-
-    async def async_body(client: Any, url: str) -> Any:
-        try:
-            return await client.post(url, content=BIG)
-        except wirekit.errors.WirekitError as exc:
-            return exc
-
-    sync_result = _sync(certs, scripts, sync_body, timeout=wirekit.Timeout(1.0))
-    async_result = _async(certs, scripts, async_body, timeout=wirekit.Timeout(1.0))
+    sync_result, async_result = _post_both(certs, scripts, BIG, timeout=wirekit.Timeout(1.0))
     assert isinstance(sync_result, wirekit.errors.DeadlineExceeded)
     assert "during sending the request" in str(sync_result)
     assert isinstance(async_result, wirekit.errors.DeadlineExceeded)
@@ -128,18 +121,7 @@ def test_tls_reset_during_upload_is_a_write_error(certs: Any) -> None:
     two clients disagree on the same failure.
     """
     scripts = [[expect(), reset()]]
-
-    def sync_body(client: Any, url: str) -> Any:
-        return _outcome(lambda: client.post(url, content=BIG))
-
-    async def async_body(client: Any, url: str) -> Any:
-        try:
-            return await client.post(url, content=BIG)
-        except wirekit.errors.WirekitError as exc:
-            return exc
-
-    sync_result = _sync(certs, scripts, sync_body)
-    async_result = _async(certs, scripts, async_body)
+    sync_result, async_result = _post_both(certs, scripts, BIG)
     assert type(sync_result) is wirekit.errors.WriteError
     assert type(async_result) is type(sync_result), (
         f"sync: {sync_result!r}; async: {async_result!r}"
