@@ -7,10 +7,11 @@ turns a ``Timeout`` into the clock the transport checks at every phase (DESIGN i
 from __future__ import annotations
 
 import inspect
+import math
 import random
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from mypy_extensions import mypyc_attr
@@ -57,6 +58,15 @@ DEFAULT_TOTAL_TIMEOUT: Final = 300.0
 DEFAULT_MAX_REDIRECTS: Final = 20  # as requests, httpx and browsers (Chrome stops at 20)
 
 
+def _seconds(name: str, value: Any) -> float | None:
+    """A number of seconds, positive; infinity is "no limit" (None); NaN is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or None, not {value!r}")
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return None if value == math.inf else float(value)
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Timeout:
@@ -95,11 +105,7 @@ class Timeout:
             if isinstance(value, _Unset):
                 value = default
             if value is not None:
-                if not isinstance(value, (int, float)) or isinstance(value, bool):
-                    raise TypeError(f"Timeout {name} must be a number of seconds or None")
-                if value <= 0:
-                    raise ValueError(f"Timeout {name} must be positive, got {value!r}")
-                value = float(value)
+                value = _seconds(f"Timeout {name}", value)
             object.__setattr__(self, name, value)
 
     @classmethod
@@ -179,12 +185,42 @@ class Limits:
 
     def __post_init__(self) -> None:
         for name in ("max_connections", "max_connections_per_host", "max_idle_connections"):
-            value = getattr(self, name)
-            if value is not None and value < 1 and name != "max_idle_connections":
-                raise ValueError(f"Limits {name} must be at least 1, got {value!r}")
+            value: Any = getattr(self, name)
+            if value is None:
+                continue
+            if type(value) is not int:
+                raise TypeError(f"Limits {name} must be a whole number or None, not {value!r}")
+            least = 0 if name == "max_idle_connections" else 1
+            if value < least:
+                raise ValueError(f"Limits {name} must be at least {least}, got {value!r}")
+        expiry: Any = self.keepalive_expiry
+        if expiry is not None:
+            object.__setattr__(
+                self, "keepalive_expiry", _seconds("Limits keepalive_expiry", expiry)
+            )
 
 
 DEFAULT_LIMITS: Final = Limits()
+
+#: Retried by default: "too many requests", and "unavailable" (with Retry-After).
+_DEFAULT_RETRY_STATUSES: Final = frozenset({429, 503})
+
+
+def check_client_settings(max_redirects: Any, retry: Any, limits: Any) -> Retry:
+    """The constructor's checks of these three, naming the option (not an AttributeError
+    at the first request or redirect); returns ``retry`` as a :class:`Retry`."""
+    if type(max_redirects) is not int or max_redirects < 0:
+        raise ValueError(f"max_redirects must be a whole number, 0 or more, got {max_redirects!r}")
+    if not isinstance(limits, Limits):
+        raise TypeError(f"limits must be a wirekit.Limits, not {limits!r}")
+    if retry is None:
+        return Retry(0)
+    if isinstance(retry, Retry):
+        return retry
+    if isinstance(retry, int):  # True is 1, as in urllib3
+        return Retry(int(retry))
+    raise TypeError(f"retry must be a wirekit.Retry, a whole number or None, not {retry!r}")
+
 
 #: RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -209,13 +245,36 @@ class Retry:
     total: int = 2
     backoff: float = 0.5
     jitter: bool = True
-    statuses: Collection[int] = field(default_factory=lambda: frozenset({429, 503}))
+    statuses: Collection[int] = _DEFAULT_RETRY_STATUSES
     methods: Collection[str] = IDEMPOTENT_METHODS
     respect_retry_after: bool = True
     max_backoff: float = 30.0
     max_retry_after: float = 60.0
-    #: Retry 503 only when it carries Retry-After (the server says when to come back).
-    require_retry_after_for: Collection[int] = field(default_factory=lambda: frozenset({503}))
+    #: Statuses retried only when they carry Retry-After (the server says when to come
+    #: back). None: 503 with the default ``statuses``; none when you list them yourself
+    #: (as urllib3's status_forcelist retries a 503 without it).
+    require_retry_after_for: Collection[int] | None = None
+
+    def __post_init__(self) -> None:
+        # Checked and frozen here, naming the option, not at the first retry; sets, so that
+        # equal policies compare and hash equal and a caller's list cannot change them.
+        total: Any = self.total
+        if type(total) is not int or total < 0:
+            raise ValueError(f"Retry total must be a whole number, 0 or more, got {total!r}")
+        for name in ("backoff", "max_backoff", "max_retry_after"):
+            value: Any = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"Retry {name} must be a number of seconds, not {value!r}")
+            if not 0 <= value < math.inf:
+                raise ValueError(f"Retry {name} must be 0 or more seconds, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        statuses = frozenset(self.statuses)
+        object.__setattr__(self, "statuses", statuses)
+        object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))
+        needs = self.require_retry_after_for
+        if needs is None:
+            needs = frozenset({503}) if statuses == _DEFAULT_RETRY_STATUSES else frozenset()
+        object.__setattr__(self, "require_retry_after_for", frozenset(needs))
 
     def allows_method(self, method: str) -> bool:
         return method.upper() in self.methods

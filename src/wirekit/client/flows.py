@@ -34,7 +34,6 @@ from wirekit.errors import (
     InvalidRedirect,
     InvalidURL,
     NameResolutionError,
-    PoolTimeout,
     StreamConsumed,
     TooManyRedirects,
     TransportError,
@@ -52,8 +51,9 @@ Trace = Callable[[str, dict[str, Any]], None]
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 #: Failures where the request never left this machine, so any idempotent request may be
-#: sent again safely.
-_NOTHING_SENT = (ConnectError, ConnectTimeout, NameResolutionError, PoolTimeout)
+#: sent again safely. Not PoolTimeout: another wait for the same full pool would only make
+#: the caller wait longer than the pool limit says (urllib3 and httpx do not retry it).
+_NOTHING_SENT = (ConnectError, ConnectTimeout, NameResolutionError)
 
 
 @dataclass(slots=True)
@@ -213,7 +213,7 @@ def _retry_flow(request: Request, settings: FlowSettings, auth: Auth | None = No
         if not (method_ok and status in retry.statuses and attempt < retry.total):
             return response
         retry_after = parse_retry_after(response.headers.get("retry-after"))
-        if status in retry.require_retry_after_for and retry_after is None:
+        if status in (retry.require_retry_after_for or ()) and retry_after is None:
             return response
         if not _can_resend(request):
             return response

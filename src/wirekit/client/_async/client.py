@@ -32,6 +32,7 @@ from wirekit.client.config import (
     Retry,
     Timeout,
     check_callbacks,
+    check_client_settings,
 )
 from wirekit.client.flows import (
     Failed,
@@ -52,6 +53,16 @@ MAX_DISCARD_BYTES = 1 << 20
 
 _USER_AGENT = f"wirekit/{__version__}"
 URL_CACHE_SIZE = 256
+
+
+def _default_headers() -> Headers:
+    return Headers(
+        {
+            "User-Agent": _USER_AGENT,
+            "Accept": "*/*",
+            "Accept-Encoding": decoders.accept_encoding(),
+        }
+    )
 
 
 #: The class docstring, set after the class: the compiled build drops class docstrings.
@@ -111,13 +122,7 @@ class AsyncClient:
     ) -> None:
         self._auth = coerce_auth(auth)
         self.params = params
-        self._headers = Headers(
-            {
-                "User-Agent": _USER_AGENT,
-                "Accept": "*/*",
-                "Accept-Encoding": decoders.accept_encoding(),
-            }
-        )
+        self._headers = _default_headers()
         if headers:
             self._headers = merge_headers(self._headers, headers)  # None removes a default
         self._cookies = cookies if isinstance(cookies, Cookies) else Cookies(cookies)
@@ -134,14 +139,11 @@ class AsyncClient:
                 f"max_decompression_ratio must be 1 or more, got {max_decompression_ratio!r}"
             )
         self._max_ratio = max_decompression_ratio
-        if retry is None:
-            retry = Retry(0)
-        elif isinstance(retry, int):
-            retry = Retry(retry)
+        retry_policy = check_client_settings(max_redirects, retry, limits)
         self._flows = FlowSettings(
             follow_redirects=follow_redirects,
             max_redirects=max_redirects,
-            retry=retry,
+            retry=retry_policy,
             cookies=self._cookies,
             trust_env=trust_env,
             secret_headers=secret_header_names(secret_headers),
@@ -175,7 +177,9 @@ class AsyncClient:
 
     @headers.setter
     def headers(self, value: Any) -> None:
-        self._headers = merge_headers(Headers(), value)  # a None value is left out
+        # Over the defaults, as in the constructor (and httpx): assigning {"X-Api": ...}
+        # must not drop Accept-Encoding (and compression) or the User-Agent.
+        self._headers = merge_headers(_default_headers(), value)  # None removes a default
 
     @property
     def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
