@@ -221,9 +221,10 @@ class AsyncConnectionPool:
                     self._reap_deferred()
                 if binding:
                     raise deadline.exceeded("waiting for a free connection in the pool")
+                waited = deadline.timeout.pool  # as set: not what was left at a wake-up
                 raise PoolTimeout(
                     f"no connection to {origin.host}:{origin.port} became free within "
-                    f"{seconds:g} s (pool limits: max_connections="
+                    f"{waited if waited is not None else seconds:g} s (pool limits: max_connections="
                     f"{self._limits.max_connections}, max_connections_per_host="
                     f"{self._limits.max_connections_per_host})"
                 )
