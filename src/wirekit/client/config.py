@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 import random
 import time
 from collections.abc import Collection
@@ -206,19 +207,24 @@ DEFAULT_LIMITS: Final = Limits()
 _DEFAULT_RETRY_STATUSES: Final = frozenset({429, 503})
 
 
-def check_client_settings(max_redirects: Any, retry: Any, limits: Any) -> Retry:
+def check_client_settings(max_redirects: Any, retry: Any, limits: Any) -> tuple[int, Retry]:
     """The constructor's checks of these three, naming the option (not an AttributeError
-    at the first request or redirect); returns ``retry`` as a :class:`Retry`."""
-    if type(max_redirects) is not int or max_redirects < 0:
+    at the first request or redirect); returns ``max_redirects`` as an int and ``retry`` as
+    a :class:`Retry`."""
+    try:
+        redirects = -1 if isinstance(max_redirects, bool) else operator.index(max_redirects)
+    except TypeError:
+        redirects = -1
+    if redirects < 0:
         raise ValueError(f"max_redirects must be a whole number, 0 or more, got {max_redirects!r}")
     if not isinstance(limits, Limits):
         raise TypeError(f"limits must be a wirekit.Limits, not {limits!r}")
     if retry is None:
-        return Retry(0)
+        return redirects, Retry(0)
     if isinstance(retry, Retry):
-        return retry
+        return redirects, retry
     if isinstance(retry, int):  # True is 1, as in urllib3
-        return Retry(int(retry))
+        return redirects, Retry(int(retry))
     raise TypeError(f"retry must be a wirekit.Retry, a whole number or None, not {retry!r}")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import wirekit
 from tests.client.config_edges._both import KINDS, OK, Both, url_of
 from tests.support.scripted import ScriptedServer, expect, send
 
@@ -38,3 +39,26 @@ def test_max_redirects_of_wrong_type_fails_at_the_first_redirect(kind: str, valu
     with ScriptedServer(script, [expect(), send(OK)]) as server, client:
         response = client.get(url_of(server))
     assert response.status_code == 200
+
+
+class _Count:
+    """A whole number that is not an int (as numpy's integers are): it has ``__index__``."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_max_redirects_takes_any_whole_number_and_refuses_bool(kind: str) -> None:
+    """``max_redirects`` accepts what ``operator.index`` accepts (the limit holds: one redirect
+    allowed, the second one raises TooManyRedirects); True/False are refused by name."""
+    with pytest.raises(ValueError, match="max_redirects"):
+        Both(kind, max_redirects=True)
+    client = Both(kind, max_redirects=_Count(1))
+    script = [expect(), send(FOUND), expect(), send(FOUND)]
+    with ScriptedServer(script) as server, client:
+        with pytest.raises(wirekit.TooManyRedirects, match="more than 1 redirects"):
+            client.get(url_of(server))

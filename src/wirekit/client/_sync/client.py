@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, SupportsIndex
 from urllib.parse import unquote_to_bytes
 
 from mypy_extensions import mypyc_attr
@@ -105,7 +105,7 @@ class Client:
         proxy: Any = None,
         timeout: Timeout | float | Any | None = UNSET,
         follow_redirects: bool = True,
-        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        max_redirects: SupportsIndex = DEFAULT_MAX_REDIRECTS,
         retry: Retry | int | None = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
         base_url: str | URL | None = "",
@@ -140,10 +140,10 @@ class Client:
                 f"max_decompression_ratio must be 1 or more, got {max_decompression_ratio!r}"
             )
         self._max_ratio = max_decompression_ratio
-        retry_policy = check_client_settings(max_redirects, retry, limits)
+        redirect_limit, retry_policy = check_client_settings(max_redirects, retry, limits)
         self._flows = FlowSettings(
             follow_redirects=follow_redirects,
-            max_redirects=max_redirects,
+            max_redirects=redirect_limit,
             retry=retry_policy,
             cookies=self._cookies,
             trust_env=trust_env,
