@@ -1,13 +1,14 @@
 """A full pool must serve its waiters in the order they came (as httpx/httpcore does: every
 request is queued, and a freed connection goes to the oldest queued request).
 
-(Found by a review of the pool. Fixed since: the PoolTimeout message. Marked xfail, naming
-issue 2: the bugs left open, see its notes.)
+(Found by a review of the pool; fixed since.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 import pytest
 
@@ -22,10 +23,6 @@ SERVER_DELAY = 0.02
 POOL_WAIT = 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 2: a released connection is left idle for a woken waiter, and the releasing task takes it back first (no hand-over)",
-)
 @pytest.mark.anyio
 async def test_async_back_to_back_requests_do_not_starve_a_waiting_task() -> None:
     """What the user sees: with ``Limits(max_connections=1)``, one task that sends requests
@@ -72,10 +69,45 @@ async def test_async_back_to_back_requests_do_not_starve_a_waiting_task() -> Non
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 2: a released connection wakes a waiter of its own origin before older waiters of other origins",
-)
+def test_sync_back_to_back_requests_do_not_starve_a_waiting_thread() -> None:
+    """The same with threads: a thread sending request after request on the only connection
+    must not keep a second thread's request waiting until ``PoolTimeout``; the released
+    connection is handed to the waiting thread under the pool's lock."""
+    with (
+        Peer(slow_keep_alive(SERVER_DELAY)) as peer,
+        wirekit.Client(
+            limits=wirekit.Limits(max_connections=1),
+            timeout=wirekit.Timeout(30, pool=POOL_WAIT),
+            retry=0,
+        ) as client,
+    ):
+        waiter_done = threading.Event()
+        hog_requests = 0
+
+        def hog() -> None:
+            nonlocal hog_requests
+            for _ in range(HOG_REQUESTS):
+                if waiter_done.is_set():
+                    return
+                client.get(peer.url + "/hog")
+                hog_requests += 1
+
+        hog_thread = threading.Thread(target=hog)
+        hog_thread.start()
+        time.sleep(0.1)  # the hog holds the only connection, most of the time
+        try:
+            outcome: object = client.get(peer.url + "/waiter").status_code
+        except wirekit.PoolTimeout as exc:
+            outcome = exc
+        finally:
+            waiter_done.set()
+            hog_thread.join(30)
+    assert outcome == 200, (
+        f"the waiting request got {outcome!r} while the hog completed {hog_requests} requests "
+        "on the connection it waited for"
+    )
+
+
 @pytest.mark.anyio
 async def test_async_oldest_waiter_for_another_origin_is_served_before_later_waiters() -> None:
     """What the user sees: ``max_connections=1``; a request to origin A queues first, then
@@ -149,3 +181,29 @@ async def test_async_pool_timeout_message_states_the_time_waited() -> None:
                     await asyncio.wait_for(waiting, 10)
     message = str(excinfo.value)
     assert f"within {POOL_WAIT:g} s" in message, message
+
+
+@pytest.mark.anyio
+async def test_async_waiter_cancelled_after_being_handed_a_connection_passes_it_on() -> None:
+    """A queued request that is cancelled in the moment after the pool handed it the
+    released connection (before it ran) gives that connection to the next queued request,
+    which is served at once instead of waiting out its pool timeout; nothing leaks."""
+    with Peer(keep_alive()) as peer:
+        async with wirekit.AsyncClient(
+            limits=wirekit.Limits(max_connections=1),
+            timeout=wirekit.Timeout(30, pool=5.0),
+            retry=0,
+        ) as client:
+            async with client.stream("GET", peer.url) as held:
+                first = asyncio.create_task(client.get(peer.url + "/first"))
+                await asyncio.sleep(0.05)
+                second = asyncio.create_task(client.get(peer.url + "/second"))
+                await asyncio.sleep(0.05)
+                await held.aread()
+            first.cancel()  # handed the connection just now, but has not run since
+            response = await asyncio.wait_for(second, 10)  # else PoolTimeout after 5 s
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            counts = client.transport.connection_counts()
+    assert response.status_code == 200
+    assert counts == {"open": 1, "idle": 1}

@@ -2,8 +2,11 @@
 
 Idle connections are kept per origin in a LIFO stack (the most recently used is the most
 likely to be alive), so taking one is O(1) and never scans the pool (httpcore#1035). A
-request that finds the pool full waits for a slot up to the pool timeout; a cancelled or
-failed request always gives its slot back.
+request that finds the pool full queues for a slot, up to the pool timeout; the queue is
+served in order (as httpcore does): a released connection, or a freed slot, is handed to the
+oldest request that can use it, under the lock, so a task sending request after request
+cannot take it back before the one that waited runs. A cancelled or failed request always
+gives back its slot, and whatever it was handed.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class AsyncConnectionPool:
         self._open_per_origin: dict[Origin, int] = {}
         self._open = 0
         self._idle_count = 0
-        self._waiters: deque[tuple[Origin, AsyncSignal]] = deque()
+        self._waiters: deque[_Waiter] = deque()
         self._closed = False
         self._last_sweep = monotonic()
         #: Lent-out connections whose response was garbage-collected unclosed: their slots
@@ -150,7 +153,7 @@ class AsyncConnectionPool:
         wait_ends: float | None = None  # the pool timeout runs once, not anew per wake-up
         while True:
             stale: list[AsyncHTTPConnection] = []
-            signal: AsyncSignal | None = None
+            waiter: _Waiter | None = None
             found: AsyncHTTPConnection | None = None
             with self._lock:
                 if self._closed:
@@ -170,6 +173,8 @@ class AsyncConnectionPool:
                     self._forget(candidate)
                     stale.append(candidate)
                 fresh = False  # connections freed while we wait are fine
+                if stale and self._waiters:
+                    self._hand_slots()  # older requests first
                 if found is None:
                     # Evicting another origin's idle connection makes room only when the
                     # total is what blocks, never past this origin's own limit.
@@ -178,8 +183,8 @@ class AsyncConnectionPool:
                     ):
                         found = self._new_connection(origin)
                     else:
-                        signal = AsyncSignal()
-                        self._waiters.append((origin, signal))
+                        waiter = _Waiter(origin, AsyncSignal())
+                        self._waiters.append(waiter)
             if self._orphans:
                 self._reap_deferred()
             closing_failed = await close_all(stale)
@@ -189,7 +194,7 @@ class AsyncConnectionPool:
                 raise closing_failed
             if found is not None:
                 return found
-            assert signal is not None
+            assert waiter is not None
             seconds, binding = deadline.for_phase(deadline.timeout.pool, "waiting for the pool")
             if seconds is not None:
                 now = monotonic()
@@ -197,28 +202,25 @@ class AsyncConnectionPool:
                     wait_ends = now + seconds
                 seconds = max(0.0, wait_ends - now)
             try:
-                woken = await signal.wait(seconds)
+                woken = await waiter.signal.wait(seconds)
             except BaseException:
-                # Cancelled while waiting: leave the queue, and if a wake-up was already
-                # given to this waiter, hand it on (else a live waiter would miss it).
+                # Cancelled while queued: leave the queue, or give back what was handed.
                 with self._lock:
-                    try:
-                        self._waiters.remove((origin, signal))
-                    except ValueError:
-                        self._wake(origin)
+                    dropped = self._leave_queue(waiter, keep=False)
                 if self._orphans:
                     self._reap_deferred()
+                if dropped is not None:
+                    dropped.abort()
                 raise
+            with self._lock:
+                handed = self._leave_queue(waiter, keep=True)
+            if self._orphans:
+                self._reap_deferred()
+            if handed is not None:
+                # Handed a connection, even if at the moment the wait ran out: it is this
+                # request's, and its slot counted, so it is used.
+                return handed
             if not woken:
-                with self._lock:
-                    try:
-                        self._waiters.remove((origin, signal))
-                    except ValueError:
-                        # Woken just after the wait timed out: hand the wake-up on, or the
-                        # next waiter would wait out its timeout with a slot free.
-                        self._wake(origin)
-                if self._orphans:
-                    self._reap_deferred()
                 if binding:
                     raise deadline.exceeded("waiting for a free connection in the pool")
                 waited = deadline.timeout.pool  # as set: not what was left at a wake-up
@@ -296,26 +298,56 @@ class AsyncConnectionPool:
             self._forget(connection)
         return expired
 
-    def _wake(self, origin: Origin | None) -> None:
-        """Wake one waiter: preferably one for ``origin`` (an idle connection to it), else the
-        oldest whose host is under its own limit (one that could not use the free slot
-        would only queue again while another waited on), else the oldest."""
-        waiters = self._waiters
-        if not waiters:
-            return
-        if origin is not None:
-            for entry in waiters:
-                if entry[0] == origin:
-                    waiters.remove(entry)
-                    entry[1].set()
-                    return
-        if self._limits.max_connections_per_host is not None:
-            for entry in waiters:
-                if self._host_has_room(entry[0]):
-                    waiters.remove(entry)
-                    entry[1].set()
-                    return
-        waiters.popleft()[1].set()
+    # -- the queue (under the lock) ----------------------------------------------------------
+    def _hand_slots(self) -> None:
+        """Slots were freed: each queued request there is room for now, oldest first, is
+        handed a new connection (counted at once, so no later request takes the slot)."""
+        limit = self._limits.max_connections
+        for waiter in list(self._waiters):
+            if limit is not None and self._open >= limit:
+                return
+            if self._host_has_room(waiter.origin):
+                self._waiters.remove(waiter)
+                waiter.hand(self._new_connection(waiter.origin))
+
+    def _place(self, connection: AsyncHTTPConnection) -> bool:
+        """A connection that can serve again: handed to the oldest queued request for its
+        origin, or kept idle. False when it must be closed instead: an older request to
+        another origin needs its slot (``discard`` then hands it on), or the idle limit."""
+        origin = connection.origin
+        for waiter in self._waiters:
+            if waiter.origin == origin:
+                self._waiters.remove(waiter)
+                waiter.hand(connection)
+                return True
+            if self._host_has_room(waiter.origin):
+                return False
+        max_idle = self._limits.max_idle_connections
+        if max_idle is not None and self._idle_count >= max_idle:
+            return False
+        connection.mark_idle(monotonic())
+        self._idle.setdefault(origin, []).append(connection)
+        self._idle_count += 1
+        return True
+
+    def _leave_queue(self, waiter: _Waiter, *, keep: bool) -> AsyncHTTPConnection | None:
+        """The request stops waiting. ``keep``: it returns what it was handed (None: nothing,
+        it is off the queue). Else it gives that back (passed on, or its slot freed) and
+        returns a connection the caller must abort, if any."""
+        handed, waiter.connection = waiter.connection, None
+        if handed is None:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                pass  # woken by the pool's close
+            return None
+        if keep:
+            return handed
+        if handed.is_connected and self._place(handed):
+            return None
+        self._forget(handed)
+        self._hand_slots()
+        return handed if handed.is_connected else None
 
     def release_orphan(self, connection: AsyncHTTPConnection) -> None:
         """Give back the slot of a lent-out connection whose response was garbage-collected
@@ -345,7 +377,7 @@ class AsyncConnectionPool:
         orphans = self._orphans
         while orphans:
             self._forget(orphans.popleft())
-            self._wake(None)
+        self._hand_slots()
 
     def keep_idle(self, connection: AsyncHTTPConnection) -> bool:
         """Take back a connection that can serve again, as idle (no coroutine: the usual
@@ -354,14 +386,7 @@ class AsyncConnectionPool:
             with self._lock:
                 if self._closed or not connection.is_connected:
                     return False
-                max_idle = self._limits.max_idle_connections
-                if max_idle is not None and self._idle_count >= max_idle:
-                    return False
-                connection.mark_idle(monotonic())
-                self._idle.setdefault(connection.origin, []).append(connection)
-                self._idle_count += 1
-                self._wake(connection.origin)
-                return True
+                return self._place(connection)
         finally:
             if self._orphans:
                 self._reap_deferred()
@@ -370,7 +395,7 @@ class AsyncConnectionPool:
         """Close a lent-out connection and give its slot to a waiter."""
         with self._lock:
             self._forget(connection)
-            self._wake(None)
+            self._hand_slots()
         if self._orphans:
             self._reap_deferred()
         await connection.aclose()
@@ -396,8 +421,24 @@ class AsyncConnectionPool:
                 self._forget(connection)
             self._idle_count = 0
             while self._waiters:
-                self._waiters.popleft()[1].set()
+                self._waiters.popleft().signal.set()  # wakes to find the pool closed
         return idle
+
+
+class _Waiter:
+    """A request queued for a connection to ``origin``; ``connection`` is what it is handed
+    (an idle connection, or a new one for a freed slot) just before ``signal`` wakes it."""
+
+    __slots__ = ("connection", "origin", "signal")
+
+    def __init__(self, origin: Origin, signal: AsyncSignal) -> None:
+        self.origin = origin
+        self.signal = signal
+        self.connection: AsyncHTTPConnection | None = None
+
+    def hand(self, connection: AsyncHTTPConnection) -> None:
+        self.connection = connection
+        self.signal.set()
 
 
 class _Closable(Protocol):
