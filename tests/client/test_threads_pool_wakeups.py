@@ -85,7 +85,7 @@ def test_a_response_collected_while_another_thread_is_in_the_pool_frees_its_slot
 
             context = client.stream("GET", url)
             response = context.__enter__()  # a download abandoned without closing it
-            pool = client._transport._pools[None]
+            pool = client._transport._pool
             w = threading.Thread(target=waiter)
             w.start()
             time.sleep(0.2)  # W is asleep in the pool's queue

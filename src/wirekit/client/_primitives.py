@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import asyncio
 
 __all__ = [
+    "Alarm",
+    "AsyncAlarm",
     "AsyncLock",
     "AsyncSignal",
     "Lock",
@@ -116,3 +119,64 @@ class Signal:
 
     def wait(self, timeout: float | None) -> bool:
         return self._event.wait(timeout)
+
+
+class AsyncAlarm:
+    """Calls ``callback`` once, ``delay`` seconds from now, on the running event loop.
+
+    ``start`` returns None outside a running loop (nothing to schedule on); ``live`` is
+    False once the loop that would run it is not the current one or has closed (a client
+    used under a second ``asyncio.run``), so the caller schedules a new one."""
+
+    __slots__ = ("_handle", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, handle: asyncio.TimerHandle) -> None:
+        self._loop = loop
+        self._handle = handle
+
+    @classmethod
+    def start(cls, delay: float, callback: Callable[[], None]) -> AsyncAlarm | None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return cls(loop, loop.call_later(delay, callback))
+
+    def live(self) -> bool:
+        import asyncio
+
+        if self._loop.is_closed() or self._handle.cancelled():
+            return False
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return True  # checked from another thread (a finalizer): leave it be
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
+class Alarm:
+    """Calls ``callback`` once, ``delay`` seconds from now, from a daemon timer thread (one
+    at a time per pool, only while it has idle connections: no thread of its own for good)."""
+
+    __slots__ = ("_timer",)
+
+    def __init__(self, timer: threading.Timer) -> None:
+        self._timer = timer
+
+    @classmethod
+    def start(cls, delay: float, callback: Callable[[], None]) -> Alarm | None:
+        timer = threading.Timer(delay, callback)
+        timer.daemon = True
+        timer.name = "wirekit-pool-expiry"
+        timer.start()
+        return cls(timer)
+
+    def live(self) -> bool:
+        return not self._timer.finished.is_set()
+
+    def cancel(self) -> None:
+        self._timer.cancel()

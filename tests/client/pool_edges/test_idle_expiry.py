@@ -1,8 +1,7 @@
 """``Limits.keepalive_expiry``: "seconds an idle connection is kept (default 5.0: below the
 5-15 s idle timeouts of common servers, so we close first)" (config.py docstring).
 
-(Found by a review of the pool. Fixed since: the PoolTimeout message. Marked xfail, naming
-issue 2: the bugs left open, see its notes.)
+(Found by a review of the pool; fixed since.)
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import time
 import pytest
 
 import wirekit
-from tests.support.pool_peers import Peer, read_head
+from tests.support.pool_peers import Peer, keep_alive, read_head
 
 EXPIRY = 0.3
 #: The peer's own idle timeout: ten times the client's expiry.
@@ -47,10 +46,6 @@ class _IdlePeer:
             self.done.set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 2: expired idle connections are closed only when a later request sweeps the pool (no timer)",
-)
 def test_sync_expired_idle_connection_is_closed_before_the_server_times_it_out() -> None:
     """What the user sees: with ``keepalive_expiry=0.3`` and a server whose idle timeout is
     3 s, the idle connection is still open (``connection_counts()`` says idle 1) ten times
@@ -76,10 +71,6 @@ def test_sync_expired_idle_connection_is_closed_before_the_server_times_it_out()
     assert peer_handler.outcome == ["client closed"], (peer_handler.outcome, counts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 2: expired idle connections are closed only when a later request sweeps the pool (no timer)",
-)
 @pytest.mark.anyio
 async def test_async_expired_idle_connection_is_closed_before_the_server_times_it_out() -> None:
     """What the user sees: an ``AsyncClient`` with ``keepalive_expiry=0.3`` keeps its idle
@@ -104,3 +95,29 @@ async def test_async_expired_idle_connection_is_closed_before_the_server_times_i
                 await asyncio.sleep(0.05)
             counts = client.transport.connection_counts()
     assert peer_handler.outcome == ["client closed"], (peer_handler.outcome, counts)
+
+
+def _expiry_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "wirekit-pool-expiry"]
+
+
+def test_sync_expiry_timer_thread_ends_with_the_client_or_the_last_idle_connection() -> None:
+    """The sync pool's expiry alarm is a timer thread that exists only while connections
+    are idle: closing the client stops it at once, and once the last idle connection has
+    expired it ends by itself (a client left open holds no thread for good)."""
+    with Peer(keep_alive()) as peer:
+        before = set(_expiry_threads())
+        with wirekit.Client(limits=wirekit.Limits(keepalive_expiry=EXPIRY), retry=0) as client:
+            client.get(peer.url)
+            assert set(_expiry_threads()) - before, "no expiry alarm while a connection is idle"
+        for thread in set(_expiry_threads()) - before:
+            thread.join(5)
+        assert not set(_expiry_threads()) - before, "the alarm outlived the closed client"
+
+        with wirekit.Client(limits=wirekit.Limits(keepalive_expiry=EXPIRY), retry=0) as client:
+            client.get(peer.url)
+            for thread in set(_expiry_threads()) - before:
+                thread.join(5)  # rings after EXPIRY, closes the connection, sets no new one
+            counts = client.transport.connection_counts()
+            assert not set(_expiry_threads()) - before
+    assert counts == {"open": 0, "idle": 0}

@@ -2,15 +2,12 @@
 CHANGELOG calls a limit counted per pool a bug ("two connections with
 ``Limits(max_connections=1)``"). A client with one ``proxy=`` gets a pool per scheme.
 
-(Found by a review of the pool. Fixed since: the PoolTimeout message. Marked xfail, naming
-issue 2: the bugs left open, see its notes.)
+(Found by a review of the pool; fixed since.)
 """
 
 from __future__ import annotations
 
 import socket
-
-import pytest
 
 import wirekit
 from tests.support.pool_peers import Peer, read_head
@@ -32,10 +29,6 @@ def _forward_proxy(sock: socket.socket) -> None:
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 2: one pool per route (scheme and proxy), each applying the whole max_connections",
-)
 def test_max_connections_holds_across_http_and_https_through_one_proxy() -> None:
     """What the user sees: ``Client(proxy=P, limits=Limits(max_connections=1))`` holding one
     streamed ``http://`` response opens a second connection to the proxy for an

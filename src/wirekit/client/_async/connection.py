@@ -67,6 +67,30 @@ class ProxyRoute:
         self.ssl_context = ssl_context
 
 
+class AsyncRoute:
+    """One way a client reaches origins: directly, or through one proxy for one scheme.
+
+    ``backend`` opens the sockets (a SOCKS proxy's wraps the client's), ``proxy`` is an HTTP
+    proxy's route, ``ssl_context`` the TLS context for https origins (set when first
+    needed). One pool serves every route of a client, so its limits hold across them; it
+    keeps each route's idle connections apart in ``idle``, since a connection made one way
+    must not carry a request routed another way.
+    """
+
+    __slots__ = ("backend", "idle", "proxy", "ssl_context")
+
+    def __init__(
+        self,
+        backend: AsyncNetworkBackend,
+        proxy: ProxyRoute | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.backend = backend
+        self.proxy = proxy
+        self.ssl_context = ssl_context
+        self.idle: dict[Origin, list[AsyncHTTPConnection]] = {}
+
+
 class AsyncHTTPConnection:
     """A single keep-alive HTTP/1.1 connection. Not shared: the pool lends it out."""
 
@@ -88,15 +112,14 @@ class AsyncHTTPConnection:
         "origin",
         "requests_sent",
         "reused",
+        "route",
     )
 
     def __init__(
         self,
         origin: Origin,
         *,
-        backend: AsyncNetworkBackend,
-        ssl_context: ssl.SSLContext | None,
-        proxy: ProxyRoute | None = None,
+        route: AsyncRoute,
         local_address: str | None = None,
         socket_options: Any = None,
         uds: str | None = None,
@@ -104,9 +127,10 @@ class AsyncHTTPConnection:
         limits: dict[str, Any] | None = None,
     ) -> None:
         self.origin = origin
-        self._backend = backend
-        self._ssl_context = ssl_context
-        self._proxy = proxy
+        self.route = route
+        self._backend = route.backend
+        self._ssl_context = route.ssl_context
+        self._proxy = route.proxy
         self._local_address = local_address
         self._socket_options = socket_options
         self._uds = uds

@@ -1,6 +1,7 @@
 """The connection pool: keep-alive connections per origin, within limits, shared safely.
 
-Idle connections are kept per origin in a LIFO stack (the most recently used is the most
+One pool serves all of a client's routes (direct, and each proxy), so ``max_connections``
+bounds them together. Idle connections are kept per route and origin in a LIFO stack (the most recently used is the most
 likely to be alive), so taking one is O(1) and never scans the pool (httpcore#1035). A
 request that finds the pool full queues for a slot, up to the pool timeout; the queue is
 served in order (as httpcore does): a released connection, or a freed slot, is handed to the
@@ -11,16 +12,15 @@ gives back its slot, and whatever it was handed.
 
 from __future__ import annotations
 
-import ssl
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from wirekit._io.base import AsyncNetworkBackend, Trace
+from wirekit._io.base import Trace
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import Origin
-from wirekit.client._async.connection import AsyncHTTPConnection, ProxyRoute
-from wirekit.client._primitives import AsyncLock, AsyncSignal, monotonic
+from wirekit.client._async.connection import AsyncHTTPConnection, AsyncRoute
+from wirekit.client._primitives import AsyncAlarm, AsyncLock, AsyncSignal, monotonic
 from wirekit.client.config import IDEMPOTENT_METHODS, Deadline, Limits
 from wirekit.errors import PoolTimeout, ReadError, RemoteProtocolError, WriteError
 
@@ -31,30 +31,29 @@ __all__ = ["AsyncConnectionPool"]
 #: is sent once more on a fresh connection (as urllib3 and browsers do).
 _STALE_ERRORS = (ReadError, WriteError, RemoteProtocolError)
 _SWEEP_INTERVAL = 1.0
+#: Seconds the expiry alarm fires after the first idle connection is due (not before it:
+#: an alarm on the dot could find it not yet expired, and go again at once).
+_ALARM_SLACK = 0.05
 #: Seconds a finalizer waits for the pool's lock to give back an orphaned slot.
 _ORPHAN_LOCK_WAIT = 0.25
 
 
 class AsyncConnectionPool:
-    """Connections to any number of origins, over one network backend."""
+    """Connections to any number of origins, over any number of routes (``routes``: keyed
+    as the transport chooses, made by it; see ``AsyncRoute``)."""
 
     def __init__(
         self,
         *,
-        backend: AsyncNetworkBackend,
-        ssl_context: ssl.SSLContext | None,
         limits: Limits,
-        proxy: ProxyRoute | None = None,
         local_address: str | None = None,
         socket_options: Any = None,
         uds: str | None = None,
         family: int = 0,
         protocol_limits: dict[str, Any] | None = None,
     ) -> None:
-        self._backend = backend
-        self._ssl_context = ssl_context
         self._limits = limits
-        self._proxy = proxy
+        self.routes: dict[str | None, AsyncRoute] = {}
         self._local_address = local_address
         # Listed once: an iterator would be used up by the first connection.
         self._socket_options = None if socket_options is None else list(socket_options)
@@ -62,7 +61,6 @@ class AsyncConnectionPool:
         self._family = family
         self._protocol_limits = protocol_limits or {}
         self._lock = AsyncLock()
-        self._idle: dict[Origin, list[AsyncHTTPConnection]] = {}
         self._open_per_origin: dict[Origin, int] = {}
         self._open = 0
         self._idle_count = 0
@@ -72,6 +70,9 @@ class AsyncConnectionPool:
         #: Lent-out connections whose response was garbage-collected unclosed: their slots
         #: are given back under the lock (see ``release_orphan``).
         self._orphans: deque[AsyncHTTPConnection] = deque()
+        #: Closes idle connections as they expire, so a client gone quiet closes them before
+        #: the server does (no CLOSE_WAIT sockets); set while any connection is idle.
+        self._alarm: AsyncAlarm | None = None
 
     # -- introspection (tests, the CLI) --------------------------------------------------
     @property
@@ -84,15 +85,15 @@ class AsyncConnectionPool:
 
     # -- the one call ----------------------------------------------------------------------
     async def handle_async_request(
-        self, request: Request, deadline: Deadline, trace: Trace | None = None
+        self, request: Request, deadline: Deadline, route: AsyncRoute, trace: Trace | None = None
     ) -> Response:
         origin = request.url.origin
         for attempt in (1, 2):
             # A stale connection's resend goes out on a new connection (fresh=True), not on
             # another idle one: those are older than the one the server just closed.
-            connection = (self._take_idle(origin) if attempt == 1 else None) or await self._acquire(
-                origin, deadline, trace, fresh=attempt == 2
-            )
+            connection = (
+                self._take_idle(route, origin) if attempt == 1 else None
+            ) or await self._acquire(route, origin, deadline, trace, fresh=attempt == 2)
             reused = connection.is_connected
             try:
                 if not reused:
@@ -123,13 +124,13 @@ class AsyncConnectionPool:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- slots -------------------------------------------------------------------------------
-    def _take_idle(self, origin: Origin) -> AsyncHTTPConnection | None:
+    def _take_idle(self, route: AsyncRoute, origin: Origin) -> AsyncHTTPConnection | None:
         """The usual case, without a coroutine: the newest idle connection to ``origin`` if
         it is usable and fresh. None sends the caller to ``_acquire``, which also sweeps,
         drops stale connections, opens new ones and waits for a free slot."""
         try:
             with self._lock:
-                stack = self._idle.get(origin)
+                stack = route.idle.get(origin)
                 if not stack or self._closed:
                     return None
                 now = monotonic()
@@ -146,7 +147,13 @@ class AsyncConnectionPool:
                 self._reap_deferred()
 
     async def _acquire(
-        self, origin: Origin, deadline: Deadline, trace: Trace | None, *, fresh: bool = False
+        self,
+        route: AsyncRoute,
+        origin: Origin,
+        deadline: Deadline,
+        trace: Trace | None,
+        *,
+        fresh: bool = False,
     ) -> AsyncHTTPConnection:
         """A connection to ``origin``: an idle one, a new one, or one freed while waiting.
         ``fresh``: the origin's idle connections are dropped first (a stale one just failed)."""
@@ -163,7 +170,7 @@ class AsyncConnectionPool:
                 now = monotonic()
                 if now - self._last_sweep > _SWEEP_INTERVAL:
                     stale.extend(self._sweep(now))
-                stack = self._idle.get(origin)
+                stack = route.idle.get(origin)
                 while stack:
                     candidate = stack.pop()
                     self._idle_count -= 1
@@ -181,9 +188,9 @@ class AsyncConnectionPool:
                     if self._has_room(origin) or (
                         self._host_has_room(origin) and self._evict_idle(stale)
                     ):
-                        found = self._new_connection(origin)
+                        found = self._new_connection(route, origin)
                     else:
-                        waiter = _Waiter(origin, AsyncSignal())
+                        waiter = _Waiter(route, origin, AsyncSignal())
                         self._waiters.append(waiter)
             if self._orphans:
                 self._reap_deferred()
@@ -246,25 +253,24 @@ class AsyncConnectionPool:
         if not self._idle_count:
             return False
         oldest: AsyncHTTPConnection | None = None
-        for stack in self._idle.values():
-            if stack and (oldest is None or stack[0].idle_since() < oldest.idle_since()):
-                oldest = stack[0]
+        for route in self.routes.values():
+            for stack in route.idle.values():
+                if stack and (oldest is None or stack[0].idle_since() < oldest.idle_since()):
+                    oldest = stack[0]
         if oldest is None:
             return False
-        self._idle[oldest.origin].remove(oldest)
+        oldest.route.idle[oldest.origin].remove(oldest)
         self._idle_count -= 1
         self._forget(oldest)
         closing.append(oldest)
         return True
 
-    def _new_connection(self, origin: Origin) -> AsyncHTTPConnection:
+    def _new_connection(self, route: AsyncRoute, origin: Origin) -> AsyncHTTPConnection:
         self._open += 1
         self._open_per_origin[origin] = self._open_per_origin.get(origin, 0) + 1
         return AsyncHTTPConnection(
             origin,
-            backend=self._backend,
-            ssl_context=self._ssl_context,
-            proxy=self._proxy,
+            route=route,
             local_address=self._local_address,
             socket_options=self._socket_options,
             uds=self._uds,
@@ -288,14 +294,19 @@ class AsyncConnectionPool:
     def _sweep(self, now: float) -> list[AsyncHTTPConnection]:
         self._last_sweep = now
         expired: list[AsyncHTTPConnection] = []
-        for origin, stack in list(self._idle.items()):
-            keep = [c for c in stack if not self._expired(c, now)]
-            if len(keep) != len(stack):
-                expired.extend(c for c in stack if self._expired(c, now))
-                self._idle[origin] = keep
+        for route in self.routes.values():
+            idle = route.idle
+            for origin, stack in list(idle.items()):
+                keep = [c for c in stack if not self._expired(c, now)]
+                if len(keep) != len(stack):
+                    expired.extend(c for c in stack if self._expired(c, now))
+                    idle[origin] = keep
         for connection in expired:
             self._idle_count -= 1
             self._forget(connection)
+        alarm = self._alarm
+        if alarm is not None and not alarm.live():  # its loop is gone: a new one is set
+            self._arm(self._limits.keepalive_expiry if self._idle_count else None)
         return expired
 
     # -- the queue (under the lock) ----------------------------------------------------------
@@ -308,15 +319,16 @@ class AsyncConnectionPool:
                 return
             if self._host_has_room(waiter.origin):
                 self._waiters.remove(waiter)
-                waiter.hand(self._new_connection(waiter.origin))
+                waiter.hand(self._new_connection(waiter.route, waiter.origin))
 
     def _place(self, connection: AsyncHTTPConnection) -> bool:
         """A connection that can serve again: handed to the oldest queued request for its
         origin, or kept idle. False when it must be closed instead: an older request to
         another origin needs its slot (``discard`` then hands it on), or the idle limit."""
         origin = connection.origin
+        route = connection.route
         for waiter in self._waiters:
-            if waiter.origin == origin:
+            if waiter.origin == origin and waiter.route is route:
                 self._waiters.remove(waiter)
                 waiter.hand(connection)
                 return True
@@ -326,9 +338,39 @@ class AsyncConnectionPool:
         if max_idle is not None and self._idle_count >= max_idle:
             return False
         connection.mark_idle(monotonic())
-        self._idle.setdefault(origin, []).append(connection)
+        route.idle.setdefault(origin, []).append(connection)
         self._idle_count += 1
+        if self._alarm is None:
+            self._arm(self._limits.keepalive_expiry)
         return True
+
+    def _arm(self, delay: float | None) -> None:
+        """Set the expiry alarm ``delay`` seconds on (None: no expiry, no alarm)."""
+        self._alarm = None if delay is None else AsyncAlarm.start(delay + _ALARM_SLACK, self._ring)
+
+    def _ring(self) -> None:
+        """The expiry alarm: close the idle connections past ``keepalive_expiry``, without
+        I/O (a plain close: the server reads an end of stream), and set the alarm again for
+        the next one due."""
+        with self._lock:
+            self._alarm = None
+            if self._closed:
+                return
+            now = monotonic()
+            expired = self._sweep(now)
+            if expired:
+                self._hand_slots()
+            expiry = self._limits.keepalive_expiry
+            if self._idle_count and expiry is not None:
+                due = min(
+                    c.idle_since()
+                    for r in self.routes.values()
+                    for st in r.idle.values()
+                    for c in st
+                )
+                self._arm(max(0.0, due + expiry - now))
+        for connection in expired:
+            connection.abort()
 
     def _leave_queue(self, waiter: _Waiter, *, keep: bool) -> AsyncHTTPConnection | None:
         """The request stops waiting. ``keep``: it returns what it was handed (None: nothing,
@@ -415,8 +457,12 @@ class AsyncConnectionPool:
         """Mark the pool closed and take its idle connections off its books."""
         with self._lock:
             self._closed = True
-            idle = [c for stack in self._idle.values() for c in stack]
-            self._idle.clear()
+            if self._alarm is not None:
+                self._alarm.cancel()
+                self._alarm = None
+            idle = [c for r in self.routes.values() for stack in r.idle.values() for c in stack]
+            for route in self.routes.values():
+                route.idle.clear()
             for connection in idle:
                 self._forget(connection)
             self._idle_count = 0
@@ -426,12 +472,14 @@ class AsyncConnectionPool:
 
 
 class _Waiter:
-    """A request queued for a connection to ``origin``; ``connection`` is what it is handed
-    (an idle connection, or a new one for a freed slot) just before ``signal`` wakes it."""
+    """A request queued for a connection to ``origin`` by ``route``; ``connection`` is what
+    it is handed (an idle connection, or a new one for a freed slot) just before ``signal``
+    wakes it."""
 
-    __slots__ = ("connection", "origin", "signal")
+    __slots__ = ("connection", "origin", "route", "signal")
 
-    def __init__(self, origin: Origin, signal: AsyncSignal) -> None:
+    def __init__(self, route: AsyncRoute, origin: Origin, signal: AsyncSignal) -> None:
+        self.route = route
         self.origin = origin
         self.signal = signal
         self.connection: AsyncHTTPConnection | None = None

@@ -16,8 +16,8 @@ from wirekit._io.base import AsyncNetworkBackend
 from wirekit._io.tls import CertTypes, create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
-from wirekit.client._async.connection import ProxyRoute
-from wirekit.client._async.pool import AsyncConnectionPool, close_all
+from wirekit.client._async.connection import AsyncRoute, ProxyRoute
+from wirekit.client._async.pool import AsyncConnectionPool
 from wirekit.client.config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Deadline, Limits
 from wirekit.client.proxies import ProxyConfig, environment_proxies, explicit_proxies, proxy_for
 from wirekit.errors import InvalidURL
@@ -105,9 +105,16 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             self._proxies = environment_proxies()
         else:
             self._proxies = ProxyConfig()
-        # One pool per route: direct, and one per proxy URL (keyed by its string form).
-        self._pools: dict[str | None, AsyncConnectionPool] = {}
-        self._closed = False
+        # One pool for every route (direct, and one per proxy and scheme), so the limits
+        # hold across them; created here, so threads sharing a new Client never race for it.
+        self._pool = AsyncConnectionPool(
+            limits=limits,
+            local_address=local_address,
+            socket_options=socket_options,
+            uds=uds,
+            family=family,
+            protocol_limits=protocol_limits,
+        )
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -118,7 +125,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             )
         return self._ssl_context
 
-    def _pool_for(self, url: URL) -> AsyncConnectionPool:
+    def _route_for(self, url: URL) -> AsyncRoute:
         proxies = self._proxies
         # uds= is where every request goes (curl --unix-socket and httpx do the same): a
         # proxy from the environment would get the requests and its password on that socket.
@@ -126,38 +133,23 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             proxy_for(url, proxies) if (proxies.http or proxies.https) and not self._uds else None
         )
         key = None if proxy is None else f"{url.scheme}>{proxy}"
-        pool = self._pools.get(key)
-        if pool is None:
+        routes = self._pool.routes
+        route = routes.get(key)
+        if route is None:
             backend = self._backend
-            route = None
+            via: ProxyRoute | None = None
             if proxy is not None and proxy.scheme.startswith("socks"):
                 from wirekit._io.socks import AsyncSocksBackend
 
                 backend = AsyncSocksBackend(str(proxy), backend=backend)
             elif proxy is not None:
-                route = _route(url, proxy, self.ssl_context if proxy.scheme == "https" else None)
-            pool = AsyncConnectionPool(
-                backend=backend,
-                ssl_context=self.ssl_context if url.scheme == "https" else None,
-                limits=self._limits,
-                proxy=route,
-                local_address=self._local_address,
-                socket_options=self._socket_options,
-                uds=self._uds,
-                family=self._family,
-                protocol_limits=self._protocol_limits,
-            )
-            # Threads sharing a new Client race here: one pool wins for all of them (a
-            # replaced one kept its connection open, unclosed, and its own limits).
-            pool = self._pools.setdefault(key, pool)
-            if self._closed:
-                # Another thread closed the client in the middle of this request (between
-                # redirect hops or retries): no new pool, whose connection nothing would close.
-                self._pools.pop(key, None)
-                raise RuntimeError("the client has been closed")
-        elif url.scheme == "https" and pool._ssl_context is None:
-            pool._ssl_context = self.ssl_context
-        return pool
+                via = _route(url, proxy, self.ssl_context if proxy.scheme == "https" else None)
+            made = AsyncRoute(backend, via, self.ssl_context if url.scheme == "https" else None)
+            # Threads sharing a new Client race here: one route wins for all of them.
+            route = routes.setdefault(key, made)
+        if url.scheme == "https" and route.ssl_context is None:
+            route.ssl_context = self.ssl_context
+        return route
 
     async def handle_async_request(self, request: Request) -> Response:
         url = request.url
@@ -173,23 +165,15 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         if deadline.url is None:  # used without a client: name the host all the same
             deadline.url = url
         trace = request.extensions.get("trace")
-        pool = self._pool_for(url)
-        return await pool.handle_async_request(request, deadline, trace)
+        return await self._pool.handle_async_request(request, deadline, self._route_for(url), trace)
 
     async def aclose(self) -> None:
-        self._closed = True
-        pools, self._pools = list(self._pools.values()), {}
-        failure = await close_all(pools)  # interrupted: the rest are closed without I/O
-        if failure is not None:
-            raise failure
+        await self._pool.aclose()
 
     def connection_counts(self) -> dict[str, int]:
-        """Open and idle connections over every pool (for tests and diagnostics)."""
-        pools = self._pools.values()
-        return {
-            "open": sum(p.open_connections for p in pools),
-            "idle": sum(p.idle_connections for p in pools),
-        }
+        """Open and idle connections, over every route (for tests and diagnostics)."""
+        pool = self._pool
+        return {"open": pool.open_connections, "idle": pool.idle_connections}
 
 
 def _route(url: URL, proxy: URL, ssl_context: ssl.SSLContext | None) -> ProxyRoute:
