@@ -51,8 +51,8 @@ OUTPUT = ROOT / "build" / "compiled"
 #: mypyc_attr(allow_interpreted_subclasses).
 #: The settings classes (client/config.py: Timeout, Limits, Retry) stay interpreted: a
 #: compiled class checks its field types itself before our checks run, and says "int object
-#: expected; got str" without naming the option; built once per client, they are not on
-#: the per-request path. For the same reason Client's options use types mypyc does not
+#: expected; got str" without naming the option. The per-request clock they feed, Deadline,
+#: lives in client/deadline.py and is compiled. For the same reason Client's options use types mypyc does not
 #: check at run time (uncompiled classes, SupportsIndex), so the constructor's own checks
 #: name what is wrong.
 MODULES = [
@@ -64,6 +64,7 @@ MODULES = [
     "wirekit/server/asgi.py",
     "wirekit/server/protocol.py",
     "wirekit/server/main.py",
+    "wirekit/client/deadline.py",
     "wirekit/client/flows.py",
     "wirekit/client/_sync/client.py",
     "wirekit/client/_sync/connection.py",

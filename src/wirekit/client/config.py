@@ -1,7 +1,9 @@
 """Client configuration values: Timeout (with the total deadline), Limits and Retry.
 
 All of them are small immutable objects built once per Client; the per-request ``Deadline``
-turns a ``Timeout`` into the clock the transport checks at every phase (DESIGN invariant 4).
+(client/deadline.py, re-exported here) turns a ``Timeout`` into the clock the transport
+checks at every phase (DESIGN invariant 4). This module stays interpreted in the compiled
+build (scripts/compile.py): its checks, not mypyc's, must report a bad value.
 """
 
 from __future__ import annotations
@@ -10,14 +12,13 @@ import inspect
 import math
 import operator
 import random
-import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from mypy_extensions import mypyc_attr
 
-from wirekit.errors import DeadlineExceeded
+from wirekit.client.deadline import Deadline
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -124,48 +125,6 @@ class Timeout:
 
 
 DEFAULT_TIMEOUT: Final = Timeout()
-
-
-class Deadline:
-    """The clock of one request: total budget plus per-phase limits.
-
-    ``for_phase(limit)`` returns the seconds a phase may take (the smaller of its own limit
-    and what remains of the total) and whether the total is the binding one, so a timeout
-    can be reported as :class:`DeadlineExceeded` rather than a phase timeout.
-    """
-
-    __slots__ = ("expires_at", "started_at", "timeout", "total", "url")
-
-    def __init__(self, timeout: Timeout, *, now: float | None = None) -> None:
-        self.timeout = timeout
-        self.started_at = time.monotonic() if now is None else now
-        self.total = timeout.total
-        self.expires_at = None if self.total is None else self.started_at + self.total
-        #: The URL being fetched (set per hop by the client), named when the deadline runs out.
-        self.url: Any = None
-
-    def remaining(self) -> float | None:
-        if self.expires_at is None:
-            return None
-        return self.expires_at - time.monotonic()
-
-    def for_phase(self, limit: float | None, phase: str) -> tuple[float | None, bool]:
-        """Seconds allowed for ``phase`` and whether the total deadline is what binds."""
-        if self.expires_at is None:
-            return limit, False
-        remaining = self.expires_at - time.monotonic()
-        if remaining <= 0:
-            raise self.exceeded(phase)
-        if limit is None or remaining < limit:
-            return remaining, True
-        return limit, False
-
-    def exceeded(self, phase: str) -> DeadlineExceeded:
-        url = self.url
-        where = "" if url is None else f" ({url.host}:{url.effective_port})"
-        return DeadlineExceeded(
-            f"the request's total deadline of {self.total:g} s ran out during {phase}{where}"
-        )
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)

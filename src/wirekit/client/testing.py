@@ -20,7 +20,7 @@ from wirekit._models.messages import Request, Response
 from wirekit._proto._http1_write import check_fields
 from wirekit.client._async.transport import AsyncBaseTransport
 from wirekit.client._sync.transport import BaseTransport
-from wirekit.client.config import Deadline
+from wirekit.client.deadline import Deadline
 from wirekit.errors import LocalProtocolError, ReadTimeout, RemoteProtocolError, chained
 from wirekit.server.asgi import error_body, with_root_path
 from wirekit.server.errors import ASGIProtocolError

@@ -27,13 +27,13 @@ from wirekit.client.config import (
     DEFAULT_MAX_REDIRECTS,
     DEFAULT_RETRY,
     UNSET,
-    Deadline,
     Limits,
     Retry,
     Timeout,
     check_callbacks,
     check_client_settings,
 )
+from wirekit.client.deadline import Deadline
 from wirekit.client.flows import (
     Failed,
     FlowSettings,

@@ -18,7 +18,7 @@ from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, Origin
 from wirekit._proto import http1
-from wirekit.client.config import Deadline
+from wirekit.client.deadline import Deadline
 from wirekit.errors import (
     ConnectError,
     ConnectTimeout,

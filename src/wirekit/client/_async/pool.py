@@ -21,7 +21,8 @@ from wirekit._models.messages import Request, Response
 from wirekit._models.url import Origin
 from wirekit.client._async.connection import AsyncHTTPConnection, AsyncRoute
 from wirekit.client._primitives import AsyncAlarm, AsyncLock, AsyncSignal, monotonic
-from wirekit.client.config import IDEMPOTENT_METHODS, Deadline, Limits
+from wirekit.client.config import IDEMPOTENT_METHODS, Limits
+from wirekit.client.deadline import Deadline
 from wirekit.errors import PoolTimeout, ReadError, RemoteProtocolError, WriteError
 
 __all__ = ["AsyncConnectionPool"]
@@ -327,13 +328,15 @@ class AsyncConnectionPool:
         another origin needs its slot (``discard`` then hands it on), or the idle limit."""
         origin = connection.origin
         route = connection.route
-        for waiter in self._waiters:
-            if waiter.origin == origin and waiter.route is route:
-                self._waiters.remove(waiter)
-                waiter.hand(connection)
-                return True
-            if self._host_has_room(waiter.origin):
-                return False
+        waiters = self._waiters
+        if waiters:  # (no iterator made in the usual case)
+            for waiter in waiters:
+                if waiter.origin == origin and waiter.route is route:
+                    waiters.remove(waiter)
+                    waiter.hand(connection)
+                    return True
+                if self._host_has_room(waiter.origin):
+                    return False
         max_idle = self._limits.max_idle_connections
         if max_idle is not None and self._idle_count >= max_idle:
             return False

@@ -19,7 +19,8 @@ from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._sync.connection import ProxyRoute, Route
 from wirekit.client._sync.pool import ConnectionPool
-from wirekit.client.config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Deadline, Limits
+from wirekit.client.config import DEFAULT_LIMITS, DEFAULT_TIMEOUT, Limits
+from wirekit.client.deadline import Deadline
 from wirekit.client.proxies import ProxyConfig, environment_proxies, explicit_proxies, proxy_for
 from wirekit.errors import InvalidURL
 
