@@ -125,14 +125,20 @@ class AsyncAlarm:
     """Calls ``callback`` once, ``delay`` seconds from now, on the running event loop.
 
     ``start`` returns None outside a running loop (nothing to schedule on); ``live`` is
-    False once the loop that would run it is not the current one or has closed (a client
-    used under a second ``asyncio.run``), so the caller schedules a new one."""
+    False once the loop that would run it is not the current one (a client used under a
+    second ``asyncio.run``: that loop is gone), so the caller sets a new one."""
 
-    __slots__ = ("_handle", "_loop")
+    __slots__ = ("_handle", "_loop", "_running")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, handle: asyncio.TimerHandle) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        handle: asyncio.TimerHandle,
+        running: Callable[[], asyncio.AbstractEventLoop],
+    ) -> None:
         self._loop = loop
         self._handle = handle
+        self._running = running  # asyncio.get_running_loop, kept: live() runs per request
 
     @classmethod
     def start(cls, delay: float, callback: Callable[[], None]) -> AsyncAlarm | None:
@@ -142,15 +148,11 @@ class AsyncAlarm:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return None
-        return cls(loop, loop.call_later(delay, callback))
+        return cls(loop, loop.call_later(delay, callback), asyncio.get_running_loop)
 
     def live(self) -> bool:
-        import asyncio
-
-        if self._loop.is_closed() or self._handle.cancelled():
-            return False
         try:
-            return asyncio.get_running_loop() is self._loop
+            return self._running() is self._loop and not self._handle.cancelled()
         except RuntimeError:
             return True  # checked from another thread (a finalizer): leave it be
 
@@ -169,7 +171,9 @@ class Alarm:
 
     @classmethod
     def start(cls, delay: float, callback: Callable[[], None]) -> Alarm | None:
-        timer = threading.Timer(delay, callback)
+        # A longer wait overflows the thread's timer ("Exception in thread", OverflowError);
+        # an alarm that rings early finds nothing due and is set again.
+        timer = threading.Timer(min(delay, threading.TIMEOUT_MAX), callback)
         timer.daemon = True
         timer.name = "wirekit-pool-expiry"
         timer.start()

@@ -180,6 +180,8 @@ class AsyncConnectionPool:
                         break
                     self._forget(candidate)
                     stale.append(candidate)
+                if stack is not None and not stack:
+                    del route.idle[origin]  # no empty stack kept per origin ever visited
                 fresh = False  # connections freed while we wait are fine
                 if stale and self._waiters:
                     self._hand_slots()  # older requests first
@@ -197,8 +199,17 @@ class AsyncConnectionPool:
                 self._reap_deferred()
             closing_failed = await close_all(stale)
             if closing_failed is not None:
-                if found is not None:  # cancelled here: the slot taken must come back
+                # Cancelled here: the slot taken must come back, or the queue be left (a
+                # waiter left in it would be handed the next connection, lost with it).
+                if found is not None:
                     await self.discard(found)
+                elif waiter is not None:
+                    with self._lock:
+                        dropped = self._leave_queue(waiter, keep=False)
+                    if self._orphans:
+                        self._reap_deferred()
+                    if dropped is not None:
+                        dropped.abort()
                 raise closing_failed
             if found is not None:
                 return found
@@ -254,13 +265,18 @@ class AsyncConnectionPool:
         if not self._idle_count:
             return False
         oldest: AsyncHTTPConnection | None = None
-        for route in self.routes.values():
+        # A copy: another thread may add a route (the transport's _route_for) meanwhile.
+        for route in tuple(self.routes.values()):
             for stack in route.idle.values():
                 if stack and (oldest is None or stack[0].idle_since() < oldest.idle_since()):
                     oldest = stack[0]
         if oldest is None:
             return False
-        oldest.route.idle[oldest.origin].remove(oldest)
+        idle = oldest.route.idle
+        stack = idle[oldest.origin]
+        stack.remove(oldest)
+        if not stack:
+            del idle[oldest.origin]
         self._idle_count -= 1
         self._forget(oldest)
         closing.append(oldest)
@@ -295,12 +311,15 @@ class AsyncConnectionPool:
     def _sweep(self, now: float) -> list[AsyncHTTPConnection]:
         self._last_sweep = now
         expired: list[AsyncHTTPConnection] = []
-        for route in self.routes.values():
+        for route in tuple(self.routes.values()):
             idle = route.idle
             for origin, stack in list(idle.items()):
                 keep = [c for c in stack if not self._expired(c, now)]
                 if len(keep) != len(stack):
                     expired.extend(c for c in stack if self._expired(c, now))
+                if not keep:
+                    del idle[origin]  # (emptied by takes since: pruned here, off the fast path)
+                elif len(keep) != len(stack):
                     idle[origin] = keep
         for connection in expired:
             self._idle_count -= 1
@@ -326,6 +345,8 @@ class AsyncConnectionPool:
         """A connection that can serve again: handed to the oldest queued request for its
         origin, or kept idle. False when it must be closed instead: an older request to
         another origin needs its slot (``discard`` then hands it on), or the idle limit."""
+        if self._closed:
+            return False
         origin = connection.origin
         route = connection.route
         waiters = self._waiters
@@ -343,7 +364,8 @@ class AsyncConnectionPool:
         connection.mark_idle(monotonic())
         route.idle.setdefault(origin, []).append(connection)
         self._idle_count += 1
-        if self._alarm is None:
+        alarm = self._alarm
+        if alarm is None or not alarm.live():  # (not live: set on a loop since gone)
             self._arm(self._limits.keepalive_expiry)
         return True
 
@@ -367,11 +389,13 @@ class AsyncConnectionPool:
             if self._idle_count and expiry is not None:
                 due = min(
                     c.idle_since()
-                    for r in self.routes.values()
+                    for r in tuple(self.routes.values())
                     for st in r.idle.values()
                     for c in st
                 )
                 self._arm(max(0.0, due + expiry - now))
+        if self._orphans:
+            self._reap_deferred()
         for connection in expired:
             connection.abort()
 
@@ -463,8 +487,9 @@ class AsyncConnectionPool:
             if self._alarm is not None:
                 self._alarm.cancel()
                 self._alarm = None
-            idle = [c for r in self.routes.values() for stack in r.idle.values() for c in stack]
-            for route in self.routes.values():
+            routes = tuple(self.routes.values())
+            idle = [c for r in routes for stack in r.idle.values() for c in stack]
+            for route in routes:
                 route.idle.clear()
             for connection in idle:
                 self._forget(connection)

@@ -181,6 +181,8 @@ class ConnectionPool:
                         break
                     self._forget(candidate)
                     stale.append(candidate)
+                if stack is not None and not stack:
+                    del route.idle[origin]  # no empty stack kept per origin ever visited
                 fresh = False  # connections freed while we wait are fine
                 if stale and self._waiters:
                     self._hand_slots()  # older requests first
@@ -198,8 +200,17 @@ class ConnectionPool:
                 self._reap_deferred()
             closing_failed = close_all(stale)
             if closing_failed is not None:
-                if found is not None:  # cancelled here: the slot taken must come back
+                # Cancelled here: the slot taken must come back, or the queue be left (a
+                # waiter left in it would be handed the next connection, lost with it).
+                if found is not None:
                     self.discard(found)
+                elif waiter is not None:
+                    with self._lock:
+                        dropped = self._leave_queue(waiter, keep=False)
+                    if self._orphans:
+                        self._reap_deferred()
+                    if dropped is not None:
+                        dropped.abort()
                 raise closing_failed
             if found is not None:
                 return found
@@ -255,13 +266,18 @@ class ConnectionPool:
         if not self._idle_count:
             return False
         oldest: HTTPConnection | None = None
-        for route in self.routes.values():
+        # A copy: another thread may add a route (the transport's _route_for) meanwhile.
+        for route in tuple(self.routes.values()):
             for stack in route.idle.values():
                 if stack and (oldest is None or stack[0].idle_since() < oldest.idle_since()):
                     oldest = stack[0]
         if oldest is None:
             return False
-        oldest.route.idle[oldest.origin].remove(oldest)
+        idle = oldest.route.idle
+        stack = idle[oldest.origin]
+        stack.remove(oldest)
+        if not stack:
+            del idle[oldest.origin]
         self._idle_count -= 1
         self._forget(oldest)
         closing.append(oldest)
@@ -296,12 +312,15 @@ class ConnectionPool:
     def _sweep(self, now: float) -> list[HTTPConnection]:
         self._last_sweep = now
         expired: list[HTTPConnection] = []
-        for route in self.routes.values():
+        for route in tuple(self.routes.values()):
             idle = route.idle
             for origin, stack in list(idle.items()):
                 keep = [c for c in stack if not self._expired(c, now)]
                 if len(keep) != len(stack):
                     expired.extend(c for c in stack if self._expired(c, now))
+                if not keep:
+                    del idle[origin]  # (emptied by takes since: pruned here, off the fast path)
+                elif len(keep) != len(stack):
                     idle[origin] = keep
         for connection in expired:
             self._idle_count -= 1
@@ -327,6 +346,8 @@ class ConnectionPool:
         """A connection that can serve again: handed to the oldest queued request for its
         origin, or kept idle. False when it must be closed instead: an older request to
         another origin needs its slot (``discard`` then hands it on), or the idle limit."""
+        if self._closed:
+            return False
         origin = connection.origin
         route = connection.route
         waiters = self._waiters
@@ -344,7 +365,8 @@ class ConnectionPool:
         connection.mark_idle(monotonic())
         route.idle.setdefault(origin, []).append(connection)
         self._idle_count += 1
-        if self._alarm is None:
+        alarm = self._alarm
+        if alarm is None or not alarm.live():  # (not live: set on a loop since gone)
             self._arm(self._limits.keepalive_expiry)
         return True
 
@@ -368,11 +390,13 @@ class ConnectionPool:
             if self._idle_count and expiry is not None:
                 due = min(
                     c.idle_since()
-                    for r in self.routes.values()
+                    for r in tuple(self.routes.values())
                     for st in r.idle.values()
                     for c in st
                 )
                 self._arm(max(0.0, due + expiry - now))
+        if self._orphans:
+            self._reap_deferred()
         for connection in expired:
             connection.abort()
 
@@ -464,8 +488,9 @@ class ConnectionPool:
             if self._alarm is not None:
                 self._alarm.cancel()
                 self._alarm = None
-            idle = [c for r in self.routes.values() for stack in r.idle.values() for c in stack]
-            for route in self.routes.values():
+            routes = tuple(self.routes.values())
+            idle = [c for r in routes for stack in r.idle.values() for c in stack]
+            for route in routes:
                 route.idle.clear()
             for connection in idle:
                 self._forget(connection)
