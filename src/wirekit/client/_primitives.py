@@ -138,7 +138,7 @@ class AsyncAlarm:
     ) -> None:
         self._loop = loop
         self._handle = handle
-        self._running = running  # asyncio.get_running_loop, kept: live() runs per request
+        self._running = running  # asyncio.get_running_loop
 
     @classmethod
     def start(cls, delay: float, callback: Callable[[], None]) -> AsyncAlarm | None:

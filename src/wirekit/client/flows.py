@@ -179,7 +179,6 @@ def _auth_flow(request: Request, auth: Auth, settings: FlowSettings) -> Flow:
 def _retry_flow(request: Request, settings: FlowSettings, auth: Auth | None = None) -> Flow:
     retry = settings.retry
     attempt = 0
-    method_ok = retry.total > 0 and retry.allows_method(request.method)
     while True:
         _apply_cookies(request, settings)
         outcome: Response | Failed = yield request
@@ -189,7 +188,11 @@ def _retry_flow(request: Request, settings: FlowSettings, auth: Auth | None = No
             # later compiled finally found it again). Raising the error object keeps its
             # traceback, down to the connect or read that failed.
             failure = outcome.error
-            if not (method_ok and attempt < retry.total and isinstance(failure, _NOTHING_SENT)):
+            if not (
+                isinstance(failure, _NOTHING_SENT)
+                and attempt < retry.total
+                and retry.allows_method(request.method)
+            ):
                 raise failure
             if not _can_resend(request):
                 raise failure
@@ -210,7 +213,12 @@ def _retry_flow(request: Request, settings: FlowSettings, auth: Auth | None = No
                 # shadow its Secure cookie on the next https hop).
                 extra.extract_cookies(request.url, response.headers, known_names_only=True)
         status = response.status_code
-        if not (method_ok and status in retry.statuses and attempt < retry.total):
+        # (the method last: asked only of a status that could be retried, not of every 200)
+        if not (
+            status in retry.statuses
+            and attempt < retry.total
+            and retry.allows_method(request.method)
+        ):
             return response
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status in (retry.require_retry_after_for or ()) and retry_after is None:

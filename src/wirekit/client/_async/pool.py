@@ -168,6 +168,12 @@ class AsyncConnectionPool:
                     raise RuntimeError("the client has been closed")
                 if self._orphans:
                     self._reap_orphans()
+                alarm = self._alarm
+                if alarm is not None and not alarm.live():
+                    # Set on an event loop since gone (a second asyncio.run): the next
+                    # connection to go idle sets one on this loop. Checked here, on the way
+                    # to a new connection, not on the fast path of every reuse.
+                    self._alarm = None
                 now = monotonic()
                 if now - self._last_sweep > _SWEEP_INTERVAL:
                     stale.extend(self._sweep(now))
@@ -324,9 +330,6 @@ class AsyncConnectionPool:
         for connection in expired:
             self._idle_count -= 1
             self._forget(connection)
-        alarm = self._alarm
-        if alarm is not None and not alarm.live():  # its loop is gone: a new one is set
-            self._arm(self._limits.keepalive_expiry if self._idle_count else None)
         return expired
 
     # -- the queue (under the lock) ----------------------------------------------------------
@@ -364,8 +367,7 @@ class AsyncConnectionPool:
         connection.mark_idle(monotonic())
         route.idle.setdefault(origin, []).append(connection)
         self._idle_count += 1
-        alarm = self._alarm
-        if alarm is None or not alarm.live():  # (not live: set on a loop since gone)
+        if self._alarm is None:
             self._arm(self._limits.keepalive_expiry)
         return True
 
