@@ -211,12 +211,7 @@ class ConnectionPool:
                 if found is not None:
                     self.discard(found)
                 elif waiter is not None:
-                    with self._lock:
-                        dropped = self._leave_queue(waiter, keep=False)
-                    if self._orphans:
-                        self._reap_deferred()
-                    if dropped is not None:
-                        dropped.abort()
+                    self._abandon(waiter)
                 raise closing_failed
             if found is not None:
                 return found
@@ -230,13 +225,7 @@ class ConnectionPool:
             try:
                 woken = waiter.signal.wait(seconds)
             except BaseException:
-                # Cancelled while queued: leave the queue, or give back what was handed.
-                with self._lock:
-                    dropped = self._leave_queue(waiter, keep=False)
-                if self._orphans:
-                    self._reap_deferred()
-                if dropped is not None:
-                    dropped.abort()
+                self._abandon(waiter)  # cancelled while queued
                 raise
             with self._lock:
                 handed = self._leave_queue(waiter, keep=True)
@@ -401,6 +390,16 @@ class ConnectionPool:
             self._reap_deferred()
         for connection in expired:
             connection.abort()
+
+    def _abandon(self, waiter: _Waiter) -> None:
+        """A queued request was cancelled: it leaves the queue, or gives back what it was
+        handed (a connection it cannot give on is closed, without I/O)."""
+        with self._lock:
+            dropped = self._leave_queue(waiter, keep=False)
+        if self._orphans:
+            self._reap_deferred()
+        if dropped is not None:
+            dropped.abort()
 
     def _leave_queue(self, waiter: _Waiter, *, keep: bool) -> HTTPConnection | None:
         """The request stops waiting. ``keep``: it returns what it was handed (None: nothing,
