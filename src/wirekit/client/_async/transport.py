@@ -89,17 +89,12 @@ class AsyncHTTPTransport(AsyncBaseTransport):
         if backend is None:
             backend = AsyncDefaultBackend(resolver=resolver)
         self._backend = backend
-        self._limits = limits
-        self._local_address = local_address
         self._uds = uds
-        self._family = family
-        self._socket_options = socket_options
         protocol_limits: dict[str, Any] = {}
         if max_header_bytes is not None:
             protocol_limits["max_header_bytes"] = max_header_bytes
         if max_header_count is not None:
             protocol_limits["max_header_count"] = max_header_count
-        self._protocol_limits = protocol_limits
         if proxy is not None:
             self._proxies = explicit_proxies(proxy)
         elif trust_env:
