@@ -425,6 +425,9 @@ class AsyncIOStream:
         self._abort()
 
     async def aclose(self) -> None:
+        if self._loop.is_closed():
+            self.abort()
+            return
         self._stop_timer()
         if self._closed:
             if not self._protocol.lost:
@@ -513,6 +516,8 @@ class AsyncIOStream:
         protocol = self._protocol
         if protocol.buffered or protocol.eof or protocol.lost or self._closed:
             return True
+        if self._loop.is_closed():
+            return True  # opened on an event loop since closed (a second asyncio.run)
         # What the loop has not handed over yet: bytes or a FIN that came since it last
         # polled (the caller may not have yielded to it since the connection went idle).
         # poll(0), with one poller kept per stream, as the sync stream does.
