@@ -221,12 +221,25 @@ class _ZlibDecoder:
         return rest
 
 
+def _brotli_usable() -> bool:
+    """brotli is installed and new enough (1.2) for a bounded output per step: older ones
+    have no ``output_buffer_limit``, so one call could expand a bomb whole. Without it, br
+    is not offered in Accept-Encoding."""
+    return brotli is not None and hasattr(brotli.Decompressor, "can_accept_more_data")
+
+
 class _BrotliDecoder:
     """brotli (RFC 7932), with the library's output limit so a step stays bounded."""
 
     def __init__(self, limits: DecodeLimits) -> None:
         if brotli is None:  # pragma: no cover
             raise DecodingError("br content: the 'brotli' package is not installed")
+        if not _brotli_usable():
+            version = getattr(brotli, "__version__", "?")
+            raise DecodingError(
+                f"br content: brotli {version} is too old to decode within the size limits "
+                "(1.2 or later is needed: pip install 'brotli>=1.2')"
+            )
         self._limits = limits
         self._object = brotli.Decompressor()
 
@@ -241,14 +254,14 @@ class _BrotliDecoder:
             except brotli.error as exc:
                 raise DecodingError(f"corrupt br data: {exc}") from exc
             feed = b""
-            if chunk:
-                limits.count(len(chunk))
-                out.append(chunk)
-            # Output may still be pending when the step came back full or the decoder
-            # refuses new input; a short step with input accepted means all is out.
-            if self._object.is_finished():
+            if not chunk:
                 break
-            if len(chunk) < _STEP and self._object.can_accept_more_data():
+            limits.count(len(chunk))
+            out.append(chunk)
+            # Output may be pending even after a short step: brotli hands over one block
+            # per call when its input ends mid-stream (a flushed record), so it is asked
+            # again until it has nothing more.
+            if self._object.is_finished():
                 break
         return b"".join(out)
 
@@ -324,7 +337,7 @@ class _StackedDecoder:
 def supported_encodings() -> list[str]:
     """Content codings this installation can decode, preferred first."""
     names = ["gzip", "deflate"]
-    if brotli is not None:
+    if _brotli_usable():
         names.append("br")
     if zstandard is not None:
         names.append("zstd")
