@@ -263,6 +263,22 @@ class AsyncIOStream:
         self._timer_at = 0.0
         self._poller: Any = None  # select.poll for is_readable, made on first use
 
+    def _loop_gone(self) -> bool:
+        """The stream's event loop is closed, or is not the one running now (a client used
+        under another loop): the transport can no longer be waited on or closed from here."""
+        loop = self._loop
+        if loop.is_closed():
+            return True
+        try:
+            return asyncio.get_running_loop() is not loop
+        except RuntimeError:  # no loop running (a finalizer): nothing to compare with
+            return False
+
+    def _gone_error(self) -> ConnectionError:
+        return ConnectionError(
+            "the connection belongs to another event loop, which has closed or is not running"
+        )
+
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         protocol = self._protocol
         if not protocol.buffered:
@@ -273,7 +289,11 @@ class AsyncIOStream:
         if protocol.buffered:
             data = _take(protocol.chunks, max_bytes)
             protocol.buffered -= len(data)
-            if protocol.reading_paused and protocol.buffered <= protocol.high_water // 4:
+            if (
+                protocol.reading_paused
+                and protocol.buffered <= protocol.high_water // 4
+                and not self._loop_gone()  # (if it is, the next read fails: see _wait)
+            ):
                 protocol.reading_paused = False
                 self._transport.resume_reading()
             return data
@@ -350,6 +370,12 @@ class AsyncIOStream:
         """
         protocol = self._protocol
         loop = self._loop
+        if self._loop_gone():
+            # A response streamed in one asyncio.run() and read in the next: its body
+            # cannot come any more; a wirekit error says so, not asyncio's RuntimeError.
+            if drain:
+                raise write_failure(self._peer, self._gone_error())
+            raise read_failure(self._peer, self._gone_error())
         waiter: asyncio.Future[bool] = loop.create_future()
         if drain:
             protocol.drain_waiter = waiter
@@ -425,8 +451,8 @@ class AsyncIOStream:
         self._abort()
 
     async def aclose(self) -> None:
-        if self._loop.is_closed():
-            self.abort()
+        if self._loop_gone():
+            self.abort()  # the other loop closes the socket when it runs, or its finalizer
             return
         self._stop_timer()
         if self._closed:
@@ -516,8 +542,8 @@ class AsyncIOStream:
         protocol = self._protocol
         if protocol.buffered or protocol.eof or protocol.lost or self._closed:
             return True
-        if self._loop.is_closed():
-            return True  # opened on an event loop since closed (a second asyncio.run)
+        if self._loop_gone():
+            return True  # opened on another event loop (a second asyncio.run, a Runner)
         # What the loop has not handed over yet: bytes or a FIN that came since it last
         # polled (the caller may not have yielded to it since the connection went idle).
         # poll(0), with one poller kept per stream, as the sync stream does.
