@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, quote_from_bytes, unquote
 
 import idna
 from mypy_extensions import mypyc_attr
@@ -38,7 +39,7 @@ DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 PrimitiveValue: TypeAlias = str | bytes | int | float | bool | None
 QueryParamTypes: TypeAlias = (
     "QueryParams | Mapping[str, PrimitiveValue | Sequence[PrimitiveValue]] | "
-    "Sequence[tuple[str, PrimitiveValue]] | str | None"
+    "Sequence[tuple[str, PrimitiveValue]] | str | bytes | None"
 )
 
 # RFC 3986 §2.2-2.3 character classes. Every check below is a single linear pass.
@@ -107,11 +108,37 @@ def _redact_malformed(text: str) -> str:
     return text if colon < 0 else f"{text[: colon + 1]}***{text[at:]}"
 
 
-def _quote_part(value: str, safe: str) -> str:
+def _quote_part(value: str, safe: str, part: str) -> str:
     """Percent-encode what ``safe`` does not allow; keep valid escapes, fix lone "%"."""
     if "%" in value:
         value = _LONE_PERCENT.sub("%25", value)
-    return quote(value, safe=safe)
+    return _quote(value, safe, part)
+
+
+#: Every printable ASCII character but space: what a query given as bytes keeps as is.
+_QUERY_BYTES_SAFE = "".join(chr(code) for code in range(33, 127))
+
+
+def _bytes_query(query: bytes) -> str:
+    """A query given as bytes (``params=b"a=1&b=2"``, as requests takes it): its ASCII as
+    written, other bytes (and spaces, controls) percent-encoded."""
+    return quote_from_bytes(query, safe=_QUERY_BYTES_SAFE)
+
+
+def _quote(value: str, safe: str, part: str) -> str:
+    """``quote``, with a lone surrogate (not text: no UTF-8 for it) an InvalidURL naming the
+    part of the URL (never its value: it may be a password)."""
+    try:
+        return quote(value, safe=safe)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise chained(
+            InvalidURL(
+                f"lone surrogate {bad!r} in the URL's {part}: not text, so it has no UTF-8 "
+                "form to send"
+            ),
+            exc,
+        ) from exc
 
 
 @functools.lru_cache(maxsize=512)
@@ -305,20 +332,20 @@ class URL:
             if at >= 0:
                 userinfo, authority = authority[:at], authority[at + 1 :]
                 if _USERINFO_OK(userinfo) is None:
-                    userinfo = _quote_part(userinfo, _USERINFO_SAFE)
+                    userinfo = _quote_part(userinfo, _USERINFO_SAFE, "userinfo")
             host, port = self._parse_host_port(authority, url)
         else:
             path = rest
         if path and _PATH_OK(path) is None:
-            path = _quote_part(path, _PATH_SAFE)
+            path = _quote_part(path, _PATH_SAFE, "path")
         if has_authority and "/." in path:
             # RFC 3986 §6.2.2.3: dot segments go even from an absolute URL's path, as
             # browsers, curl, requests and httpx send it ("/a/../b" is "/b").
             path = _remove_dot_segments(path)
         if query and _QUERY_OK(query) is None:
-            query = _quote_part(query, _QUERY_SAFE)
+            query = _quote_part(query, _QUERY_SAFE, "query")
         if fragment and _QUERY_OK(fragment) is None:
-            fragment = _quote_part(fragment, _QUERY_SAFE)
+            fragment = _quote_part(fragment, _QUERY_SAFE, "fragment")
         if has_authority and path and not path.startswith("/"):  # pragma: no cover
             raise InvalidURL(
                 f"path must start with '/' after a host in URL {_redact_malformed(url)!r}"
@@ -491,9 +518,9 @@ class URL:
         if "username" in parts or "password" in parts:
             user = parts.get("username", self.username)
             password = parts.get("password", self.password)
-            userinfo = quote(user, safe=_UNRESERVED + _SUB_DELIMS.replace(":", ""))
+            userinfo = _quote(user, _UNRESERVED + _SUB_DELIMS.replace(":", ""), "userinfo")
             if password:
-                userinfo += ":" + quote(password, safe=_UNRESERVED + _SUB_DELIMS)
+                userinfo += ":" + _quote(password, _UNRESERVED + _SUB_DELIMS, "userinfo")
         host = parts.get("host", self._host)
         port = parts.get("port", self._port)
         if "host" in parts:
@@ -524,7 +551,7 @@ class URL:
             raw_path, mark, raw_query = parts["raw_path"].partition("?")
             path, query = raw_path, (raw_query if mark else None)
         if "path" in parts:
-            path = quote(parts["path"], safe=_PATH_SAFE.replace("%", ""))
+            path = _quote(parts["path"], _PATH_SAFE.replace("%", ""), "path")
         if "query" in parts:
             query = parts["query"]
         if "params" in parts:
@@ -533,11 +560,19 @@ class URL:
         if "fragment" in parts:
             # None removes the fragment (as "" would leave a bare "#").
             given = parts["fragment"]
-            fragment = None if given is None else quote(given, safe=_QUERY_SAFE.replace("%", ""))
+            fragment = (
+                None if given is None else _quote(given, _QUERY_SAFE.replace("%", ""), "fragment")
+            )
         has_authority = self._has_authority or bool(host)
         if has_authority and path and not path.startswith("/"):
             path = "/" + path
-        return URL(_compose(scheme, userinfo, host, port, path, query, fragment, has_authority))
+        # Not measured against max_url_length again: the parts were parsed (and measured)
+        # already or come from code, and percent-encoding them must not push a URL that
+        # was accepted as given over the limit once params or a base URL are added.
+        return URL(
+            _compose(scheme, userinfo, host, port, path, query, fragment, has_authority),
+            max_length=sys.maxsize,
+        )
 
     # The param helpers edit the query as written, pair by pair, as copy_merge_params does:
     # rebuilt from ``params`` (decoded), a legacy "%E9" would come back as "%EF%BF%BD".
@@ -576,6 +611,8 @@ class URL:
         only the new pairs are encoded. A string is added as written too (as requests
         does): decoding and encoding it again would turn a Latin-1 ``%E9`` or a binary
         ``info_hash`` into U+FFFD."""
+        if isinstance(params, bytes):
+            params = _bytes_query(params)
         if isinstance(params, str):
             given = [
                 part.replace("#", "%23")  # in a query value, never the start of a fragment
@@ -825,8 +862,9 @@ class QueryParams(Mapping[str, str]):
             pass
         elif isinstance(params, QueryParams):
             items = list(params._items)
-        elif isinstance(params, str):
-            text = params[1:] if params.startswith("?") else params
+        elif isinstance(params, (str, bytes)):
+            text = params if isinstance(params, str) else _bytes_query(params)
+            text = text[1:] if text.startswith("?") else text
             items = parse_qsl(text, keep_blank_values=True)
         else:
             # Typed Any: values may be anything with a str() (UUID, Decimal, date) and

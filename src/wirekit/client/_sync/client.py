@@ -321,12 +321,22 @@ class Client:
             cached = self._url_cache.get(url)
             if cached is not None:
                 return cached
-            target = self._merge_url(URL(url))
+            text = url
+            if self._base_url is not None and url.startswith("//"):
+                # A path under the base URL, as "/users/1" is: parsed as it stands,
+                # "//users/1" names the host "users" and the joined path would lose it.
+                text = "/" + url.lstrip("/")
+            target = self._merge_url(URL(text))
             if len(self._url_cache) >= URL_CACHE_SIZE:
                 self._url_cache.clear()
             self._url_cache[url] = target
             return target
         target = url
+        if self._base_url is not None and not target.is_absolute and target.host:
+            raise InvalidURL(
+                f"URL {redact(str(target))!r} names a host but no scheme: with base_url, "
+                "give a path or a whole URL"
+            )
         if self._base_url is not None and not target.is_absolute:
             # Appended to the base path (as httpx does), never resolved as a reference:
             # "/users:search" would read as the scheme "users", and "/http://other/x" as

@@ -17,7 +17,7 @@ from typing import Any
 from wirekit._io.base import NetworkBackend, NetworkStream, Trace
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
-from wirekit._models.url import URL, Origin
+from wirekit._models.url import DEFAULT_PORTS, URL, Origin
 from wirekit._proto import http1
 from wirekit.client.deadline import Deadline
 from wirekit.errors import (
@@ -303,8 +303,10 @@ class HTTPConnection:
         url = request.url
         if self._proxy is not None and self._proxy.mode == "forward":
             # Absolute form (RFC 9112 §3.2.2): no userinfo, no fragment (never sent), and
-            # the "/" of an empty path, as requests and httpx send it.
-            target = f"{url.scheme}://{url.netloc}{url.raw_path}".encode("ascii")
+            # the "/" of an empty path, as requests and httpx send it; the authority as in
+            # Host (no IPv6 zone, RFC 6874 §4).
+            authority = host_value(url.host, url.port, url.scheme)
+            target = b"%s://%s%s" % (url.scheme.encode(), authority, url.raw_path.encode("ascii"))
             extra = self._proxy.headers
         else:
             target = url.raw_path.encode("ascii")
@@ -731,10 +733,11 @@ def _authority(url: URL) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _host_value(host: str, port: int | None) -> bytes:
-    """The Host header for a URL's host and explicit port (a client calls few hosts)."""
+def host_value(host: str, port: int | None, scheme: str) -> bytes:
+    """The Host header for a URL's host and explicit port (a client calls few hosts): the
+    scheme's default port left out, as browsers, curl, requests and httpx send it."""
     value = _host_for_header(host)
-    if port is not None:
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
         value = f"{value}:{port}"
     return value.encode("idna") if not value.isascii() else value.encode()
 
@@ -744,7 +747,7 @@ def _wire_headers(
 ) -> list[tuple[bytes, bytes]]:
     raw = headers.raw
     if "host" not in headers:
-        raw.insert(0, (b"Host", _host_value(url.host, url.port)))
+        raw.insert(0, (b"Host", host_value(url.host, url.port, url.scheme)))
     if extra:
         raw.extend(extra)
     return raw
