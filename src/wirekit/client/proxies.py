@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wirekit._models.url import URL, redact
+from wirekit._models.url import _normalize_host as normalize_host
 from wirekit.errors import InvalidURL
 
 __all__ = ["ProxyConfig", "environment_proxies", "proxy_for", "should_bypass"]
@@ -63,6 +64,10 @@ def environment_proxies(environ: Mapping[str, str] | None = None) -> ProxyConfig
     else:
         http = _env(env, "http_proxy") or every
     no_proxy = _no_proxy_entries(_env(env, "no_proxy") or "")
+    if "*" in no_proxy:
+        # Every host bypasses: the proxy variables are not even read (as httpx, requests and
+        # urllib), so one this client cannot use (GNOME's "socks://...") stops nothing.
+        return ProxyConfig(no_proxy=no_proxy)
     return ProxyConfig(
         http=_proxy_url(http) if http else None,
         https=_proxy_url(https) if https else None,
@@ -117,6 +122,12 @@ def should_bypass(url: URL, no_proxy: tuple[str, ...]) -> bool:
                 pass
             continue
         pattern = pattern.lstrip(".").removeprefix("*.")
+        if not pattern.isascii():
+            # URL hosts are IDNA-encoded ("xn--bcher-kva.test"): the entry must be too.
+            try:
+                pattern = normalize_host(pattern)
+            except ValueError:
+                continue  # not a host name at all: it covers nothing
         if host == pattern or host.endswith("." + pattern):
             return True
     return False

@@ -112,6 +112,11 @@ class AsyncHTTPTransport(AsyncBaseTransport):
             protocol_limits=protocol_limits,
         )
 
+    def use_environment_proxies(self, on: bool) -> None:
+        """Take the proxies from the environment (again), or use none: ``Client.trust_env``
+        set after construction. Connections already open stay in the pool, for their route."""
+        self._proxies = environment_proxies() if on else ProxyConfig()
+
     @property
     def ssl_context(self) -> ssl.SSLContext:
         """Built on first HTTPS use, then reused (contexts are cached per configuration)."""

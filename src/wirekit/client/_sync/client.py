@@ -151,6 +151,7 @@ class Client:
             trace=trace,
             netrc=NetrcLookup(netrc_path()) if trust_env else None,
         )
+        own_transport = transport is None
         if transport is None:
             transport = HTTPTransport(
                 verify=verify,
@@ -164,6 +165,8 @@ class Client:
                 resolver=resolver,
             )
         self._transport = transport
+        #: The transport is ours and takes its proxies from the environment (see trust_env).
+        self._env_proxies = own_transport and proxy is None
         self._closed = False
 
     @property
@@ -234,11 +237,17 @@ class Client:
 
     @trust_env.setter
     def trust_env(self, value: bool) -> None:
-        # netrc follows at once; the environment's proxies were read by the transport
-        # when the client was built (pass proxy= or a transport to change them).
+        # netrc follows at once, and so do the environment's proxies when the client made
+        # its transport without proxy= (as session.trust_env = False does in requests): a
+        # caller who turned the environment off must not have requests, and a proxy
+        # password, still going to HTTP_PROXY. TLS settings stay as the client was built.
         self._trust_env = value
         self._flows.trust_env = value
         self._flows.netrc = NetrcLookup(netrc_path()) if value else None
+        if self._env_proxies:
+            transport = self._transport
+            assert isinstance(transport, HTTPTransport)
+            transport.use_environment_proxies(value)
 
     @property
     def timeout(self) -> Timeout:
