@@ -64,6 +64,26 @@ def _body_later(release: threading.Event) -> Callable[[socket.socket], None]:
     return handler
 
 
+def _read_fails_under_a_new_loop(
+    run: Callable[[Coroutine[Any, Any, Any]], Any],
+    client: wirekit.AsyncClient,
+    response: wirekit.Response,
+) -> None:
+    """Reads ``response`` under a new loop (``run``): what the user's ``except`` sees must
+    be a wirekit error saying why; then closes the client there too."""
+
+    async def read() -> object:
+        try:
+            return await asyncio.wait_for(response.aread(), 5)
+        except Exception as exc:
+            return exc
+
+    outcome = run(read())
+    run(client.aclose())
+    assert isinstance(outcome, wirekit.WirekitError), repr(outcome)
+    assert "another event loop" in str(outcome)
+
+
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 @pytest.mark.parametrize("timeout", [None, 5.0], ids=["no-timeout", "read-timeout"])
 def test_streamed_response_read_under_a_new_loop_raises_a_wirekit_error(
@@ -105,17 +125,8 @@ def test_streamed_response_read_under_a_new_loop_raises_a_wirekit_error(
         assert response.status_code == 200
         release.set()  # the body is on its way: nothing but the loop stands in the way
 
-        async def read(response: wirekit.Response) -> object:
-            try:
-                return await asyncio.wait_for(response.aread(), 5)
-            except Exception as exc:  # what the user's except sees
-                return exc
-
-        outcome = run(read(response))
-        run(client.aclose())
-        del response
-    assert isinstance(outcome, wirekit.WirekitError), repr(outcome)
-    assert "another event loop" in str(outcome)
+        _read_fails_under_a_new_loop(run, client, response)
+        del response  # collected within the warnings block
 
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
@@ -148,17 +159,8 @@ def test_paused_streamed_response_read_under_a_new_loop_raises_a_wirekit_error(
 
         response = run(open_response())
 
-        async def read(response: wirekit.Response) -> object:
-            try:
-                return len(await asyncio.wait_for(response.aread(), 5))
-            except Exception as exc:  # what the user's except sees
-                return exc
-
-        outcome = run(read(response))
-        run(client.aclose())
-        del response
-    assert isinstance(outcome, wirekit.WirekitError), repr(outcome)
-    assert "another event loop" in str(outcome)
+        _read_fails_under_a_new_loop(run, client, response)
+        del response  # collected within the warnings block
 
 
 @pytest.mark.parametrize("runner", sorted(NEW_LOOP))
