@@ -26,7 +26,16 @@ HeaderTypes: TypeAlias = (
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 
-def _text(value: _Str) -> str:
+def _by_name(items: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(lower name, value) pairs grouped by name, each name's values in their order."""
+    return sorted([(k, v) for _, k, v in items], key=_first)
+
+
+def _first(pair: tuple[str, str]) -> str:
+    return pair[0]
+
+
+def _text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bytes):
@@ -164,10 +173,10 @@ class Headers(MutableMapping[str, str]):
         # str or bytes, as the constructor takes them: list(b"abc") would be three ints.
         name = _text(name)
         lower = name.lower()
-        if isinstance(value, (str, bytes)):
-            entries = [(name, lower, _text(value))]
-        else:
+        if isinstance(value, (list, tuple)):
             entries = [(name, lower, _text(v)) for v in value]
+        else:
+            entries = [(name, lower, _text(value))]  # refuses what is not str or bytes
         new: list[tuple[str, str, str]] = []
         placed = False
         for entry in self._items:
@@ -237,7 +246,9 @@ class Headers(MutableMapping[str, str]):
             mine = self._items
         else:
             return NotImplemented
-        return sorted((k, v) for _, k, v in mine) == sorted((k, v) for _, k, v in theirs)
+        # Names in any order, but each name's values in theirs (RFC 9110 §5.3: the order
+        # of a repeated field is significant; ", ".join of them is its value).
+        return _by_name(mine) == _by_name(theirs)
 
     __hash__ = None  # type: ignore[assignment]
 

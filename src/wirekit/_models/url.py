@@ -511,10 +511,24 @@ class URL:
         unknown = set(parts) - allowed
         if unknown:
             raise TypeError(f"copy_with() got unknown URL parts: {', '.join(sorted(unknown))}")
+        for name in ("username", "host", "netloc", "path", "raw_path"):
+            if name in parts and parts[name] is None:
+                parts[name] = ""  # None removes the part, as for the others
+        for name in ("query", "raw_path", "userinfo", "netloc"):
+            if isinstance(parts.get(name), bytes):
+                # Taken as on the wire: ASCII as written, other octets percent-encoded.
+                parts[name] = _bytes_query(parts[name])
         scheme = parts.get("scheme", self._scheme)
+        if scheme:
+            if not (scheme[0] in _ALPHA and _SCHEME_CHARS.issuperset(scheme)):
+                # Its delimiters would otherwise become other parts ("http://evil/#").
+                raise InvalidURL(f"scheme {scheme!r} for copy_with() is not a URL scheme")
+            scheme = scheme.lower()
         userinfo = self._userinfo
         if "userinfo" in parts:
-            userinfo = parts["userinfo"]
+            userinfo = parts["userinfo"] or ""
+            if userinfo and _USERINFO_OK(userinfo) is None:
+                userinfo = _quote_part(userinfo, _USERINFO_SAFE, "userinfo")
         if "username" in parts or "password" in parts:
             user = parts.get("username", self.username)
             password = parts.get("password", self.password)
@@ -523,6 +537,8 @@ class URL:
                 userinfo += ":" + _quote(password, _UNRESERVED + _SUB_DELIMS, "userinfo")
         host = parts.get("host", self._host)
         port = parts.get("port", self._port)
+        if "port" in parts and port is not None:
+            port = _port_number(port)
         if "host" in parts:
             _check_host_part(host)
         if "netloc" in parts:
@@ -576,8 +592,9 @@ class URL:
 
     # The param helpers edit the query as written, pair by pair, as copy_merge_params does:
     # rebuilt from ``params`` (decoded), a legacy "%E9" would come back as "%EF%BF%BD".
-    def copy_set_param(self, key: str, value: object = None) -> URL:
+    def copy_set_param(self, key: object, value: object = None) -> URL:
         """A copy with every ``key`` replaced by one ``value`` (at the first one's place)."""
+        key = _param_key(key)
         pair = _encode_pairs([(key, _param_text(value))])
         pairs: list[str] = []
         placed = False
@@ -591,14 +608,15 @@ class URL:
             pairs.append(pair)
         return self.copy_with(query="&".join(pairs))
 
-    def copy_add_param(self, key: str, value: object = None) -> URL:
+    def copy_add_param(self, key: object, value: object = None) -> URL:
         """A copy with ``key=value`` appended (any earlier ``key`` kept)."""
-        pair = _encode_pairs([(key, _param_text(value))])
+        pair = _encode_pairs([(_param_key(key), _param_text(value))])
         return self.copy_with(query="&".join([*self._query_parts(), pair]))
 
-    def copy_remove_param(self, key: str) -> URL:
+    def copy_remove_param(self, key: object) -> URL:
         """A copy without any ``key`` (and without "?" when no pair is left)."""
-        kept = [part for part in self._query_parts() if _query_key(part) != key]
+        name = _param_key(key)
+        kept = [part for part in self._query_parts() if _query_key(part) != name]
         return self.copy_with(query="&".join(kept) or None)
 
     def _query_parts(self) -> list[str]:
@@ -826,6 +844,20 @@ def _encode_pairs(items: list[tuple[str, str]]) -> str:
     )
 
 
+def _port_number(port: object) -> int:
+    """A port for copy_with(): an int, or a string of digits, from 0 to 65535."""
+    if isinstance(port, str) and port.isascii() and port.isdigit():
+        port = int(port)
+    if type(port) is not int or not 0 <= port <= 65535:
+        raise InvalidURL(f"port {port!r} for copy_with() is not a number from 0 to 65535")
+    return port
+
+
+def _param_key(key: object) -> str:
+    """A parameter name as QueryParams keeps it: bytes as their octets, others by str()."""
+    return _param_text(key) if isinstance(key, bytes) else str(key)
+
+
 def _param_text(value: object) -> str:
     # Chosen behaviour (as httpx does): None becomes an empty value ("key="), booleans are
     # spelled "true"/"false" as JSON and most web frameworks expect.
@@ -899,8 +931,9 @@ class QueryParams(Mapping[str, str]):
     def __bool__(self) -> bool:
         return bool(self._items)
 
-    def set(self, key: str, value: object = None) -> QueryParams:
+    def set(self, key: object, value: object = None) -> QueryParams:
         """A copy with every ``key`` replaced by one ``value`` (at the first position)."""
+        key = _param_key(key)
         result = QueryParams()
         placed = False
         for k, v in self._items:
@@ -914,14 +947,15 @@ class QueryParams(Mapping[str, str]):
             result._items.append((key, _param_text(value)))
         return result
 
-    def add(self, key: str, value: object = None) -> QueryParams:
+    def add(self, key: object, value: object = None) -> QueryParams:
         result = QueryParams(self)
-        result._items.append((key, _param_text(value)))
+        result._items.append((_param_key(key), _param_text(value)))
         return result
 
-    def remove(self, key: str) -> QueryParams:
+    def remove(self, key: object) -> QueryParams:
+        name = _param_key(key)
         result = QueryParams()
-        result._items = [(k, v) for k, v in self._items if k != key]
+        result._items = [(k, v) for k, v in self._items if k != name]
         return result
 
     def merge(self, params: QueryParamTypes) -> QueryParams:
@@ -942,7 +976,11 @@ class QueryParams(Mapping[str, str]):
         if isinstance(other, QueryParams):
             return sorted(self._items) == sorted(other._items)
         if isinstance(other, (str, Mapping, list, tuple)):
-            return sorted(self._items) == sorted(QueryParams(other)._items)
+            try:
+                theirs = QueryParams(other)._items
+            except (TypeError, ValueError):
+                return False  # not parameters at all: unequal, as == must say, not raise
+            return sorted(self._items) == sorted(theirs)
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
