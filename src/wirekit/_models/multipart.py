@@ -99,7 +99,9 @@ class FileField:
     ) -> None:
         self.name = name
         self.filename = filename
-        if content_type is None:
+        if content_type is None and filename is not None:
+            # A part without a filename is a plain form field (requests' ``(None, value)``
+            # idiom): no type, as requests and httpx send it, so servers read it as text.
             guessed = mimetypes.guess_type(filename)[0] if filename else None
             content_type = guessed or "application/octet-stream"
         self.content_type = content_type
@@ -110,7 +112,7 @@ class FileField:
         for key, value in extra.items():
             _check_header_text(name, "header name", key)
             _check_header_text(name, f"header {key}", value)
-        if not any(key.lower() == "content-type" for key in extra):
+        if content_type is not None and not any(key.lower() == "content-type" for key in extra):
             _check_header_text(name, "content type", content_type)
             lines.append(f"Content-Type: {content_type}")
         lines.extend(f"{key}: {value}" for key, value in extra.items())

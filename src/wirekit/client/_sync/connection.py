@@ -330,6 +330,11 @@ class HTTPConnection:
         try:
             if content is None or body is not None:
                 data = proto.send_request(method, target, headers, body=body)
+                if content is None and proto.our_state is http1.State.SEND_BODY:
+                    # The caller's framing header and no body: a chunked one ends empty, a
+                    # Content-Length is refused before anything is sent (else the server
+                    # would wait for a body that never comes, and so would we).
+                    data += proto.send_end_of_message()
                 if debug:
                     _log_request(data)
                 self._write(data, deadline)
@@ -341,9 +346,24 @@ class HTTPConnection:
                 if debug:
                     _log_request(head)
                 self._write(head, deadline)
+                left = length
+                held: bytes | None = None
                 for chunk in content:
-                    if chunk:
-                        self._write(proto.send_data(chunk), deadline)
+                    if not chunk:
+                        continue
+                    if held is not None:
+                        # More after the declared length: refused (send_data raises) with
+                        # the last piece unsent, so the server never sees a whole request.
+                        proto.send_data(held)
+                        proto.send_data(chunk)
+                    if left is not None and len(chunk) == left:
+                        held = chunk  # sent once the source is known to end here
+                        continue
+                    self._write(proto.send_data(chunk), deadline)
+                    if left is not None:
+                        left -= len(chunk)
+                if held is not None:
+                    self._write(proto.send_data(held), deadline)
                 if proto.our_state is http1.State.SEND_BODY:  # not a Content-Length: 0 body
                     self._write(proto.send_end_of_message(), deadline)
         except (WriteError, WriteTimeout) as exc:
