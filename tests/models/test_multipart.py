@@ -111,7 +111,7 @@ def test_round_trip_of_fields_and_every_file_kind(tmp_path: Path) -> None:
     types = [p["headers"].get("content-type") for p in collector.parts]
     assert types == [
         None, None, None, "application/octet-stream", "text/csv", "image/png",
-        "text/x-special", "application/octet-stream", "application/octet-stream",
+        "text/x-special", "application/octet-stream", None,  # no filename: a plain field
     ]  # fmt: skip
     assert collector.parts[7]["headers"]["x-checksum"] == "abc"
 
