@@ -27,6 +27,8 @@ __all__ = [
     "Origin",
     "QueryParamTypes",
     "QueryParams",
+    "host_for_header",
+    "host_header",
 ]
 
 #: Longest URL accepted, in characters. 65536 is well above what servers accept (nginx's
@@ -115,14 +117,14 @@ def _quote_part(value: str, safe: str, part: str) -> str:
     return _quote(value, safe, part)
 
 
-#: Every printable ASCII character but space: what a query given as bytes keeps as is.
-_QUERY_BYTES_SAFE = "".join(chr(code) for code in range(33, 127))
+#: Every printable ASCII character but space: what a URL part given as bytes keeps as is.
+_WIRE_BYTES_SAFE = "".join(chr(code) for code in range(33, 127))
 
 
-def _bytes_query(query: bytes) -> str:
-    """A query given as bytes (``params=b"a=1&b=2"``, as requests takes it): its ASCII as
-    written, other bytes (and spaces, controls) percent-encoded."""
-    return quote_from_bytes(query, safe=_QUERY_BYTES_SAFE)
+def _wire_text(query: bytes) -> str:
+    """A URL part given as bytes (``params=b"a=1&b=2"``, as requests takes it, or a wire part
+    of copy_with): its ASCII as written, other bytes (and spaces, controls) percent-encoded."""
+    return quote_from_bytes(query, safe=_WIRE_BYTES_SAFE)
 
 
 def _quote(value: str, safe: str, part: str) -> str:
@@ -516,8 +518,7 @@ class URL:
                 parts[name] = ""  # None removes the part, as for the others
         for name in ("query", "raw_path", "userinfo", "netloc"):
             if isinstance(parts.get(name), bytes):
-                # Taken as on the wire: ASCII as written, other octets percent-encoded.
-                parts[name] = _bytes_query(parts[name])
+                parts[name] = _wire_text(parts[name])
         scheme = parts.get("scheme", self._scheme)
         if scheme:
             if not (scheme[0] in _ALPHA and _SCHEME_CHARS.issuperset(scheme)):
@@ -630,7 +631,7 @@ class URL:
         does): decoding and encoding it again would turn a Latin-1 ``%E9`` or a binary
         ``info_hash`` into U+FFFD."""
         if isinstance(params, bytes):
-            params = _bytes_query(params)
+            params = _wire_text(params)
         if isinstance(params, str):
             given = [
                 part.replace("#", "%23")  # in a query value, never the start of a fragment
@@ -853,6 +854,24 @@ def _port_number(port: object) -> int:
     return port
 
 
+def host_for_header(host: str) -> str:
+    """A URL's host as a Host header (or a request target's authority) carries it: IPv6 in
+    brackets, without its zone ("%25eth0" means something on this machine only: RFC 6874
+    §4; urllib3 and curl leave it out too)."""
+    return f"[{host.partition('%')[0]}]" if ":" in host else host
+
+
+@functools.lru_cache(maxsize=256)
+def host_header(host: str, port: int | None, scheme: str) -> bytes:
+    """The Host header for a URL's host, written port and scheme (a client calls few hosts,
+    hence the cache): the scheme's default port left out, as browsers, curl, requests and
+    httpx send it."""
+    value = host_for_header(host)
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        value = f"{value}:{port}"
+    return value.encode("idna") if not value.isascii() else value.encode()
+
+
 def _param_key(key: object) -> str:
     """A parameter name as QueryParams keeps it: bytes as their octets, others by str()."""
     return _param_text(key) if isinstance(key, bytes) else str(key)
@@ -895,7 +914,7 @@ class QueryParams(Mapping[str, str]):
         elif isinstance(params, QueryParams):
             items = list(params._items)
         elif isinstance(params, (str, bytes)):
-            text = params if isinstance(params, str) else _bytes_query(params)
+            text = params if isinstance(params, str) else _wire_text(params)
             text = text[1:] if text.startswith("?") else text
             items = parse_qsl(text, keep_blank_values=True)
         else:

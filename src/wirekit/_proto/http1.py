@@ -238,6 +238,11 @@ class HTTP1Connection(HTTP1Receiver):
             self._our_state = _SEND_BODY
         return head
 
+    @property
+    def send_left(self) -> int | None:
+        """Body bytes still owed under Content-Length framing; None under any other."""
+        return self._send_left if self._send_framing == _SEND_LENGTH else None
+
     def _our_done(self) -> None:
         self._our_state = _STATE_DONE if self._keep_alive else _MUST_CLOSE
 

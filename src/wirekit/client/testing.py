@@ -17,9 +17,8 @@ from urllib.parse import unquote
 
 from wirekit._models.chunks import BytesBody
 from wirekit._models.messages import Request, Response
-from wirekit._models.url import URL
+from wirekit._models.url import host_header
 from wirekit._proto._http1_write import check_fields
-from wirekit.client._async.connection import host_value
 from wirekit.client._async.transport import AsyncBaseTransport
 from wirekit.client._sync.transport import BaseTransport
 from wirekit.client.deadline import Deadline
@@ -33,11 +32,6 @@ from wirekit.server.lifespan import LifespanError, LifespanRunner
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 __all__ = ["ASGITransport", "MockTransport", "WSGITransport"]
-
-
-def _host_header(url: URL) -> str:
-    """The Host the client would send for ``url`` (the transports answer as the server)."""
-    return host_value(url.host, url.port, url.scheme).decode("ascii")
 
 
 def _body_of(request: Request) -> bytes:
@@ -128,7 +122,7 @@ class WSGITransport(BaseTransport):
             "REMOTE_ADDR": self.remote_addr,
         }
         if "host" not in request.headers:
-            environ["HTTP_HOST"] = _host_header(url)  # what the client puts on the wire
+            environ["HTTP_HOST"] = host_header(url.host, url.port, url.scheme).decode("ascii")
         for name, value in request.headers.multi_items():
             key = name.upper().replace("-", "_")
             if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -315,7 +309,7 @@ class ASGITransport(AsyncBaseTransport):
         url = request.url
         request_headers = [(k.lower(), v) for k, v in request.headers.raw]
         if "host" not in request.headers:
-            request_headers.insert(0, (b"host", _host_header(url).encode("ascii")))
+            request_headers.insert(0, (b"host", host_header(url.host, url.port, url.scheme)))
         if (
             request.method in _BODY_METHODS
             and "content-length" not in request.headers

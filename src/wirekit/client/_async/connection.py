@@ -7,7 +7,6 @@ closed on every path (success, error, cancellation: DESIGN invariant 5).
 
 from __future__ import annotations
 
-import functools
 import logging
 import ssl
 import time
@@ -16,7 +15,7 @@ from typing import Any
 from wirekit._io.base import AsyncNetworkBackend, AsyncNetworkStream, Trace
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
-from wirekit._models.url import DEFAULT_PORTS, URL, Origin
+from wirekit._models.url import URL, Origin, host_for_header, host_header
 from wirekit._proto import http1
 from wirekit.client.deadline import Deadline
 from wirekit.errors import (
@@ -264,7 +263,7 @@ class AsyncHTTPConnection:
 
     async def _tunnel(self, proxy: ProxyRoute, deadline: Deadline) -> None:
         """HTTP CONNECT (RFC 9110 §9.3.6) through the proxy to the origin."""
-        authority = f"{_host_for_header(self.origin.host)}:{self.origin.port}".encode()
+        authority = f"{host_for_header(self.origin.host)}:{self.origin.port}".encode()
         headers = [(b"Host", authority), *proxy.headers]
         proto = http1.HTTP1Connection("client", **self._limits)
         await self._write(proto.send_request(b"CONNECT", authority, headers), deadline)
@@ -310,7 +309,7 @@ class AsyncHTTPConnection:
             # Absolute form (RFC 9112 §3.2.2): no userinfo, no fragment (never sent), and
             # the "/" of an empty path, as requests and httpx send it; the authority as in
             # Host (no IPv6 zone, RFC 6874 §4).
-            authority = host_value(url.host, url.port, url.scheme)
+            authority = host_header(url.host, url.port, url.scheme)
             target = b"%s://%s%s" % (url.scheme.encode(), authority, url.raw_path.encode("ascii"))
             extra = self._proxy.headers
         else:
@@ -351,7 +350,6 @@ class AsyncHTTPConnection:
                 if debug:
                     _log_request(head)
                 await self._write(head, deadline)
-                left = length
                 held: bytes | None = None
                 async for chunk in content:
                     if not chunk:
@@ -361,12 +359,10 @@ class AsyncHTTPConnection:
                         # the last piece unsent, so the server never sees a whole request.
                         proto.send_data(held)
                         proto.send_data(chunk)
-                    if left is not None and len(chunk) == left:
+                    if len(chunk) == proto.send_left:
                         held = chunk  # sent once the source is known to end here
                         continue
                     await self._write(proto.send_data(chunk), deadline)
-                    if left is not None:
-                        left -= len(chunk)
                 if held is not None:
                     await self._write(proto.send_data(held), deadline)
                 if proto.our_state is http1.State.SEND_BODY:  # not a Content-Length: 0 body
@@ -542,7 +538,7 @@ class AsyncHTTPConnection:
     def _peer(self) -> str:
         """Who answers on this connection, as errors name it: the origin, or the forward
         proxy that answers for it (a proxy that breaks is not the origin's fault)."""
-        origin = f"{_host_for_header(self.origin.host)}:{self.origin.port}"
+        origin = f"{host_for_header(self.origin.host)}:{self.origin.port}"
         proxy = self._proxy
         if proxy is not None and proxy.mode == "forward":
             return f"proxy {_authority(proxy.url)} (for {origin})"
@@ -746,25 +742,9 @@ _TO_PROXY = "connect to the proxy"
 _PROXY_TLS = "TLS handshake with the proxy"
 
 
-def _host_for_header(host: str) -> str:
-    # An IPv6 zone ("%25eth0") means something on this machine only: never sent (RFC 6874
-    # §4), as urllib3 and curl leave it out of Host too.
-    return f"[{host.partition('%')[0]}]" if ":" in host else host
-
-
 def _authority(url: URL) -> str:
     """host:port as errors name a proxy (an IPv6 address in brackets)."""
-    return f"{_host_for_header(url.host)}:{url.effective_port}"
-
-
-@functools.lru_cache(maxsize=256)
-def host_value(host: str, port: int | None, scheme: str) -> bytes:
-    """The Host header for a URL's host and explicit port (a client calls few hosts): the
-    scheme's default port left out, as browsers, curl, requests and httpx send it."""
-    value = _host_for_header(host)
-    if port is not None and port != DEFAULT_PORTS.get(scheme):
-        value = f"{value}:{port}"
-    return value.encode("idna") if not value.isascii() else value.encode()
+    return f"{host_for_header(url.host)}:{url.effective_port}"
 
 
 def _wire_headers(
@@ -772,7 +752,7 @@ def _wire_headers(
 ) -> list[tuple[bytes, bytes]]:
     raw = headers.raw
     if "host" not in headers:
-        raw.insert(0, (b"Host", host_value(url.host, url.port, url.scheme)))
+        raw.insert(0, (b"Host", host_header(url.host, url.port, url.scheme)))
     if extra:
         raw.extend(extra)
     return raw
