@@ -135,3 +135,21 @@ async def test_async_trust_env_turned_off_after_construction_stops_environment_p
             client.trust_env = False
             text = (await client.get(origin.url + "/")).text
     assert text == "origin", f"sent through the proxy: {proxy.heads}"
+
+
+def test_trust_env_turned_on_again_uses_the_environment_proxy_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The setter works both ways: back to True, the environment's proxy (and its
+    credentials) serve the next request; a client given proxy= keeps its own proxy."""
+    with Recorder("proxy") as proxy, Recorder("origin") as origin:
+        monkeypatch.setenv("HTTP_PROXY", f"http://u:secret@127.0.0.1:{proxy.port}")
+        with wirekit.Client(retry=0, timeout=5) as client:
+            client.trust_env = False
+            assert client.get(origin.url + "/").text == "origin"
+            client.trust_env = True
+            assert client.get(origin.url + "/").text == "proxy"
+        monkeypatch.delenv("HTTP_PROXY")
+        with wirekit.Client(retry=0, timeout=5, proxy=f"http://127.0.0.1:{proxy.port}") as own:
+            own.trust_env = False
+            assert own.get(origin.url + "/").text == "proxy"
