@@ -43,11 +43,13 @@ class RequestContent:
       (the request then uses ``Transfer-Encoding: chunked``);
     * ``is_replayable``: whether the body can be sent again (307/308 redirects, retries);
     * ``rewind()``: get ready to send again (raises :class:`StreamConsumed` when impossible);
-    * ``as_bytes()``: the whole body when it is already in memory, else ``None``.
+    * ``as_bytes()``: the whole body when it is already in memory, else ``None``;
+    * ``needs_event_loop``: only ``async for`` can read it (an async iterator or file).
     """
 
     content_length: int | None = None
     is_replayable: bool = False
+    needs_event_loop: bool = False
 
     def __iter__(self) -> Iterator[bytes]:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
@@ -228,6 +230,8 @@ class IteratorContent(RequestContent):
 
 class AsyncIteratorContent(RequestContent):
     """An async iterable of bytes, or an async file (``await file.read(n)``). Async only."""
+
+    needs_event_loop = True
 
     def __init__(self, source: Any, *, content_length: int | None = None) -> None:
         self._source = source

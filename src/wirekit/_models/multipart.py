@@ -6,6 +6,7 @@ Parts are produced lazily: a ``pathlib.Path`` is opened when its turn comes and 
 
 from __future__ import annotations
 
+import inspect
 import io
 import mimetypes
 import os
@@ -132,6 +133,13 @@ class FileField:
                 f"file part {name!r}: the file is open in text mode; open it in binary mode "
                 "('rb') so its bytes are sent as they are"
             )
+        elif inspect.iscoroutinefunction(getattr(source, "read", None)):
+            # Parts are read with plain calls, also by AsyncClient (as httpx does): a
+            # coroutine would only show up, unawaited, once the head was already sent.
+            raise TypeError(
+                f"file part {name!r}: the file is async (its read() is a coroutine); pass "
+                "its path or a binary file opened with open()"
+            )
         elif hasattr(source, "read"):
             self._file = source
         else:
@@ -213,7 +221,7 @@ def _file_fields(files: Any) -> list[FileField]:
                 raise TypeError(
                     f"file part {name!r}: expected (filename, file[, content_type[, headers]])"
                 )
-            filename, source = value[0], value[1]
+            filename, source = _filename(name, value[0]), value[1]
             if len(value) > 2:
                 content_type = value[2]
             if len(value) > 3:
@@ -225,6 +233,20 @@ def _file_fields(files: Any) -> list[FileField]:
             FileField(name, source, filename=filename, content_type=content_type, headers=headers)
         )
     return fields
+
+
+def _filename(name: str, value: Any) -> str | None:
+    """A part's filename as given: text, UTF-8 bytes (as requests takes them), or None."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"file part {name!r}: filename {value!r} is not UTF-8") from exc
+    raise TypeError(
+        f"file part {name!r}: the filename must be str, bytes or None, not {type(value).__name__}"
+    )
 
 
 def _default_filename(source: Any) -> str | None:

@@ -169,10 +169,18 @@ def _auth_flow(request: Request, auth: Auth, settings: FlowSettings) -> Flow:
     next_request = next(flow)
     while True:
         response = yield from _retry_flow(next_request, settings, auth)
+        sent = next_request.content
         try:
             next_request = flow.send(response)
         except StopIteration:
             return response
+        if sent is not None and next_request.content is sent and not _can_resend(next_request):
+            # Found while sending, the head would be out before the body failed.
+            raise StreamConsumed(
+                f"cannot answer the {response.status_code} of {next_request.url.host} with "
+                f"{type(auth).__name__}: the request body was streamed and cannot be sent "
+                "again (pass bytes or a seekable file)"
+            )
         _rewind_body(next_request)
 
 

@@ -414,6 +414,13 @@ class AsyncClient:
         """Send a built request through redirects, auth and retries."""
         if self._closed:
             raise RuntimeError("cannot send a request: the client has been closed")
+        if not self.is_async and request.content is not None and request.content.needs_event_loop:
+            # Refused before connecting, as httpx does: found while sending, the head
+            # would be out already and the server left waiting for the body.
+            raise TypeError(
+                "the request body is an async iterator or async file: send it with the "
+                "async client, or pass bytes, a file or a sync iterator"
+            )
         timeout = request.extensions.get("timeout", self._timeout)
         deadline = Deadline(timeout)
         request.extensions["deadline"] = deadline
