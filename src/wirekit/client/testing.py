@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import io
+import logging
 import sys
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -26,6 +27,8 @@ from wirekit.errors import LocalProtocolError, ReadTimeout, RemoteProtocolError,
 from wirekit.server.asgi import error_body, with_root_path
 from wirekit.server.errors import ASGIProtocolError
 from wirekit.server.lifespan import LifespanError, LifespanRunner
+
+logger = logging.getLogger("wirekit.client")
 
 #: Methods the client sends ``Content-Length: 0`` with when they have no body (RFC 9110
 #: §8.6), so an app sees the same headers in process as over the network.
@@ -304,6 +307,9 @@ class ASGITransport(AsyncBaseTransport):
         self._lifespan: LifespanRunner | None = None  # started at the first request
         self._lifespan_lock: asyncio.Lock | None = None
         self._lifespan_failure: str | None = None
+        #: The event loop the lifespan started in: its task, and what the app made in its
+        #: startup (connections, pools), belong to that loop.
+        self._lifespan_loop: asyncio.AbstractEventLoop | None = None
 
     def _scope(self, request: Request) -> dict[str, Any]:
         url = request.url
@@ -340,6 +346,16 @@ class ASGITransport(AsyncBaseTransport):
     async def _start_lifespan(self) -> None:
         """The app's lifespan startup, once, before the first request (as a server runs it
         before serving); a failed startup fails every request."""
+        loop = asyncio.get_running_loop()
+        if self._lifespan is not None and self._lifespan_loop is not loop:
+            # Its task ended with its loop (asyncio.run cancels what is left) without the
+            # shutdown, and the state it made belongs to that loop: serving on would hand
+            # the app dead connections. Started again, it would run startup twice.
+            raise RuntimeError(
+                "ASGITransport: the app's lifespan started in another event loop; close "
+                "the client (await client.aclose()) in the loop that used it, and make one "
+                "client per event loop"
+            )
         if self._lifespan is None:
             if self._lifespan_lock is None:
                 self._lifespan_lock = asyncio.Lock()
@@ -348,6 +364,7 @@ class ASGITransport(AsyncBaseTransport):
                     runner = LifespanRunner(self.app, mode=self.lifespan)
                     runner.state = self.state
                     self._lifespan = runner
+                    self._lifespan_loop = loop
                     try:
                         await runner.startup()
                     except LifespanError as exc:
@@ -370,9 +387,20 @@ class ASGITransport(AsyncBaseTransport):
     async def aclose(self) -> None:
         """Run the app's lifespan shutdown, if its startup ran (closing the client does)."""
         runner, self._lifespan = self._lifespan, None
+        loop, self._lifespan_loop = self._lifespan_loop, None
         self._lifespan_failure = None
-        if runner is not None:
-            await runner.shutdown()
+        self._lifespan_lock = None
+        if runner is None:
+            return
+        if loop is not asyncio.get_running_loop():
+            # The lifespan's task is gone with its loop (or runs in another thread's): its
+            # shutdown cannot be run from here.
+            logger.warning(
+                "ASGITransport closed in another event loop than its lifespan's: the app's "
+                "lifespan shutdown did not run"
+            )
+            return
+        await runner.shutdown()
 
     def close(self) -> None:
         return None
