@@ -70,6 +70,14 @@ class SocksProxyURL:
         version, remote_dns = _SCHEMES[scheme]
         username = unquote(parts.username) if parts.username is not None else None
         password = unquote(parts.password) if parts.password is not None else None
+        for value in (username, password):
+            # python-socks sends them as ASCII with a one-byte length (RFC 1929 allows
+            # 255 bytes): anything else would fail mid-handshake with a bare ValueError.
+            if value is not None and (not value.isascii() or len(value) > 255):
+                raise InvalidURL(
+                    f"SOCKS proxy URL {scheme}://{host_port(parts.hostname, port)}: the user "
+                    "name and password must be ASCII, at most 255 characters each"
+                )
         return cls(version, remote_dns, parts.hostname, port, username, password)
 
     @property

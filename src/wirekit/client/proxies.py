@@ -39,6 +39,11 @@ def _proxy_url(value: str) -> URL:
         raise InvalidURL(f"unsupported proxy scheme {url.scheme!r} in {redact(value)!r}")
     if not url.host:
         raise InvalidURL(f"proxy URL {redact(value)!r} has no host")
+    if url.scheme.startswith("socks"):
+        # Checked now (credentials the SOCKS library cannot send), not at the first request.
+        from wirekit._io._socks_shared import SocksProxyURL
+
+        SocksProxyURL.parse(value)
     return url
 
 
@@ -75,6 +80,10 @@ def environment_proxies(environ: Mapping[str, str] | None = None) -> ProxyConfig
     )
 
 
+#: The keys of a ``proxy=`` mapping.
+_PROXY_KEYS = frozenset({"http", "https", "all", "no_proxy"})
+
+
 def explicit_proxies(proxy: Any) -> ProxyConfig:
     """``proxy="http://p:3128"`` for every scheme, or a ``{"http": .., "https": ..}`` map."""
     if proxy is None:
@@ -83,12 +92,23 @@ def explicit_proxies(proxy: Any) -> ProxyConfig:
         url = _proxy_url(str(proxy))
         return ProxyConfig(http=url, https=url)
     if isinstance(proxy, Mapping):
-        http = proxy.get("http") or proxy.get("all")
-        https = proxy.get("https") or proxy.get("all")
+        given: dict[str, Any] = {}
+        for key, value in proxy.items():
+            # "http", or httpx's mount form "http://"; any case. A key not understood is
+            # refused: dropped, it would send the traffic it names around the proxy.
+            name = key.lower().removesuffix("://") if isinstance(key, str) else None
+            if name not in _PROXY_KEYS:
+                raise ValueError(
+                    f"proxy mapping key {key!r} is not understood: use 'http', 'https', "
+                    "'all' (or 'http://', 'https://', 'all://') and 'no_proxy'"
+                )
+            given[name] = value
+        http = given.get("http") or given.get("all")
+        https = given.get("https") or given.get("all")
         return ProxyConfig(
             http=_proxy_url(str(http)) if http else None,
             https=_proxy_url(str(https)) if https else None,
-            no_proxy=_no_proxy_entries(proxy.get("no_proxy", ())),
+            no_proxy=_no_proxy_entries(given.get("no_proxy", ())),
         )
     raise TypeError(f"proxy must be a URL string or a mapping, not {proxy!r}")
 

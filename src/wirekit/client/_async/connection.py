@@ -188,6 +188,9 @@ class AsyncHTTPConnection:
         host, port = self.origin.host, self.origin.port or 0
         # The phase under way, named if the total deadline runs out in it.
         phase = "connect"
+        socks = getattr(self._backend, "proxy", None)  # a SOCKS backend's proxy address
+        if socks is not None and hasattr(socks, "display"):
+            phase = f"connect through SOCKS proxy {socks.display}"  # not the origin's fault
         try:
             if proxy is not None:
                 host, port = proxy.url.host, proxy.url.effective_port or 0
@@ -264,9 +267,13 @@ class AsyncHTTPConnection:
     async def _tunnel(self, proxy: ProxyRoute, deadline: Deadline) -> None:
         """HTTP CONNECT (RFC 9110 §9.3.6) through the proxy to the origin."""
         authority = f"{host_for_header(self.origin.host)}:{self.origin.port}".encode()
-        headers = [(b"Host", authority), *proxy.headers]
         proto = http1.HTTP1Connection("client", **self._limits)
-        await self._write(proto.send_request(b"CONNECT", authority, headers), deadline)
+        # The head is built in the call: a local holding it would keep Proxy-Authorization
+        # (the password, base64) in the frame locals an error tracker records.
+        await self._write(
+            proto.send_request(b"CONNECT", authority, [(b"Host", authority), *proxy.headers]),
+            deadline,
+        )
         where = _authority(proxy.url)
         while True:
             try:
