@@ -124,7 +124,11 @@ def test_sync_silent_first_address_loses_the_race(blackhole: Blackhole) -> None:
         )
         assert stream.get_extra_info("peername")[:2] == ("::1", good)
         assert [a[1] for a in _events(log, "connect.start")] == [blackhole.port, good]
-        assert _events(log, "connect.failed") == []  # the silent attempt was abandoned
+        # The silent attempt was abandoned: its start is closed, marked as such.
+        abandoned = [info for event, info in log if event == "connect.failed"]
+        assert [info["address"][1] for info in abandoned] == [blackhole.port]
+        assert abandoned[0]["abandoned"] is True
+        assert "abandoned: another address connected" in str(abandoned[0]["error"])
         stream.close()
     assert open_fds() == before  # the abandoned attempt's socket was closed
 
@@ -135,9 +139,15 @@ async def test_async_silent_first_address_loses_the_race(blackhole: Blackhole) -
     with listener("::1") as server:
         good = server.getsockname()[1]
         resolver = AsyncFakeResolver([v4(blackhole.port), v6(good)])
+        log: list[tuple[str, dict[str, Any]]] = []
         backend = AsyncIOBackend(resolver=resolver, attempt_delay=DELAY)
-        stream = await backend.connect_tcp("race.test", 80, timeout=10)
+        stream = await backend.connect_tcp(
+            "race.test", 80, timeout=10, trace=lambda e, i: log.append((e, i))
+        )
         assert stream.get_extra_info("peername")[:2] == ("::1", good)
+        abandoned = [info for event, info in log if event == "connect.failed"]
+        assert [info["address"][1] for info in abandoned] == [blackhole.port]
+        assert abandoned[0]["abandoned"] is True
         await stream.aclose()
     assert open_fds() == before
 

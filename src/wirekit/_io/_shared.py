@@ -39,24 +39,34 @@ _REASONS = {
 
 
 def literal_addresses(host: str, port: int, family: int) -> list[Address] | None:
-    """The address itself when ``host`` is an IP literal (no DNS needed), else None."""
+    """The address itself when ``host`` is an IP literal (no DNS needed), else None.
+
+    A literal of another family than a forced ``family`` is a ConnectError: it is not a
+    name a resolver could answer for the other family (curl -6 with an IPv4 URL fails to
+    connect, not to resolve)."""
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if family in (0, socket.AF_INET):
-        try:
-            socket.inet_pton(socket.AF_INET, bare)
-        except OSError:
-            pass
-        else:
-            return [(socket.AF_INET, (bare, port))]
-    if family in (0, socket.AF_INET6) and ":" in bare:
-        try:
-            socket.inet_pton(socket.AF_INET6, bare.split("%", 1)[0])
-        except OSError:
-            pass
-        else:
-            # A zone in a URL is written "%25eth0" (RFC 6874): the socket wants "%eth0".
-            return [(socket.AF_INET6, (unquote(bare), port, 0, 0))]
-    return None
+    found: list[Address] | None = None
+    try:
+        socket.inet_pton(socket.AF_INET, bare)
+    except OSError:
+        if ":" in bare:
+            try:
+                socket.inet_pton(socket.AF_INET6, bare.split("%", 1)[0])
+            except OSError:
+                pass
+            else:
+                # A zone in a URL is written "%25eth0" (RFC 6874): the socket wants "%eth0".
+                found = [(socket.AF_INET6, (unquote(bare), port, 0, 0))]
+    else:
+        found = [(socket.AF_INET, (bare, port))]
+    if found is not None and family and found[0][0] != family:
+        names = {int(socket.AF_INET): "IPv4", int(socket.AF_INET6): "IPv6"}
+        raise ConnectError(
+            f"cannot connect to {host_port(host, port)}: it is an "
+            f"{names[int(found[0][0])]} address and family= asks for "
+            f"{names.get(family, f'address family {family}')}"
+        )
+    return found
 
 
 def keep_family(host: str, addresses: Sequence[Address], family: int) -> list[Address]:
@@ -239,6 +249,21 @@ def trace_done(trace: Trace, event: str, info: dict[str, Any], close: Callable[[
     except BaseException:
         close()
         raise
+
+
+def trace_unfinished(
+    trace: Trace, addresses: Iterable[Address], error: BaseException | None
+) -> None:
+    """Close the ``connect.start`` of attempts a Happy Eyeballs race left under way:
+    ``error`` ended them (the time ran out), or None when another address connected first
+    (then the info says ``"abandoned": True``). Every start gets its end (docs/client.md)."""
+    for address in addresses:
+        if error is None:
+            where = host_port(str(address[1][0]), int(address[1][1]))
+            abandoned = ConnectError(f"attempt to {where} abandoned: another address connected")
+            trace("connect.failed", {"address": address[1], "error": abandoned, "abandoned": True})
+        else:
+            trace("connect.failed", {"address": address[1], "error": error})
 
 
 def tls_details(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> dict[str, object]:

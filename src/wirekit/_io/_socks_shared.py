@@ -102,6 +102,11 @@ class SocksProxyURL:
         }
 
 
+#: SOCKS5 replies (RFC 1928 §6) that blame the address asked for, not the proxy: network
+#: or host unreachable, connection refused, TTL expired, address type not supported.
+TARGET_UNREACHABLE = frozenset({3, 4, 5, 6, 8})
+
+
 def translate_error(
     proxy: SocksProxyURL, host: str, port: int, timeout: float | None, exc: Exception
 ) -> WirekitError:

@@ -36,12 +36,15 @@ from wirekit._io._shared import (
     tls_failure,
     tls_timeout,
     trace_done,
+    trace_unfinished,
     unix_socket,
     write_failure,
     write_timeout,
 )
 from wirekit._io.base import Address, AsyncResolver, SocketOption, Trace
 from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
+from wirekit._io.lookups import Lookup, lookup_threads
+from wirekit._io.sync import SystemResolver
 from wirekit.errors import ConnectError
 
 __all__ = [
@@ -64,17 +67,37 @@ CLOSE_TIMEOUT = 5.0
 
 
 class AsyncSystemResolver:
-    """``loop.getaddrinfo`` (a thread): same results and rules as ``SystemResolver``."""
+    """``SystemResolver`` in the lookup threads (wirekit._io.lookups), not the loop's
+    default executor: a lookup that hangs past its caller's time limit would hold one of
+    that executor's few workers (and uvloop's four) until every later lookup queued
+    behind it, for any name."""
 
     async def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
         loop = asyncio.get_running_loop()
+        answer: asyncio.Future[list[Address]] = loop.create_future()
+
+        def wake(job: Lookup) -> None:  # in the lookup's thread
+            loop.call_soon_threadsafe(_settle, answer, job)
+
+        job = lookup_threads().submit(_SYSTEM_RESOLVER, host, port, family, wake)
         try:
-            infos = await loop.getaddrinfo(
-                host, port, family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-            )
-        except (UnicodeError, OSError) as exc:
-            raise resolution_failure(host, exc) from exc
-        return [(info[0], info[4]) for info in infos]
+            return await answer
+        except asyncio.CancelledError:
+            lookup_threads().abandon(job)  # timed out or cancelled: its thread is replaced
+            raise
+
+
+_SYSTEM_RESOLVER = SystemResolver()
+
+
+def _settle(answer: asyncio.Future[list[Address]], job: Lookup) -> None:
+    error, job.error = job.error, None  # no reference cycle through the traceback
+    if answer.done():  # the caller was cancelled meanwhile
+        return
+    if error is not None:
+        answer.set_exception(error)
+    else:
+        answer.set_result(job.result or [])
 
 
 #: Received pieces smaller than this are merged into the previous one while it is under
@@ -647,6 +670,7 @@ class AsyncIOBackend:
         scope = asyncio.timeout(timeout)
         resolving = False
         connecting: Address | None = None  # the single attempt under way
+        unfinished: list[Address] = []  # the attempts a race left under way when it ended
         try:
             async with scope:
                 addresses = literal_addresses(host, port, family)
@@ -671,7 +695,9 @@ class AsyncIOBackend:
                     )
                     connecting = None
                 else:
-                    sock = await self._race(host, port, addresses, local_address, options, trace)
+                    sock = await self._race(
+                        host, port, addresses, local_address, options, trace, unfinished
+                    )
                 return await open_stream(
                     sock,
                     host_port(host, port),
@@ -682,9 +708,10 @@ class AsyncIOBackend:
             if scope.expired():
                 if resolving:  # the lookup stalled: no connection was ever attempted
                     raise resolve_timeout(host_port(host, port), timeout) from exc
-                if connecting is not None and trace is not None:
-                    # As the blocking backend reports it: the attempt the timeout ended.
-                    trace("connect.failed", {"address": connecting[1], "error": exc})
+                if trace is not None:
+                    # As the blocking backend reports it: the attempts the timeout ended.
+                    ended = unfinished if connecting is None else [connecting]
+                    trace_unfinished(trace, ended, exc)
                 raise connect_timeout(host_port(host, port), timeout) from exc
             raise
 
@@ -732,8 +759,10 @@ class AsyncIOBackend:
         local_address: str | None,
         options: list[SocketOption],
         trace: Trace | None,
+        unfinished: list[Address],
     ) -> socket.socket:
-        """RFC 8305 §5 with one task per attempt; losers and leftovers are closed."""
+        """RFC 8305 §5 with one task per attempt; losers and leftovers are closed. Ended
+        by an error, it leaves the attempts still under way in ``unfinished``."""
         loop = asyncio.get_running_loop()
         plan = AttemptPlan(addresses, attempt_delay=self.attempt_delay)
         tasks: dict[asyncio.Task[socket.socket], Address] = {}
@@ -788,6 +817,14 @@ class AsyncIOBackend:
                 for task in tasks:
                     if not task.cancelled() and task.exception() is None:
                         task.result().close()
+                if winner is None:
+                    unfinished.extend(tasks.values())
+                elif trace is not None:
+                    try:
+                        trace_unfinished(trace, tasks.values(), None)
+                    except BaseException:
+                        winner.close()  # the tracer raised: nothing is handed out
+                        raise
         return winner
 
     async def connect_unix_socket(

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import errno
 import os
-import queue
 import select
 import selectors
 import socket
 import ssl
 import struct
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -35,12 +33,14 @@ from wirekit._io._shared import (
     tls_failure,
     tls_timeout,
     trace_done,
+    trace_unfinished,
     unix_socket,
     write_failure,
     write_timeout,
 )
 from wirekit._io.base import Address, NetworkStream, Resolver, SocketOption, Trace
 from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
+from wirekit._io.lookups import lookup_threads
 from wirekit.errors import ConnectError, chained
 
 __all__ = ["SyncBackend", "SyncStream", "SystemResolver", "open_stream", "resolve_within"]
@@ -59,96 +59,20 @@ class SystemResolver:
     """
 
     def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
+        name = host.lower().rstrip(".")
+        if name == "localhost" or name.endswith(".localhost"):
+            # RFC 6761 §6.3: always both loopbacks, whatever /etc/hosts says (containers
+            # often list only 127.0.0.1): a server on ::1 alone is reached, as curl does.
+            loopbacks: list[Address] = [
+                (socket.AF_INET6, ("::1", port, 0, 0)),
+                (socket.AF_INET, ("127.0.0.1", port)),
+            ]
+            return [address for address in loopbacks if not family or address[0] == family]
         try:
             infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         except (UnicodeError, OSError) as exc:
             raise chained(resolution_failure(host, exc), exc) from exc
         return [(info[0], info[4]) for info in infos]
-
-
-class _Lookup:
-    """One name lookup handed to the lookup threads, and its outcome."""
-
-    __slots__ = ("abandoned", "done", "error", "family", "host", "port", "resolver", "result")
-
-    def __init__(self, resolver: Resolver, host: str, port: int, family: int) -> None:
-        self.resolver = resolver
-        self.host = host
-        self.port = port
-        self.family = family
-        self.done = threading.Event()
-        self.result: list[Address] | None = None
-        self.error: BaseException | None = None
-        #: The caller stopped waiting: a lookup not started yet is skipped.
-        self.abandoned = False
-
-
-class _LookupThreads:
-    """A few shared daemon threads that run resolvers for callers with a time limit.
-
-    A lookup cannot be interrupted (getaddrinfo, or a resolver's own blocking call): the
-    caller waits at most its time left and leaves an overrunning lookup to finish in its
-    thread. Threads are started on demand, up to ``MAX_THREADS``, and then kept; daemon
-    threads, so a lookup that never returns cannot hold up the interpreter's exit.
-    """
-
-    MAX_THREADS = 8
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Lookup] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._threads = 0
-        self._outstanding = 0  # submitted and not finished
-
-    def run(
-        self, resolver: Resolver, host: str, port: int, family: int, timeout: float
-    ) -> list[Address] | None:
-        """The resolver's answer (or its exception, raised here); None when ``timeout``
-        ran out first."""
-        job = _Lookup(resolver, host, port, family)
-        start = False
-        with self._lock:
-            self._outstanding += 1
-            if self._outstanding > self._threads and self._threads < self.MAX_THREADS:
-                self._threads += 1
-                start = True
-        self._jobs.put(job)
-        if start:
-            threading.Thread(target=self._work, name="wirekit-dns", daemon=True).start()
-        if not job.done.wait(max(timeout, 0.0)):
-            job.abandoned = True
-            return None
-        error = job.error
-        if error is not None:
-            job.error = None  # no reference cycle through the traceback
-            raise error
-        return job.result
-
-    def _work(self) -> None:
-        jobs = self._jobs
-        while True:
-            job = jobs.get()
-            if not job.abandoned:
-                try:
-                    job.result = job.resolver.resolve(job.host, job.port, family=job.family)
-                except BaseException as exc:  # handed to the caller, raised in its thread
-                    job.error = exc
-            job.done.set()
-            with self._lock:
-                self._outstanding -= 1
-
-
-_lookups = _LookupThreads()
-
-
-def _new_lookup_threads() -> None:
-    """After fork(): the child has none of the parent's threads."""
-    global _lookups
-    _lookups = _LookupThreads()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lookup_threads)
 
 
 def resolve_within(
@@ -165,7 +89,7 @@ def resolve_within(
         if timeout is None or literal_addresses(host, port, 0) is not None:
             resolved: list[Address] | None = resolver.resolve(host, port, family=family)
         else:
-            resolved = _lookups.run(resolver, host, port, family, timeout)
+            resolved = lookup_threads().run(resolver, host, port, family, timeout)
     except (OSError, UnicodeError) as exc:
         raise chained(resolution_failure(host, exc), exc) from exc
     if resolved is None:
@@ -495,6 +419,7 @@ class SyncBackend:
         selector = selectors.DefaultSelector()
         pending: dict[socket.socket, Address] = {}
         winner: socket.socket | None = None
+        ended: BaseException | None = None  # what ended the race, if not a winner
 
         def failed(address: Address, exc: OSError) -> None:
             plan.attempt_failed(address, exc, time.monotonic())
@@ -558,10 +483,20 @@ class SyncBackend:
                     else:
                         sock.close()
                         failed(address, OSError(code, os.strerror(code)))
+        except BaseException as exc:
+            ended = exc
+            raise
         finally:
             for sock in pending:
                 sock.close()
             selector.close()
+            if pending and trace is not None:
+                try:
+                    trace_unfinished(trace, pending.values(), ended)
+                except BaseException:
+                    if winner is not None:
+                        winner.close()  # the tracer raised: nothing is handed out
+                    raise
         winner.setblocking(True)
         return winner
 

@@ -7,11 +7,13 @@ This file is the source of truth for ``SocksBackend`` too (generated into ``_syn
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterable
 
 from wirekit._io._shared import host_port, literal_addresses, resolve_timeout
 from wirekit._io._socks_shared import (
+    TARGET_UNREACHABLE,
     SocksProxyURL,
     sync_tunnel,
     translate_error,
@@ -78,14 +80,16 @@ class SocksBackend:
         from python_socks import ProxyError as SocksError
 
         started = time.monotonic()
-        target = host
+        targets = [host]
         if not self.proxy.remote_dns and literal_addresses(host, port, family) is None:
             if trace is not None:
                 trace("dns.start", {"host": host})
             wanted = wanted_family(self.proxy, family)
             # Local DNS is part of connecting: the same time limit bounds it.
             addresses = resolve_within(self.resolver, host, port, family=wanted, timeout=timeout)
-            target = addresses[0][1][0]
+            # Each address in turn (the proxy connects to one only): "localhost" is ::1
+            # then 127.0.0.1, and a server may listen on one of them alone.
+            targets = list(dict.fromkeys(str(a[1][0]) for a in addresses))
             if trace is not None:
                 trace("dns.done", {"host": host, "addresses": [a[1][0] for a in addresses]})
         proxy = self.proxy
@@ -111,21 +115,28 @@ class SocksBackend:
         address = (proxy.host, proxy.port)
         if trace is not None:
             trace("connect.start", {"address": address})
-        for index, proxy_address in enumerate(proxy_addresses):
-            try:
-                sock = sync_tunnel(
-                    proxy,
-                    target,
-                    port,
-                    timeout=_left(timeout, started),
-                    local_address=local_address,
-                    proxy_address=proxy_address,
-                )
-                break
-            except (SocksError, OSError) as exc:
-                failure = exc
-            if isinstance(failure, SocksConnectionError) and index + 1 < len(proxy_addresses):
-                continue  # that address of the proxy refused or failed: try the next one
+        sock: socket.socket | None = None
+        failure: Exception | None = None
+        for target in targets:
+            for proxy_address in proxy_addresses:
+                try:
+                    sock = sync_tunnel(
+                        proxy,
+                        target,
+                        port,
+                        timeout=_left(timeout, started),
+                        local_address=local_address,
+                        proxy_address=proxy_address,
+                    )
+                    break
+                except (SocksError, OSError) as exc:
+                    failure = exc
+                if not isinstance(failure, SocksConnectionError):
+                    break  # the proxy answered: its other addresses would answer the same
+            if sock is not None or getattr(failure, "error_code", None) not in TARGET_UNREACHABLE:
+                break  # connected, or failed for a reason another address would not change
+        if sock is None:
+            assert failure is not None
             error = translate_error(proxy, host, port, timeout, failure)
             if trace is not None:
                 trace("connect.failed", {"address": address, "error": error})
