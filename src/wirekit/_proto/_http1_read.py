@@ -87,6 +87,11 @@ _SWITCHED_PROTOCOL: Final = State.SWITCHED_PROTOCOL
 #: literal in brackets. What else a client may put there (userinfo, a path) is refused.
 _VALID_HOSTS: set[bytes] = set()
 _VALID_HOSTS_MAX: Final = 1024
+#: llhttp's complaint about a header line that starts with whitespace (obs-fold).
+_OBS_FOLD_ERROR = "Unexpected whitespace after header value"
+#: An obs-fold (RFC 9112 §5.2): CRLF then spaces or tabs, inside a header field's value.
+_OBS_FOLD = re.compile(rb"\r\n[ \t]+")
+
 _HOST = re.compile(rb"(?:\[[0-9A-Za-z:.%_~-]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?")
 
 
@@ -196,6 +201,10 @@ class HTTP1Receiver(BodyReader):
         self._line_complete = False
         self._line_cr = False  # the first line so far began with a CR
         self._scan_tail = b""
+        # A response head that came in pieces, kept (client only) in case llhttp refuses
+        # an obs-fold in it; then the head so far, to be read again unfolded once whole.
+        self._head_copy: bytearray | None = None
+        self._unfold: bytearray | None = None
         self._message_complete = False
         self._body_received = 0
         self._reset_head()
@@ -354,6 +363,8 @@ class HTTP1Receiver(BodyReader):
             self._line_bytes = 0
             self._line_complete = False
             self._scan_tail = b""
+            self._head_copy = None
+            self._unfold = None
 
     def _new_parser(self) -> httptools.HttpRequestParser | httptools.HttpResponseParser:
         if self._server:
@@ -407,6 +418,51 @@ class HTTP1Receiver(BodyReader):
         except httptools.HttpParserError as exc:
             self._raise_parser_error(exc)
 
+    def _feed_response_piece(self, piece: bytes | memoryview) -> bool:
+        """Feed a piece of a response head, keeping a copy; True once llhttp has refused
+        an obs-fold in the head (the pieces are then gathered, to be read unfolded)."""
+        unfold = self._unfold
+        if unfold is not None:
+            unfold += piece
+            return True
+        copy = self._head_copy
+        if copy is None:
+            copy = self._head_copy = bytearray()
+        copy += piece
+        parser = self._parser
+        assert parser is not None
+        try:
+            parser.feed_data(piece)
+        except httptools.HttpParserUpgrade:
+            self._message_complete = False  # see _feed
+        except httptools.HttpParserError as exc:
+            if str(exc) != _OBS_FOLD_ERROR:
+                self._raise_parser_error(exc)
+            self._unfold = copy
+            self._head_copy = None
+            return True
+        return False
+
+    def _read_unfolded(self, head: bytes) -> httptools.HttpResponseParser:
+        """Parse a whole response head again with each obs-fold replaced by a space: RFC
+        9112 §5.2 has a user agent do so (every reference client accepts it), where a
+        server must refuse it (and the wirekit server does). llhttp has no option for
+        this alone (its lenient headers also let control characters through)."""
+        self._fields = []
+        self._reason = b""
+        self._message_complete = False
+        parser = httptools.HttpResponseParser(self)
+        self._parser = parser
+        try:
+            parser.feed_data(_OBS_FOLD.sub(b" ", head))
+        except httptools.HttpParserUpgrade:
+            self._message_complete = False  # see _feed
+        except httptools.HttpParserError as exc:
+            self._raise_parser_error(exc)
+        if len(self._fields) > self._max_header_count:
+            raise self._too_many_fields("head")
+        return parser
+
     def _raise_parser_error(self, exc: httptools.HttpParserError) -> NoReturn:
         """Raise llhttp's complaint as a ProtocolViolation (called while handling it)."""
         violation = parser_error(exc, self._noun)
@@ -457,7 +513,9 @@ class HTTP1Receiver(BodyReader):
                     except httptools.HttpParserUpgrade:
                         self._message_complete = False  # see _feed
                     except httptools.HttpParserError as exc:
-                        self._raise_parser_error(exc)
+                        if self._server or str(exc) != _OBS_FOLD_ERROR:
+                            self._raise_parser_error(exc)
+                        parser = self._read_unfolded(bytes(data))
                     self._pos = head_end
                     # Fields are counted once parsed: the head is in memory and within
                     # max_header_bytes already, so the list it gave is bounded too.
@@ -522,7 +580,18 @@ class HTTP1Receiver(BodyReader):
             if self._head_lines > self._max_header_count + 1:
                 raise self._too_many_fields("head")
         self._head_bytes = size
-        self._feed(buffer if pos == 0 and stop == end else memoryview(buffer)[pos:stop])
+        piece = buffer if pos == 0 and stop == end else memoryview(buffer)[pos:stop]
+        if self._server:
+            self._feed(piece)
+        elif self._feed_response_piece(piece):  # llhttp refused an obs-fold in the head
+            self._pos = stop
+            if head_end < 0:
+                return False
+            unfold, self._unfold = self._unfold, None
+            assert unfold is not None
+            parser = self._read_unfolded(bytes(unfold))
+            self._finish_head(parser, VERSIONS.get(parser.get_http_version()), stop)
+            return True
         self._pos = stop
         if head_end < 0 or not self._line_complete:
             # Either more bytes are needed, or the blank line found was one of the empty
@@ -702,12 +771,16 @@ class HTTP1Receiver(BodyReader):
         head_end: int,
     ) -> None:
         status: int = parser.get_status_code()
-        if not 100 <= status <= 599:  # RFC 9110 §15: three digits, 1xx to 5xx
+        if status < 100:  # RFC 9110 §15: three digits; "099" is not a 1xx to skip
             raise self._violation(f"{{0}} has an invalid status code {status}")
+        # 600-999 are handed over: RFC 9110 §15 has a client treat them as a 5xx (every
+        # reference client returns them; LinkedIn answers 999).
         if status < 200 and status != 101:
             self._events.append(InformationalResponse(status, self._reason, self._fields))
             # The final response follows; llhttp has ended the 1xx and reads on.
-            reuse = self._message_complete and parser.should_keep_alive()
+            # The 1xx's own "Connection: close" too: llhttp has then stopped reading
+            # (should_keep_alive() no longer says so once the message is complete).
+            reuse = self._message_complete and keep_alive and parser.should_keep_alive()
             self._reset_head()
             if not reuse:
                 self._parser = None
