@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
 import os
 import select
 import socket
 import ssl
 from collections import deque
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from wirekit._io._shared import (
     connect_failure,
@@ -41,7 +42,7 @@ from wirekit._io._shared import (
     write_failure,
     write_timeout,
 )
-from wirekit._io.base import Address, AsyncResolver, SocketOption, Trace
+from wirekit._io.base import Address, AsyncResolver, Resolver, SocketOption, Trace
 from wirekit._io.happy_eyeballs import CONNECTION_ATTEMPT_DELAY, AttemptPlan
 from wirekit._io.lookups import Lookup, lookup_threads
 from wirekit._io.sync import SystemResolver
@@ -66,11 +67,14 @@ READ_BUFFER_HIGH_WATER = 256 * 1024
 CLOSE_TIMEOUT = 5.0
 
 
-class AsyncSystemResolver:
-    """``SystemResolver`` in the lookup threads (wirekit._io.lookups), not the loop's
-    default executor: a lookup that hangs past its caller's time limit would hold one of
-    that executor's few workers (and uvloop's four) until every later lookup queued
-    behind it, for any name."""
+class _InLookupThreads:
+    """A blocking resolver (``resolve`` returns the addresses) run in the lookup threads
+    (wirekit._io.lookups), not the loop's default executor: a lookup that hangs past its
+    caller's time limit would hold one of that executor's few workers (and uvloop's four)
+    until every later lookup queued behind it, for any name."""
+
+    def __init__(self, inner: Resolver) -> None:
+        self._inner = inner
 
     async def resolve(self, host: str, port: int, *, family: int = 0) -> list[Address]:
         loop = asyncio.get_running_loop()
@@ -79,7 +83,7 @@ class AsyncSystemResolver:
         def wake(job: Lookup) -> None:  # in the lookup's thread
             loop.call_soon_threadsafe(_settle, answer, job)
 
-        job = lookup_threads().submit(_SYSTEM_RESOLVER, host, port, family, wake)
+        job = lookup_threads().submit(self._inner, host, port, family, wake)
         try:
             return await answer
         except asyncio.CancelledError:
@@ -87,7 +91,11 @@ class AsyncSystemResolver:
             raise
 
 
-_SYSTEM_RESOLVER = SystemResolver()
+class AsyncSystemResolver(_InLookupThreads):
+    """``SystemResolver`` (getaddrinfo) for the asyncio backend, in the lookup threads."""
+
+    def __init__(self) -> None:
+        super().__init__(SystemResolver())
 
 
 def _settle(answer: asyncio.Future[list[Address]], job: Lookup) -> None:
@@ -650,6 +658,16 @@ class AsyncIOBackend:
     ) -> None:
         if resolver is not None and hasattr(resolver, "aresolve"):
             resolver = _AResolveAdapter(resolver)
+        elif resolver is not None:
+            resolve = getattr(resolver, "resolve", None)
+            if not callable(resolve):
+                raise TypeError(
+                    f"resolver {resolver!r} has no resolve(host, port, *, family) method"
+                )
+            if not inspect.iscoroutinefunction(resolve):
+                # A blocking resolver (the kind Client takes) is run in the lookup threads,
+                # as the system one is: it works with either client, never blocks the loop.
+                resolver = _InLookupThreads(cast(Resolver, resolver))
         self.resolver: AsyncResolver = resolver if resolver is not None else AsyncSystemResolver()
         self.attempt_delay = attempt_delay
         self.read_buffer_high_water = read_buffer_high_water

@@ -7,6 +7,7 @@ non-blocking sockets and ``selectors``; streams then block with ``settimeout`` d
 from __future__ import annotations
 
 import errno
+import inspect
 import os
 import select
 import selectors
@@ -329,6 +330,20 @@ class SyncBackend:
         resolver: Resolver | None = None,
         attempt_delay: float = CONNECTION_ATTEMPT_DELAY,
     ) -> None:
+        if resolver is not None:
+            resolve = getattr(resolver, "resolve", None)
+            if not callable(resolve):
+                raise TypeError(
+                    f"resolver {resolver!r} has no resolve(host, port, *, family) method"
+                )
+            if inspect.iscoroutinefunction(resolve):
+                # Found at the first request, it would be "'coroutine' object is not
+                # iterable" and a never-awaited warning.
+                raise TypeError(
+                    f"resolver {resolver!r} is async (its resolve() is a coroutine): give it "
+                    "to the async client, or give this one a resolver whose resolve() "
+                    "returns the addresses"
+                )
         self.resolver: Resolver = resolver if resolver is not None else SystemResolver()
         self.attempt_delay = attempt_delay
 
