@@ -12,6 +12,7 @@ Loopback peers only: scripted raw-socket proxies (tests/support/scripted.py).
 from __future__ import annotations
 
 import base64
+import logging
 import traceback
 from pathlib import Path
 
@@ -204,3 +205,21 @@ async def test_async_refused_connect_traceback_locals_hide_the_proxy_credentials
 def test_a_proxy_mapping_key_not_understood_is_refused(key: str) -> None:
     with pytest.raises(ValueError, match=rf"proxy mapping key {key!r} is not understood"):
         wirekit.Client(proxy={key: "http://127.0.0.1:3128"})
+
+
+def test_the_connect_exchange_is_in_the_debug_log_with_secrets_hidden(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """(Suspected by the same review: the CONNECT exchange never reached the wire log,
+    where curl -v shows it.)"""
+    with ScriptedServer(_REFUSE) as proxy:
+        with wirekit.Client(
+            proxy=f"http://puser:psecret@127.0.0.1:{proxy.port}", retry=0, timeout=5
+        ) as client:
+            with caplog.at_level(logging.DEBUG, logger="wirekit.http"):
+                with pytest.raises(wirekit.ProxyError):
+                    client.get("https://origin.test/")
+    assert "> CONNECT origin.test:443 HTTP/1.1" in caplog.text
+    assert "> Proxy-Authorization: [secure]" in caplog.text
+    assert "< HTTP/1.1 403 Forbidden" in caplog.text
+    assert _TOKEN not in caplog.text

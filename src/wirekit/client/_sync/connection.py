@@ -267,10 +267,14 @@ class HTTPConnection:
         """HTTP CONNECT (RFC 9110 §9.3.6) through the proxy to the origin."""
         authority = f"{host_for_header(self.origin.host)}:{self.origin.port}".encode()
         proto = http1.HTTP1Connection("client", **self._limits)
+        debug = logger.isEnabledFor(logging.DEBUG)
         # The head is built in the call: a local holding it would keep Proxy-Authorization
         # (the password, base64) in the frame locals an error tracker records.
         self._write(
-            proto.send_request(b"CONNECT", authority, [(b"Host", authority), *proxy.headers]),
+            _logged(
+                proto.send_request(b"CONNECT", authority, [(b"Host", authority), *proxy.headers]),
+                debug,
+            ),
             deadline,
         )
         where = _authority(proxy.url)
@@ -292,6 +296,8 @@ class HTTPConnection:
                     raise ProxyError(f"proxy {where} sent data after accepting CONNECT")
                 return
             if isinstance(event, http1.Response):
+                if debug:
+                    _log_response(event)  # as curl -v shows the proxy's answer
                 if 200 <= event.status_code < 300:
                     continue  # tunnel accepted: the Upgrade event that follows hands it over
                 reason = event.reason.decode("latin-1")
@@ -764,6 +770,13 @@ def _tls_name(host: str) -> str:
     """The name sent as SNI and checked against the certificate: without the trailing dot
     of a fully qualified name (RFC 6066 §3; curl and urllib3 strip it too)."""
     return host[:-1] if host.endswith(".") else host
+
+
+def _logged(data: bytes, debug: bool) -> bytes:
+    """``data``, logged first when ``debug`` (the CONNECT head, secrets hidden)."""
+    if debug:
+        _log_request(data)
+    return data
 
 
 def _log_request(data: bytes) -> None:
