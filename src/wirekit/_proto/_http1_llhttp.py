@@ -86,6 +86,24 @@ _LLHTTP_REASONS: Final = {
         400,
         "{0} has both Content-Length and Transfer-Encoding",
     ),
+    "Missing expected CR after response line": (
+        400,
+        "{0} ends a line with a bare LF (RFC 9112 §2.2: lines end with CRLF)",
+    ),
+    "Missing expected CR after header value": (
+        400,
+        "{0} ends a line with a bare LF (RFC 9112 §2.2: lines end with CRLF)",
+    ),
+    "Expected CRLF after version": (
+        400,
+        "{0} ends a line with a bare LF (RFC 9112 §2.2: lines end with CRLF)",
+    ),
+    "Empty Transfer-Encoding": (400, "{0} has an empty Transfer-Encoding"),
+    "Expected dot": (505, "{0} has an unsupported HTTP version (not HTTP/1.0 or HTTP/1.1)"),
+    "Data after `Connection: close`": (
+        400,
+        "{0} bytes came after a message that said Connection: close",
+    ),
     "Expected LF after chunk data": (400, "{0} body has chunk data not ended by CRLF"),
     "Expected LF after chunk size": (400, "{0} body has a chunk size line without CRLF"),
     "Duplicate Content-Length": (400, "{0} has more than one Content-Length header"),

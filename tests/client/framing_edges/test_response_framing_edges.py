@@ -192,3 +192,24 @@ def test_status_999_raises_for_status_as_a_server_error() -> None:
     assert not response.ok
     with pytest.raises(wirekit.HTTPStatusError, match="server error '999 Request denied'"):
         response.raise_for_status()
+
+
+@pytest.mark.parametrize(
+    ("head", "words"),
+    [
+        (b"HTTP/1.1 200 OK\nContent-Length: 0\n\n", "ends a line with a bare LF"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n", "ends a line with a bare LF"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n\r\n", "an empty Transfer-Encoding"),
+        (b"HTTP/2 200\r\nContent-Length: 0\r\n\r\n", "unsupported HTTP version"),
+    ],
+    ids=["lf-status-line", "lf-header", "empty-te", "http2"],
+)
+def test_core_names_what_is_wrong_in_plain_words(head: bytes, words: str) -> None:
+    """(The review found llhttp's own words passed on: "malformed response: Missing
+    expected CR after response line", "Empty Transfer-Encoding", "Expected dot".)"""
+    conn = HTTP1Connection("client")
+    conn.send_request(b"GET", b"/", [(b"Host", b"example.test")])
+    with pytest.raises(wirekit.RemoteProtocolError) as caught:
+        feed(conn, [head])
+    assert str(caught.value).startswith("response ")
+    assert words in str(caught.value)
