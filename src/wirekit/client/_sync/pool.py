@@ -160,6 +160,7 @@ class ConnectionPool:
         """A connection to ``origin``: an idle one, a new one, or one freed while waiting.
         ``fresh``: the origin's idle connections are dropped first (a stale one just failed)."""
         wait_ends: float | None = None  # the pool timeout runs once, not anew per wake-up
+        new_only = fresh  # a stale connection's resend: never on one used before
         while True:
             stale: list[HTTPConnection] = []
             waiter: _Waiter | None = None
@@ -189,7 +190,7 @@ class ConnectionPool:
                     stale.append(candidate)
                 if stack is not None and not stack:
                     del route.idle[origin]  # no empty stack kept per origin ever visited
-                fresh = False  # connections freed while we wait are fine
+                fresh = False  # idle ones are checked once: those freed later are newer
                 if stale and self._waiters:
                     self._hand_slots()  # older requests first
                 if found is None:
@@ -234,7 +235,20 @@ class ConnectionPool:
             if handed is not None:
                 # Handed a connection, even if at the moment the wait ran out: it is this
                 # request's, and its slot counted, so it is used.
-                return handed
+                if not handed.is_connected or (not new_only and handed.is_usable()):
+                    return handed
+                # A reuse like any other, so checked like an idle one (bytes the server sent
+                # after its answer, or its close, since), and never the resend of a request
+                # a stale connection failed: replaced by a new connection in the same slot,
+                # before anything is sent on it.
+                with self._lock:
+                    self._forget(handed)
+                    replacement = self._new_connection(route, origin)
+                closing_failed = close_all([handed])
+                if closing_failed is not None:
+                    self.discard(replacement)  # cancelled here: the slot comes back
+                    raise closing_failed
+                return replacement
             if not woken:
                 if binding:
                     raise deadline.exceeded("waiting for a free connection in the pool")
