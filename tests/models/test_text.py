@@ -33,15 +33,18 @@ def test_guess_encoding_order(content_type: str | None, body: bytes, expected: s
     assert guess_encoding(content_type, body) == expected
 
 
-def test_latin1_is_the_last_resort(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_windows_1252_is_the_last_resort(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The WHATWG default for unlabelled text: latin-1 would give U+0092 for "’".
     monkeypatch.setattr(text_module, "_charset_normalizer", lambda: None)
-    assert guess_encoding(None, "naïve café".encode("latin-1")) == "latin-1"
+    assert guess_encoding(None, "naïve café".encode("latin-1")) == "cp1252"
+    assert guess_encoding(None, "Don’t".encode("cp1252")) == "cp1252"
 
 
 class _Guess:
-    def __init__(self, encoding: str, chaos: float) -> None:
+    def __init__(self, encoding: str, chaos: float, also: tuple[str, ...] = ()) -> None:
         self.encoding = encoding
         self.chaos = chaos
+        self.could_be_from_charset = [encoding, *also]
 
 
 class _Results(list[_Guess]):
@@ -64,14 +67,18 @@ def test_charset_normalizer_is_asked_when_installed(monkeypatch: pytest.MonkeyPa
         text_module, "_charset_normalizer", lambda: _detector(_Guess("cp1251", 0.0))
     )
     assert guess_encoding(None, b"caf\xe9" * 16) == "cp1251"
-    # too short to judge: not asked, latin-1 fallback
-    assert guess_encoding(None, b"caf\xe9") == "latin-1"
+    # too short to judge: not asked, windows-1252 fallback
+    assert guess_encoding(None, b"caf\xe9") == "cp1252"
 
 
 def test_windows_1252_wins_a_near_tie(monkeypatch: pytest.MonkeyPatch) -> None:
     # Short Western-European texts tie between single-byte code pages: the WHATWG default.
     near = _detector(_Guess("cp1250", 0.0), _Guess("cp1252", 0.05))
     monkeypatch.setattr(text_module, "_charset_normalizer", lambda: near)
+    assert guess_encoding(None, b"caf\xe9" * 16) == "cp1252"
+    # Folded into an equivalent match, cp1252 is only among its possible charsets.
+    folded = _detector(_Guess("cp852", 0.0), _Guess("cp1250", 0.03, also=("cp1252",)))
+    monkeypatch.setattr(text_module, "_charset_normalizer", lambda: folded)
     assert guess_encoding(None, b"caf\xe9" * 16) == "cp1252"
     far = _detector(_Guess("cp1250", 0.0), _Guess("cp1252", 0.5))
     monkeypatch.setattr(text_module, "_charset_normalizer", lambda: far)

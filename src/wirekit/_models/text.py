@@ -114,12 +114,14 @@ def guess_encoding(content_type: str | None, body: bytes) -> str:
 
     1. the ``charset`` of the Content-Type header, when it names a known codec;
     2. a byte-order mark (UTF-8, UTF-16, UTF-32): it is explicit about itself;
-    3. ``utf-8`` when the (first 64 KiB of the) body is valid UTF-8;
+    3. ``utf-8`` when the (first 64 KiB of the) body is valid UTF-8, or mostly: valid
+       multi-byte characters at least twice as many as bad bytes (a stray windows-1252
+       quote pasted in, a character cut by the end of a Range or of the sample);
     4. ``charset-normalizer``'s best guess, when that package is installed and the body
        has at least 64 bytes to judge from; windows-1252 (the WHATWG default for unlabelled
        text) when it decodes the sample about as well: short Western-European texts tie
        between several single-byte code pages, and the guess picked cp1250 for French;
-    5. ``latin-1``, which decodes any bytes at all (never raises).
+    5. windows-1252 (decoded with errors="replace", it never raises).
     """
     declared = charset_from_content_type(content_type)
     if declared is not None:
@@ -135,16 +137,37 @@ def guess_encoding(content_type: str | None, body: bytes) -> str:
         # A multi-byte character cut by the 64 KiB sample end is still valid UTF-8.
         if len(body) > _DETECT_BYTES and exc.start >= len(sample) - 3:
             return "utf-8"
+        if _mostly_utf8(sample):
+            return "utf-8"
     detector = _charset_normalizer() if len(sample) >= _MIN_DETECT_BYTES else None
     if detector is not None:
         matches = detector.from_bytes(sample)
         best = matches.best()
         if best is not None:
             for match in matches:
-                if match.encoding == "cp1252" and match.chaos <= best.chaos + _CP1252_SLACK:
+                # charset-normalizer folds windows-1252 into an equivalent match (cp1250,
+                # say) and names it among the match's other possible charsets only.
+                if (
+                    match.encoding == "cp1252" or "cp1252" in match.could_be_from_charset
+                ) and match.chaos <= best.chaos + _CP1252_SLACK:
                     return "cp1252"
             return str(best.encoding)
-    return "latin-1"
+    # windows-1252, the WHATWG default for unlabelled text: latin-1 with ’ “ ” – — € where
+    # latin-1 has invisible C1 controls. Its five unassigned bytes become U+FFFD (.text
+    # decodes with errors="replace"), so this never raises either.
+    return "cp1252"
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """UTF-8 with a few bad bytes (a pasted windows-1252 quote, a character cut at the end
+    of a Range or of the sample): valid multi-byte characters at least twice as many as
+    the bytes that are not. Latin-1 or windows-1252 text almost never forms a valid UTF-8
+    sequence (an accented letter followed by a byte of 0x80-0xBF), so one that is mostly
+    valid UTF-8 is UTF-8."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - sample.count(b"\xef\xbf\xbd")  # U+FFFD sent as such
+    multibyte = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return bad > 0 and multibyte >= 2 * bad
 
 
 class TextDecoder:
