@@ -26,6 +26,10 @@ HeaderTypes: TypeAlias = (
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 
+def _encode(items: list[tuple[str, str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, _, value in items]
+
+
 def _by_name(items: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
     """(lower name, value) pairs grouped by name, each name's values in their order."""
     return sorted([(k, v) for _, k, v in items], key=_first)
@@ -65,23 +69,30 @@ class Headers(MutableMapping[str, str]):
         # Each entry is (name as given, lower-cased name, value): lookups compare the
         # lower-cased name without re-lowering every entry on every call.
         self._items: list[tuple[str, str, str]] = []
-        # The wire form (``raw``), kept until the next change: a client's default headers
-        # are copied into every request, and so is their encoding.
-        self._raw: list[tuple[bytes, bytes]] | None = None
+        # The wire form (``raw``) with the item list it encodes: valid while that list is
+        # the items. A change replaces the list (never edits it), so a copy shares it, and
+        # an encoding stored by a thread that read the items before another thread changed
+        # them is never taken for the new items' (a client's default headers are copied
+        # into every request, and so is their encoding).
+        self._raw: tuple[list[tuple[str, str, str]], list[tuple[bytes, bytes]]] | None = None
         if headers is None:
             return
         if isinstance(headers, Headers):
-            self._items = list(headers._items)
+            # Shared: a change replaces the list, so this is a snapshot even while another
+            # thread changes the source.
+            items = headers._items
+            self._items = items
             # Encoded here on the source, so every later copy (one per request of a client)
             # shares the encoding instead of each copy encoding the same pairs again.
             # (Text that latin-1 cannot carry fails where it is sent, as before, not here.)
-            raw = headers._raw
-            if raw is None:
+            cache = headers._raw
+            if cache is None or cache[0] is not items:
                 try:
-                    raw = headers._wire()
+                    cache = (items, _encode(items))
                 except UnicodeEncodeError:
-                    raw = None
-            self._raw = raw
+                    return
+                headers._raw = cache  # tagged: harmless if the source changed meanwhile
+            self._raw = cache
             return
         pairs: Iterable[Any] = headers.items() if isinstance(headers, Mapping) else headers
         items = self._items
@@ -160,12 +171,11 @@ class Headers(MutableMapping[str, str]):
 
     def _wire(self) -> list[tuple[bytes, bytes]]:
         """The cached wire pairs (shared: callers must not change the list)."""
-        raw = self._raw
-        if raw is None:
-            raw = self._raw = [
-                (n.encode("latin-1"), v.encode("latin-1")) for n, _, v in self._items
-            ]
-        return raw
+        cache = self._raw
+        items = self._items
+        if cache is None or cache[0] is not items:
+            cache = self._raw = (items, _encode(items))
+        return cache[1]
 
     # -- writing -------------------------------------------------------------------------
     def __setitem__(self, name: _Str, value: _Str | Sequence[_Str]) -> None:
@@ -202,7 +212,7 @@ class Headers(MutableMapping[str, str]):
     def add(self, name: _Str, value: _Str) -> None:
         """Append one more ``name: value`` (keeps any earlier ones)."""
         name = _text(name)  # bytes kept as bytes would fail only when sent
-        self._items.append((name, name.lower(), _text(value)))
+        self._items = [*self._items, (name, name.lower(), _text(value))]  # never edited
         self._raw = None
 
     def update(self, other: Any = (), /, **kwargs: str) -> None:
@@ -210,7 +220,7 @@ class Headers(MutableMapping[str, str]):
         incoming = Headers(other)
         for name in {k for _, k, _v in incoming._items}:
             self.pop(name, None)
-        self._items.extend(incoming._items)
+        self._items = [*self._items, *incoming._items]
         self._raw = None
         for name, value in kwargs.items():
             self[name] = value
@@ -225,12 +235,12 @@ class Headers(MutableMapping[str, str]):
         never sent, so encoding the source here would be wasted (measured: 1.4 µs for a
         four-header response, on every request)."""
         headers = Headers()
-        headers._items = list(self._items)
-        headers._raw = self._raw  # shared, never changed in place: replaced on a change
+        headers._raw = self._raw  # tagged with the items it encodes (see __init__)
+        headers._items = self._items  # shared: replaced on a change, never edited
         return headers
 
     def __copy__(self) -> Headers:
-        # copy.copy() must not share the item list (nor leave ``raw`` stale). A method, not
+        # A copy like copy(): the item list is shared, never edited in place. A method, not
         # ``__copy__ = copy``: compiled by mypyc, that alias failed with KeyError 'copy'.
         return Headers(self)
 

@@ -142,19 +142,24 @@ class NetrcLookup:
     once a second (a stat per request cost more than the rest of a keep-alive GET).
     """
 
-    __slots__ = ("_checked_at", "_entries", "_mtime", "path")
+    __slots__ = ("_checked_at", "_entries", "_lock", "_mtime", "path")
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._checked_at = -1.0
         self._mtime: int | None = None
         self._entries: netrc.netrc | None = None
+        # One thread reads the file; the others (a client's first requests, all at once)
+        # wait for its entries instead of going on without credentials.
+        self._lock = threading.Lock()
 
     def credentials_for(self, host: str) -> tuple[str, str] | None:
         now = time.monotonic()
         if now - self._checked_at >= 1.0:
-            self._checked_at = now
-            self._refresh()
+            with self._lock:
+                if now - self._checked_at >= 1.0:  # not refreshed while we waited
+                    self._refresh()
+                    self._checked_at = now  # once the entries are in place
         entries = self._entries
         if entries is None:
             return None
@@ -172,13 +177,13 @@ class NetrcLookup:
             return
         if mtime == self._mtime:
             return
-        self._mtime = mtime
         try:
             self._entries = netrc.netrc(self.path)
         except (OSError, netrc.NetrcParseError, UnicodeDecodeError):
             # A broken file (or one not in the locale's encoding) is ignored as if absent:
             # it must not fail requests to hosts it does not even list.
             self._entries = None
+        self._mtime = mtime
 
 
 def netrc_credentials(
@@ -252,6 +257,10 @@ def _digest_challenge(response: Response) -> dict[str, str] | None:
     )
 
 
+#: Nonce counts DigestAuth keeps per origin for nonces the server has replaced.
+_NONCES_KEPT = 16
+
+
 class DigestAuth(Auth):
     """RFC 7616 Digest authentication (qop=auth; MD5, SHA-256, SHA-512-256, -sess).
 
@@ -299,10 +308,12 @@ class DigestAuth(Auth):
             known = self._challenges.get(origin)
             if known is None or known.get("nonce") != digest["nonce"]:
                 self._challenges[origin] = digest
-                # Counts of the nonces this origin no longer uses are dropped.
-                for key in [key for key in self._nonce_counts if key[0] == origin]:
-                    if key[1] != digest["nonce"]:
-                        del self._nonce_counts[key]
+                # Counts of the nonces this origin no longer uses are dropped, but not the
+                # last few: another thread may still sign with one it read before (from
+                # 0 again, it would send an nc the server saw already).
+                kept = [key for key in self._nonce_counts if key[0] == origin]
+                for key in kept[: max(0, len(kept) - _NONCES_KEPT)]:
+                    del self._nonce_counts[key]
         request.headers["Authorization"] = self._authorization(request, digest)
         yield request
 

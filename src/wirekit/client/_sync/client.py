@@ -265,7 +265,9 @@ class Client:
     @base_url.setter
     def base_url(self, value: str | URL | None) -> None:
         self._base_url = URL(value) if value else None
-        self._url_cache.clear()  # cached joins were made with the old base
+        # Cached joins were made with the old base. A new dict, not clear(): a request
+        # joining with the old base meanwhile stores its join in the old one.
+        self._url_cache = {}
 
     @property
     def follow_redirects(self) -> bool:
@@ -327,7 +329,8 @@ class Client:
         if isinstance(url, str):
             # URLs are immutable, so a client that calls the same few URLs (the usual case)
             # parses each once; the cache is small and simply emptied when full.
-            cached = self._url_cache.get(url)
+            cache = self._url_cache  # read once: the base_url setter replaces it
+            cached = cache.get(url)
             if cached is not None:
                 return cached
             text = url
@@ -336,9 +339,9 @@ class Client:
                 # "//users/1" names the host "users" and the joined path would lose it.
                 text = "/" + url.lstrip("/")
             target = self._merge_url(URL(text))
-            if len(self._url_cache) >= URL_CACHE_SIZE:
-                self._url_cache.clear()
-            self._url_cache[url] = target
+            if len(cache) >= URL_CACHE_SIZE:
+                cache.clear()
+            cache[url] = target
             return target
         target = url
         if self._base_url is not None and not target.is_absolute and target.host:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 import time
 from typing import Any
 
@@ -683,7 +684,7 @@ class ResponseBody:
             self._finish(reusable=False)  # outside the handler (see _finish)
             raise failure
         if not self._finish_nowait(reusable):
-            self._finish(reusable=reusable)
+            self._close_claimed(reusable)
         return chunks
 
     def _data_of(self, event: Any) -> bytes | None:
@@ -712,38 +713,50 @@ class ResponseBody:
         # Garbage-collected unfinished (a streamed response never read to its end nor
         # closed): its connection's bytes are unknown, so it is aborted, and its pool slot
         # given back; kept, the slot would be lost for good (PoolTimeout ever after).
-        if self._done:
+        if not self._claim():
             return
-        self._done = True
         self._connection.abort()
         pool = self._pool
         if pool is not None:
             pool.release_orphan(self._connection)
 
-    def _finish_nowait(self, reusable: bool) -> bool:
-        """Finish without awaiting when no I/O is needed (already finished, or the pool keeps
-        the connection idle): True if done, False if ``_finish`` must close it."""
+    def _claim(self) -> bool:
+        """True for the one caller that finishes the body. Two threads may finish it at
+        once (one reads its end while another closes it): the connection must go back to
+        the pool, or be closed, once."""
         if self._done:
+            return False
+        with _FINISHING:
+            done, self._done = self._done, True
+        return not done
+
+    def _finish_nowait(self, reusable: bool) -> bool:
+        """Finish without awaiting when no I/O is needed (finished already, here or by
+        another thread, or the pool keeps the connection idle): True if done, False when
+        this caller has claimed the body and must ``_close_claimed`` its connection."""
+        if not self._claim():
             return True
         pool = self._pool
-        if reusable and pool is not None and pool.keep_idle(self._connection):
-            self._done = True
-            return True
-        return False
+        return reusable and pool is not None and pool.keep_idle(self._connection)
 
     def _finish(self, *, reusable: bool) -> None:
         # Callers this after their except block, never in it: a compiled (mypyc)
         # coroutine suspended inside a handler leaves its exception in the thread's state
         # (tests/test_compiled_sources.py).
-        if self._finish_nowait(reusable):
-            return
-        self._done = True
+        if not self._finish_nowait(reusable):
+            self._close_claimed(reusable)
+
+    def _close_claimed(self, reusable: bool) -> None:
+        """Close the connection of a body this caller claimed and the pool did not keep."""
         pool = self._pool
         if pool is not None:
             pool.discard(self._connection)
         elif not reusable:
             self._connection.close()
 
+
+#: Taken (briefly) to finish a response body once, whichever thread finishes it.
+_FINISHING = threading.Lock()
 
 #: Connect phases spent on the proxy itself (named in errors and in a deadline's message).
 _TO_PROXY = "connect to the proxy"
