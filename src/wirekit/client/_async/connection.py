@@ -761,7 +761,8 @@ class AsyncResponseBody:
 
 
 #: Taken (briefly) to finish a response body once, whichever thread finishes it.
-_FINISHING = threading.Lock()
+#: Re-entrant: a finalizer (``__del__`` of another body) may run inside the section.
+_FINISHING = threading.RLock()
 
 #: Connect phases spent on the proxy itself (named in errors and in a deadline's message).
 _TO_PROXY = "connect to the proxy"
