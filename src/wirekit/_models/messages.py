@@ -224,7 +224,11 @@ class Response:
 
     @property
     def is_redirect(self) -> bool:
-        return self.status_code in _REDIRECT_STATUSES and "location" in self.headers
+        # An empty Location is none: followed, it would name this URL again until
+        # TooManyRedirects (requests, aiohttp and curl return the response).
+        return self.status_code in _REDIRECT_STATUSES and any(
+            value.strip() for value in self.headers.get_list("location")
+        )
 
     @property
     def is_closed(self) -> bool:

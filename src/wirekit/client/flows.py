@@ -33,6 +33,7 @@ from wirekit.errors import (
     ConnectTimeout,
     InvalidRedirect,
     InvalidURL,
+    LimitExceeded,
     NameResolutionError,
     StreamConsumed,
     TooManyRedirects,
@@ -338,7 +339,17 @@ def redirect_request(
 
     ``headers``: the hop's headers to start from, when not ``request.headers`` (those from
     before an auth flow added its own)."""
-    location = response.headers["location"]
+    # One URI-reference (RFC 9110 §10.2.2), never the ", "-join of repeated field lines:
+    # copies of one value are followed (as browsers and curl do), different ones refused
+    # (browsers take them for response splitting). Empty ones do not count (is_redirect).
+    locations = list(dict.fromkeys(v.strip() for v in response.headers.get_list("location")))
+    locations = [value for value in locations if value]
+    if len(locations) != 1:
+        raise InvalidRedirect(
+            f"redirect from {request.url} has {len(locations)} different Location values: "
+            + ", ".join(repr(value) for value in locations)
+        )
+    location = locations[0]
     if not location.isascii():
         # Headers are decoded as latin-1; raw UTF-8 in Location is common in the wild and
         # meant as UTF-8 (browsers, requests and httpx read it so), else keep it as it came.
@@ -353,7 +364,7 @@ def redirect_request(
         location = rest
     try:
         url = request.url.join(location)
-    except InvalidURL as exc:
+    except (InvalidURL, LimitExceeded) as exc:
         raise chained(
             InvalidRedirect(
                 f"redirect from {request.url} has an invalid Location {location!r}: {exc}"
@@ -368,8 +379,11 @@ def redirect_request(
         raise InvalidRedirect(
             f"redirect from {request.url} has an invalid Location {location!r}: no host"
         )
-    if not url.fragment and request.url.fragment:
-        url = url.copy_with(fragment=request.url.fragment)  # RFC 9110 §10.2.2
+    inherited = request.url._fragment
+    if url._fragment is None and inherited is not None:
+        # RFC 9110 §10.2.2: only when the Location has none ("#" is an empty one), and as
+        # written (decoded and encoded again, "%2F" would become "/").
+        url = url.join("#" + inherited)
     if url.userinfo:
         # Never sent on the wire (RFC 9110 §4.2.4), nor kept in response.url and history.
         url = url.copy_with(userinfo="")
