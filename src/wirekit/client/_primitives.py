@@ -9,8 +9,10 @@ plain ``with`` (an ``async with`` would cost two coroutines per use): code insid
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -24,8 +26,10 @@ __all__ = [
     "AsyncLock",
     "AsyncSignal",
     "Lock",
+    "PoolHooks",
     "Signal",
     "async_sleep",
+    "let_go_in_child",
     "monotonic",
     "sync_sleep",
 ]
@@ -184,3 +188,78 @@ class Alarm:
 
     def cancel(self) -> None:
         self._timer.cancel()
+
+
+class PoolHooks:
+    """What reaches a pool from outside its own calls: its expiry alarm and, in a forked
+    child, the fork handler. The pool holds this object; the alarm and the fork registry
+    hold only weak references to it, so a client dropped without close() is collected
+    (with its sockets) instead of living on until its idle connections expire. (A pool
+    itself, compiled by mypyc, takes no weak reference: hence this plain object.)"""
+
+    __slots__ = ("__weakref__", "after_fork", "alarm", "collected", "ring")
+
+    def __init__(
+        self,
+        ring: Callable[[], None],
+        after_fork: Callable[[], None],
+        collected: Callable[[], None],
+    ) -> None:
+        self.ring = ring
+        self.after_fork = after_fork
+        #: Called when the pool (and this object with it) is garbage-collected.
+        self.collected = collected
+        self.alarm: Alarm | AsyncAlarm | None = None  # the latest, cancelled with the pool
+        _FORK_HOOKS.add(self)
+
+    def weak_ring(self) -> Callable[[], None]:
+        """``ring``, called through a weak reference (what an alarm is given)."""
+        ref = weakref.ref(self)
+
+        def ring() -> None:
+            hooks = ref()
+            if hooks is not None:
+                hooks.ring()
+
+        return ring
+
+    def __del__(self) -> None:
+        # The pool is unreachable (a client dropped without close()); finalizers run
+        # before any of the cycle is torn down (PEP 442), so the pool is still whole.
+        alarm = self.alarm
+        if isinstance(alarm, Alarm):  # a timer thread would sleep on to no purpose
+            alarm.cancel()
+        try:
+            self.collected()
+        except Exception:  # a finalizer must not raise: the sockets close themselves then
+            pass
+
+
+_FORK_HOOKS: weakref.WeakSet[PoolHooks] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for hooks in list(_FORK_HOOKS):
+        hooks.after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+#: What a forked child let go of (see ``let_go_in_child``), kept from its finalizers.
+_LET_GO: list[object] = []
+
+
+def let_go_in_child(owner: object, fd: int) -> None:
+    """In a forked child, drop its copy of a parent connection's socket without any I/O:
+    ``fd`` is pointed at /dev/null (no shutdown, no close_notify, nothing the parent's
+    connection would notice; its TCP connection ends when the parent closes it), and
+    ``owner`` (the stream holding the fd) is kept, so no finalizer closes or warns about
+    it later. Both processes reading one socket would get each other's answers."""
+    if fd >= 0:
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+    _LET_GO.append(owner)

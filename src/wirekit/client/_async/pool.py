@@ -20,7 +20,7 @@ from wirekit._io.base import Trace
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import Origin
 from wirekit.client._async.connection import AsyncHTTPConnection, AsyncRoute
-from wirekit.client._primitives import AsyncAlarm, AsyncLock, AsyncSignal, monotonic
+from wirekit.client._primitives import AsyncAlarm, AsyncLock, AsyncSignal, PoolHooks, monotonic
 from wirekit.client.config import IDEMPOTENT_METHODS, Limits
 from wirekit.client.deadline import Deadline
 from wirekit.errors import PoolTimeout, ReadError, RemoteProtocolError, WriteError
@@ -74,6 +74,11 @@ class AsyncConnectionPool:
         #: Closes idle connections as they expire, so a client gone quiet closes them before
         #: the server does (no CLOSE_WAIT sockets); set while any connection is idle.
         self._alarm: AsyncAlarm | None = None
+        #: Which process's connections are on the books: a forked child starts a new
+        #: generation, and those of its parent are let go, never used (``_after_fork``).
+        self._generation = 0
+        #: The alarm's and the fork handler's way in, by weak reference (see PoolHooks).
+        self._hooks = PoolHooks(self._ring, self._after_fork, self._collected)
 
     # -- introspection (tests, the CLI) --------------------------------------------------
     @property
@@ -294,7 +299,7 @@ class AsyncConnectionPool:
     def _new_connection(self, route: AsyncRoute, origin: Origin) -> AsyncHTTPConnection:
         self._open += 1
         self._open_per_origin[origin] = self._open_per_origin.get(origin, 0) + 1
-        return AsyncHTTPConnection(
+        connection = AsyncHTTPConnection(
             origin,
             route=route,
             local_address=self._local_address,
@@ -303,6 +308,47 @@ class AsyncConnectionPool:
             family=self._family,
             limits=self._protocol_limits,
         )
+        connection.generation = self._generation
+        return connection
+
+    def owns(self, connection: AsyncHTTPConnection) -> bool:
+        """False for a connection this process inherited from its parent (a fork)."""
+        return connection.generation == self._generation
+
+    def _collected(self) -> None:
+        """The client was dropped without close() and is garbage-collected: its idle
+        connections are closed now, without I/O (a finalizer cannot await), not when they
+        expire; an event loop would keep an async one's socket open for good."""
+        for route in tuple(self.routes.values()):
+            for stack in tuple(route.idle.values()):
+                for connection in stack:
+                    connection.abort()
+
+    def _after_fork(self) -> None:
+        """In a forked child (os.register_at_fork): the parent's connections stay the
+        parent's (both processes reading one socket would get each other's answers) and its
+        threads are gone (a lock one of them held would never be released, an alarm never
+        ring). The books start empty; idle connections are let go without I/O; lent-out
+        ones are let go when their response ends (``owns``)."""
+        self._lock = AsyncLock()
+        self._alarm = None
+        self._hooks.alarm = None
+        self._waiters = deque()
+        self._orphans = deque()
+        inherited = [
+            connection
+            for route in self.routes.values()
+            for stack in route.idle.values()
+            for connection in stack
+        ]
+        for route in self.routes.values():
+            route.idle.clear()
+        self._open = 0
+        self._open_per_origin = {}
+        self._idle_count = 0
+        self._generation += 1
+        for connection in inherited:
+            connection.let_go()
 
     def _forget(self, connection: AsyncHTTPConnection) -> None:
         self._open -= 1
@@ -376,7 +422,12 @@ class AsyncConnectionPool:
 
     def _arm(self, delay: float | None) -> None:
         """Set the expiry alarm ``delay`` seconds on (None: no expiry, no alarm)."""
-        self._alarm = None if delay is None else AsyncAlarm.start(delay + _ALARM_SLACK, self._ring)
+        alarm = (
+            None
+            if delay is None
+            else AsyncAlarm.start(delay + _ALARM_SLACK, self._hooks.weak_ring())
+        )
+        self._alarm = self._hooks.alarm = alarm
 
     def _ring(self) -> None:
         """The expiry alarm: close the idle connections past ``keepalive_expiry``, without
@@ -438,6 +489,8 @@ class AsyncConnectionPool:
         without being closed (the connection is already aborted). Runs from a finalizer, so
         possibly inside one of this pool's sections, on this thread or another: then the
         section gives the slot back as it ends (``_reap_deferred``)."""
+        if connection.generation != self._generation:
+            return  # the parent's (a fork): its slot is not on these books
         self._orphans.append(connection)  # before trying the lock: see _reap_deferred
         lock = self._lock
         # Another thread's section lets go of the lock within moments: wait for it, and the
@@ -466,6 +519,9 @@ class AsyncConnectionPool:
     def keep_idle(self, connection: AsyncHTTPConnection) -> bool:
         """Take back a connection that can serve again, as idle (no coroutine: the usual
         end of a response). False when the pool cannot keep it: ``discard`` it then."""
+        if connection.generation != self._generation:
+            connection.let_go()  # the parent's (a fork): never used here
+            return True
         try:
             with self._lock:
                 if self._closed or not connection.is_connected:
@@ -477,6 +533,9 @@ class AsyncConnectionPool:
 
     async def discard(self, connection: AsyncHTTPConnection) -> None:
         """Close a lent-out connection and give its slot to a waiter."""
+        if connection.generation != self._generation:
+            connection.let_go()  # the parent's (a fork): no I/O, no slot on these books
+            return
         with self._lock:
             self._forget(connection)
             self._hand_slots()
@@ -501,7 +560,7 @@ class AsyncConnectionPool:
             self._closed = True
             if self._alarm is not None:
                 self._alarm.cancel()
-                self._alarm = None
+                self._alarm = self._hooks.alarm = None
             routes = tuple(self.routes.values())
             idle = [c for r in routes for stack in r.idle.values() for c in stack]
             for route in routes:

@@ -9,6 +9,7 @@ closed on every path (success, error, cancellation: DESIGN invariant 5).
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 import threading
 import time
@@ -19,6 +20,7 @@ from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, Origin, host_for_header, host_header
 from wirekit._proto import http1
+from wirekit.client._primitives import let_go_in_child
 from wirekit.client.deadline import Deadline
 from wirekit.errors import (
     ConnectError,
@@ -110,6 +112,7 @@ class HTTPConnection:
         "_uds",
         "answered",
         "family",
+        "generation",
         "origin",
         "requests_sent",
         "reused",
@@ -147,6 +150,8 @@ class HTTPConnection:
         self.answered = False
         self._connect_timings: dict[str, float] | None = None
         self._broken = False  # the request was not fully sent: never reuse
+        #: The pool's generation when it was opened (a forked child's pool starts a new one).
+        self.generation = 0
 
     # -- pool bookkeeping ----------------------------------------------------------------
     def mark_idle(self, now: float) -> None:
@@ -177,6 +182,16 @@ class HTTPConnection:
         abort = getattr(stream, "abort", None)
         if abort is not None:
             abort()
+
+    def let_go(self) -> None:
+        """In a forked child: drop the parent's connection without I/O and without its
+        event loop (an asyncio transport's close would take the socket out of an epoll
+        the two processes share): see ``let_go_in_child``."""
+        stream, self._stream = self._stream, None
+        self._proto.release()
+        if stream is not None:
+            sock = stream.get_extra_info("socket")
+            let_go_in_child(stream, sock.fileno() if sock is not None else -1)
 
     # -- connecting ----------------------------------------------------------------------
     def connect(self, deadline: Deadline, trace: Trace | None) -> None:
@@ -715,6 +730,10 @@ class ResponseBody:
         # given back; kept, the slot would be lost for good (PoolTimeout ever after).
         if not self._claim():
             return
+        pool = self._pool
+        if pool is not None and not pool.owns(self._connection):
+            self._connection.let_go()  # the parent's (a fork)
+            return
         self._connection.abort()
         pool = self._pool
         if pool is not None:
@@ -758,6 +777,16 @@ class ResponseBody:
 #: Taken (briefly) to finish a response body once, whichever thread finishes it.
 #: Re-entrant: a finalizer (``__del__`` of another body) may run inside the section.
 _FINISHING = threading.RLock()
+
+
+def _new_finishing_lock() -> None:
+    """In a forked child: a parent thread may have held the lock at the fork."""
+    global _FINISHING
+    _FINISHING = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_finishing_lock)
 
 #: Connect phases spent on the proxy itself (named in errors and in a deadline's message).
 _TO_PROXY = "connect to the proxy"
