@@ -20,6 +20,7 @@ from typing import Any
 
 import idna
 
+from wirekit._forks import renew_lock_at_fork
 from wirekit._models.headers import Headers
 from wirekit._models.url import URL
 from wirekit.errors import LocalProtocolError
@@ -268,6 +269,7 @@ class Cookies:
         # A Client's jar is shared by its threads: every change of the store, and every
         # walk over it that may meet one, holds this (reentrant: _add inside load...).
         self._lock = threading.RLock()
+        renew_lock_at_fork(self, threading.RLock)
         if cookies is None:
             return
         if isinstance(cookies, Mapping):
@@ -309,6 +311,7 @@ class Cookies:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        renew_lock_at_fork(self, threading.RLock)
 
     def _matching(self, name: str, domain: str | None, path: str | None) -> list[Cookie]:
         if domain is not None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 from urllib.parse import quote
 
+from wirekit._forks import renew_lock_at_fork
 from wirekit._models.messages import Request, Response
 from wirekit.errors import LocalProtocolError, RemoteProtocolError
 
@@ -142,7 +143,7 @@ class NetrcLookup:
     once a second (a stat per request cost more than the rest of a keep-alive GET).
     """
 
-    __slots__ = ("_checked_at", "_entries", "_lock", "_mtime", "path")
+    __slots__ = ("__weakref__", "_checked_at", "_entries", "_lock", "_mtime", "path")
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -152,6 +153,7 @@ class NetrcLookup:
         # One thread reads the file; the others (a client's first requests, all at once)
         # wait for its entries instead of going on without credentials.
         self._lock = threading.Lock()
+        renew_lock_at_fork(self, threading.Lock)
 
     def credentials_for(self, host: str) -> tuple[str, str] | None:
         now = time.monotonic()
@@ -274,6 +276,7 @@ class DigestAuth(Auth):
         self._username = username
         self._password = password
         self._lock = threading.Lock()
+        renew_lock_at_fork(self, threading.Lock)
         # Per origin: each server has its own realm and nonces (one host's must never be
         # replayed to another).
         self._challenges: dict[Any, dict[str, str]] = {}
