@@ -12,7 +12,6 @@ import socket
 import tempfile
 import threading
 import time
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 import wirekit
 from tests.client.conftest import HashingServer
 from tests.support.handler_peer import Peer, Seen, response
+from tests.support.helpers import secrets_in_frame_locals
 from tests.support.scripted import ScriptedServer, close, expect, send
 from wirekit.net import CachingResolver
 
@@ -322,25 +322,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _secrets_in_locals(error: BaseException) -> list[str]:
-    """Locals of wirekit's own frames in the error's traceback (what Sentry, rich and pytest
-    --showlocals record), as repr() shows them, that reveal the proxy password."""
-    package = str(Path(wirekit.__file__).parent)
-    found = []
-    for cause in (error, error.__cause__, error.__context__):
-        if cause is None:
-            continue
-        summary = traceback.TracebackException.from_exception(cause, capture_locals=True)
-        for frame in summary.stack:
-            if frame.filename.startswith(package):
-                found += [
-                    f"{frame.name}: {name} = {value}"
-                    for name, value in (frame.locals or {}).items()
-                    if "psecret" in value
-                ]
-    return found
-
-
 def test_socks_failure_traceback_locals_hide_the_proxy_password() -> None:
     """A SOCKS proxy that refuses: the ProxyError's frames hold the parsed proxy as
     SocksProxyURL, whose dataclass repr prints password='psecret' (and the sync tunnel's
@@ -351,7 +332,7 @@ def test_socks_failure_traceback_locals_hide_the_proxy_password() -> None:
     with wirekit.Client(proxy=proxy, retry=0, timeout=10) as client:
         with pytest.raises(wirekit.ProxyError) as caught:
             client.get("http://127.0.0.1:9/")
-    assert _secrets_in_locals(caught.value) == []
+    assert secrets_in_frame_locals(caught.value, "psecret") == []
 
 
 @pytest.mark.anyio
@@ -361,7 +342,7 @@ async def test_async_socks_failure_traceback_locals_hide_the_proxy_password() ->
     async with wirekit.AsyncClient(proxy=proxy, retry=0, timeout=10) as client:
         with pytest.raises(wirekit.ProxyError) as caught:
             await client.get("http://127.0.0.1:9/")
-    assert _secrets_in_locals(caught.value) == []
+    assert secrets_in_frame_locals(caught.value, "psecret") == []
 
 
 # -- the proxy named as host:port, an IPv6 one in brackets ------------------------------------

@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 import warnings
+from typing import Any
 
 import wirekit
 
@@ -286,24 +287,35 @@ def fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def _plan(seed: int, n: int, kinds: list[str]) -> list[tuple[int, str, int, float]]:
+    """Per request: its id, fault kind, body size and a random number for its choices."""
+    rng = random.Random(seed)
+    return [
+        (i, rng.choice(kinds), rng.choice([0, 10, 1000, 70000]), rng.random()) for i in range(n)
+    ]
+
+
+def _client_options(retry: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "limits": wirekit.Limits(max_connections=4),
+        "timeout": wirekit.Timeout(TOTAL, read=0.3),
+        "trust_env": False,
+    }
+    if not retry:
+        options["retry"] = 0
+    return options
+
+
 # ---------------------------------------------------------------- sync
 def run_sync(
     seed: int, retry: bool, n: int = 500, cap: float = 30.0, kinds: list[str] = ALL_KINDS
 ) -> Stats:
-    rng = random.Random(seed)
-    plan = [
-        (i, rng.choice(kinds), rng.choice([0, 10, 1000, 70000]), rng.random()) for i in range(n)
-    ]
+    plan = _plan(seed, n, kinds)
     stats = Stats()
     server = ChaosServer()
     base = f"http://127.0.0.1:{server.port}"
-    kwargs = {} if retry else {"retry": 0}
-    client = wirekit.Client(
-        limits=wirekit.Limits(max_connections=4),
-        timeout=wirekit.Timeout(TOTAL, read=0.3),
-        trust_env=False,
-        **kwargs,
-    )
+    kwargs = _client_options(retry)
+    client = wirekit.Client(**kwargs)
     tl = threading.local()
     events: dict[int, list] = collections.defaultdict(list)
 
@@ -401,20 +413,12 @@ def _final_requests_sync(stats: Stats, client, base: str, port: int) -> None:
 async def run_async(
     seed: int, retry: bool, n: int = 600, cap: float = 30.0, kinds: list[str] = ALL_KINDS
 ) -> Stats:
-    rng = random.Random(seed)
-    plan = [
-        (i, rng.choice(kinds), rng.choice([0, 10, 1000, 70000]), rng.random()) for i in range(n)
-    ]
+    plan = _plan(seed, n, kinds)
     stats = Stats()
     server = ChaosServer()
     base = f"http://127.0.0.1:{server.port}"
-    kwargs = {} if retry else {"retry": 0}
-    client = wirekit.AsyncClient(
-        limits=wirekit.Limits(max_connections=4),
-        timeout=wirekit.Timeout(TOTAL, read=0.3),
-        trust_env=False,
-        **kwargs,
-    )
+    kwargs = _client_options(retry)
+    client = wirekit.AsyncClient(**kwargs)
     it = iter(plan)
     end = time.monotonic() + cap
 

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,25 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def secrets_in_frame_locals(error: BaseException, *secrets: str) -> list[str]:
+    """Locals of wirekit's own frames in ``error``'s traceback (and its cause's and
+    context's), as repr() shows them (what Sentry, rich and pytest --showlocals record),
+    that contain any of ``secrets``."""
+    import wirekit
+
+    package = str(Path(wirekit.__file__).parent)
+    found = []
+    for cause in (error, error.__cause__, error.__context__):
+        if cause is None:
+            continue
+        summary = traceback.TracebackException.from_exception(cause, capture_locals=True)
+        for frame in summary.stack:
+            if frame.filename.startswith(package):
+                found += [
+                    f"{frame.name}: {name} = {value}"
+                    for name, value in (frame.locals or {}).items()
+                    if any(secret in value for secret in secrets)
+                ]
+    return found

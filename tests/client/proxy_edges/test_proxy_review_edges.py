@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import traceback
-from pathlib import Path
 
 import pytest
 
 import wirekit
+from tests.support.helpers import secrets_in_frame_locals
 from tests.support.scripted import ScriptedServer, close, expect, hold, send
 
 _ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nvia proxy"
@@ -155,25 +154,6 @@ _TOKEN = base64.b64encode(b"puser:psecret").decode()
 _REFUSE = [expect(), send(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), close()]
 
 
-def _credentials_in_locals(error: BaseException) -> list[str]:
-    """wirekit's own frames whose locals (as Sentry / rich / pytest --showlocals record them)
-    hold the proxy password, in clear or as the Basic token that is the same thing."""
-    package = str(Path(wirekit.__file__).parent)
-    found = []
-    for cause in (error, error.__cause__, error.__context__):
-        if cause is None:
-            continue
-        summary = traceback.TracebackException.from_exception(cause, capture_locals=True)
-        for frame in summary.stack:
-            if frame.filename.startswith(package):
-                found += [
-                    f"{frame.name}: {name}"
-                    for name, value in (frame.locals or {}).items()
-                    if "psecret" in value or _TOKEN in value
-                ]
-    return found
-
-
 def test_refused_connect_traceback_locals_hide_the_proxy_credentials() -> None:
     """The SOCKS twin is fixed (test_proxy_edges: SocksProxyURL hides its password), and the
     HTTP-proxy case was judged clean because "psecret" never shows; but _tunnel's local
@@ -186,7 +166,7 @@ def test_refused_connect_traceback_locals_hide_the_proxy_credentials() -> None:
         ) as client:
             with pytest.raises(wirekit.ProxyError) as caught:
                 client.get("https://origin.test/")
-    assert _credentials_in_locals(caught.value) == []
+    assert secrets_in_frame_locals(caught.value, "psecret", _TOKEN) == []
 
 
 @pytest.mark.anyio
@@ -198,7 +178,7 @@ async def test_async_refused_connect_traceback_locals_hide_the_proxy_credentials
         ) as client:
             with pytest.raises(wirekit.ProxyError) as caught:
                 await client.get("https://origin.test/")
-    assert _credentials_in_locals(caught.value) == []
+    assert secrets_in_frame_locals(caught.value, "psecret", _TOKEN) == []
 
 
 @pytest.mark.parametrize("key", ["ftp", "https-proxy", "http://example.com"])
