@@ -43,15 +43,20 @@ def quote_field(value: str) -> str:
     return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def _utf8(value: bytes, what: str) -> str:
+    """Bytes a part's head carries as text: UTF-8, what the head is written in."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} {value!r} is not UTF-8") from exc
+
+
 def _field_name(name: Any) -> str:
     """A part's name as text: bytes are UTF-8 (what the part's head is written in)."""
     if isinstance(name, str):
         return name
     if isinstance(name, bytes):
-        try:
-            return name.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"multipart field name {name!r} is not UTF-8") from exc
+        return _utf8(name, "multipart field name")
     return str(name)
 
 
@@ -240,10 +245,7 @@ def _filename(name: str, value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"file part {name!r}: filename {value!r} is not UTF-8") from exc
+        return _utf8(value, f"file part {name!r}: filename")
     raise TypeError(
         f"file part {name!r}: the filename must be str, bytes or None, not {type(value).__name__}"
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 import wirekit
-from tests.client.text_edges._peer import reply
+from tests.client.body_edges._common import reply
 from tests.support.scripted import ScriptedServer, expect, send
 
 SCRIPT = reply(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 import wirekit
-from tests.client.text_edges._peer import reply
+from tests.client.body_edges._common import reply
 from tests.support.scripted import ScriptedServer, expect, send
 
 RUSSIAN = "Привет, мир! Это пример текста на русском языке для проверки кодировки. " * 2
