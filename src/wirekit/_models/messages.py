@@ -315,20 +315,19 @@ class Response:
                     )
                 except (ValueError, RecursionError) as second:
                     failure = second
-            raise self._json_error(failure) from failure
+            raise chained(self._json_error(failure), failure) from failure
         except (ValueError, RecursionError) as exc:
-            raise self._json_error(exc) from exc
+            raise chained(self._json_error(exc), exc) from exc
 
     def _json_error(self, exc: ValueError | RecursionError) -> JSONDecodeError:
         # Not self.url: a Response built by hand (a MockTransport handler) has no request.
         source = "" if self._request is None else f" from {redact(str(self._request.url))}"
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        error = JSONDecodeError(
+        return JSONDecodeError(
             f"response body{source} is not valid JSON: {reason}",
             getattr(exc, "doc", ""),
             getattr(exc, "pos", 0),
         )
-        return chained(error, exc)
 
     def _decoder(self) -> decoders.ContentDecoder:
         # None limits mean the decoders' defaults.

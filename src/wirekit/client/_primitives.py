@@ -226,10 +226,10 @@ class PoolHooks:
     def __del__(self) -> None:
         # The pool is unreachable (a client dropped without close()); finalizers run
         # before any of the cycle is torn down (PEP 442), so the pool is still whole.
-        alarm = self.alarm
-        if isinstance(alarm, Alarm):  # a timer thread would sleep on to no purpose
-            alarm.cancel()
         try:
+            alarm = self.alarm
+            if isinstance(alarm, Alarm):  # a timer thread would sleep on to no purpose
+                alarm.cancel()
             self.collected()
         except Exception:  # a finalizer must not raise: the sockets close themselves then
             pass
