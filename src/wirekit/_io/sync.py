@@ -218,6 +218,12 @@ class SyncStream:
             return
         self._closed = True
         try:
+            # Wakes a thread blocked reading this socket (a response closed from another
+            # thread): close() alone leaves its recv() waiting until data or its timeout.
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # not connected any more
+        try:
             self._sock.close()
         except OSError:
             pass

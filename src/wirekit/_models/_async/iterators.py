@@ -13,17 +13,72 @@ at the end).
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from wirekit._models import decoders
 from wirekit._models.chunks import DecodedPipe, Rechunker, TextPipe, split_content
-from wirekit.errors import DecodingError, WirekitError
+from wirekit.errors import DecodingError, StreamClosed, WirekitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from wirekit._models.messages import Response
 
 
-async def raw(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
+_T = TypeVar("_T")
+
+
+class AsyncGuarded(Generic[_T]):
+    """A body iterator that, once a step has failed (a read timeout caught and the loop
+    gone on, a step cancelled by ``asyncio.wait_for``, a limit), raises StreamClosed on
+    every later step: a generator that raised can only end, and the body would look
+    complete with part of it missing."""
+
+    __slots__ = ("_failed", "_inner")
+
+    def __init__(self, inner: AsyncIterator[_T]) -> None:
+        self._inner = inner
+        self._failed: str | None = None
+
+    def __aiter__(self) -> AsyncGuarded[_T]:
+        return self
+
+    async def __anext__(self) -> _T:
+        if self._failed is not None:
+            raise StreamClosed(
+                f"the response body cannot be read on: an earlier step failed ({self._failed})"
+            )
+        try:
+            return await self._inner.__anext__()
+        except StopAsyncIteration:
+            raise
+        except BaseException as exc:
+            self._failed = type(exc).__name__
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()  # type: ignore[attr-defined]
+
+
+def raw(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
+    """The body as received, Content-Encoding not undone; closes the response at the end."""
+    return AsyncGuarded(_raw(response, chunk_size))
+
+
+def decoded(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
+    """The body decoded (gzip, br, zstd... undone)."""
+    return AsyncGuarded(_decoded(response, chunk_size))
+
+
+def text(response: Response, chunk_size: int | None) -> AsyncIterator[str]:
+    """The body decoded to text, in the response's charset."""
+    return AsyncGuarded(_text(response, chunk_size))
+
+
+def lines(response: Response, max_line_length: int | None) -> AsyncIterator[str]:
+    """The body's text, a line at a time (line ends removed)."""
+    return AsyncGuarded(_lines(response, max_line_length))
+
+
+async def _raw(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
     """The body as received, Content-Encoding not undone; closes the response at the end."""
     if response._content is not None and response._stream is None:
         for piece in split_content(response._content, chunk_size):
@@ -44,7 +99,7 @@ async def raw(response: Response, chunk_size: int | None) -> AsyncIterator[bytes
         await response.aclose()
 
 
-async def decoded(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
+async def _decoded(response: Response, chunk_size: int | None) -> AsyncIterator[bytes]:
     """The body decoded (gzip, br, zstd... undone)."""
     if response._content is not None:
         for piece in split_content(response._content, chunk_size):
@@ -62,7 +117,7 @@ async def decoded(response: Response, chunk_size: int | None) -> AsyncIterator[b
         raise
 
 
-async def text(response: Response, chunk_size: int | None) -> AsyncIterator[str]:
+async def _text(response: Response, chunk_size: int | None) -> AsyncIterator[str]:
     """The body decoded to text, in the response's charset."""
     pipe = TextPipe(response._stream_encoding())
     async for chunk in response.aiter_bytes(chunk_size):
@@ -72,7 +127,7 @@ async def text(response: Response, chunk_size: int | None) -> AsyncIterator[str]
         yield piece
 
 
-async def lines(response: Response, max_line_length: int | None) -> AsyncIterator[str]:
+async def _lines(response: Response, max_line_length: int | None) -> AsyncIterator[str]:
     """The body's text, a line at a time (line ends removed)."""
     splitter = (
         decoders.LineDecoder()

@@ -14,17 +14,72 @@ at the end).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from wirekit._models import decoders
 from wirekit._models.chunks import DecodedPipe, Rechunker, TextPipe, split_content
-from wirekit.errors import DecodingError, WirekitError
+from wirekit.errors import DecodingError, StreamClosed, WirekitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from wirekit._models.messages import Response
 
 
+_T = TypeVar("_T")
+
+
+class Guarded(Generic[_T]):
+    """A body iterator that, once a step has failed (a read timeout caught and the loop
+    gone on, a step cancelled by ``asyncio.wait_for``, a limit), raises StreamClosed on
+    every later step: a generator that raised can only end, and the body would look
+    complete with part of it missing."""
+
+    __slots__ = ("_failed", "_inner")
+
+    def __init__(self, inner: Iterator[_T]) -> None:
+        self._inner = inner
+        self._failed: str | None = None
+
+    def __iter__(self) -> Guarded[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        if self._failed is not None:
+            raise StreamClosed(
+                f"the response body cannot be read on: an earlier step failed ({self._failed})"
+            )
+        try:
+            return self._inner.__next__()
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self._failed = type(exc).__name__
+            raise
+
+    def close(self) -> None:
+        self._inner.close()  # type: ignore[attr-defined]
+
+
 def raw(response: Response, chunk_size: int | None) -> Iterator[bytes]:
+    """The body as received, Content-Encoding not undone; closes the response at the end."""
+    return Guarded(_raw(response, chunk_size))
+
+
+def decoded(response: Response, chunk_size: int | None) -> Iterator[bytes]:
+    """The body decoded (gzip, br, zstd... undone)."""
+    return Guarded(_decoded(response, chunk_size))
+
+
+def text(response: Response, chunk_size: int | None) -> Iterator[str]:
+    """The body decoded to text, in the response's charset."""
+    return Guarded(_text(response, chunk_size))
+
+
+def lines(response: Response, max_line_length: int | None) -> Iterator[str]:
+    """The body's text, a line at a time (line ends removed)."""
+    return Guarded(_lines(response, max_line_length))
+
+
+def _raw(response: Response, chunk_size: int | None) -> Iterator[bytes]:
     """The body as received, Content-Encoding not undone; closes the response at the end."""
     if response._content is not None and response._stream is None:
         for piece in split_content(response._content, chunk_size):
@@ -45,7 +100,7 @@ def raw(response: Response, chunk_size: int | None) -> Iterator[bytes]:
         response.close()
 
 
-def decoded(response: Response, chunk_size: int | None) -> Iterator[bytes]:
+def _decoded(response: Response, chunk_size: int | None) -> Iterator[bytes]:
     """The body decoded (gzip, br, zstd... undone)."""
     if response._content is not None:
         for piece in split_content(response._content, chunk_size):
@@ -63,7 +118,7 @@ def decoded(response: Response, chunk_size: int | None) -> Iterator[bytes]:
         raise
 
 
-def text(response: Response, chunk_size: int | None) -> Iterator[str]:
+def _text(response: Response, chunk_size: int | None) -> Iterator[str]:
     """The body decoded to text, in the response's charset."""
     pipe = TextPipe(response._stream_encoding())
     for chunk in response.iter_bytes(chunk_size):
@@ -73,7 +128,7 @@ def text(response: Response, chunk_size: int | None) -> Iterator[str]:
         yield piece
 
 
-def lines(response: Response, max_line_length: int | None) -> Iterator[str]:
+def _lines(response: Response, max_line_length: int | None) -> Iterator[str]:
     """The body's text, a line at a time (line ends removed)."""
     splitter = (
         decoders.LineDecoder()

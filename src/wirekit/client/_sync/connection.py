@@ -670,6 +670,13 @@ class ResponseBody:
             failure, reusable = exc, False
         self._finish(reusable=reusable)  # outside the handler (see _finish)
         if failure is not None:
+            if self._closed_early and isinstance(failure, Exception):
+                # Closed by the program (another task or thread) while this step waited:
+                # the read failed because of that close, not because the server cut the
+                # body short, which is what the read's own error would say.
+                raise chained(
+                    StreamClosed("the response was closed before its body ended"), failure
+                ) from failure
             raise failure
         raise StopIteration
 

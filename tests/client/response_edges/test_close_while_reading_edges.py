@@ -1,0 +1,67 @@
+"""A streamed response closed by the program while another task (or thread) waits for the
+next chunk: docs/client.md says a response closed before its body ended raises
+``StreamClosed`` on the next step of any iterator. The reader must see that, not an error
+that blames the server ("response body ended after N of M bytes").
+(Found by the session-16 review of streaming; fixed since: a step that fails after the
+program closed the response raises StreamClosed, and the sync stream's close shuts the
+socket down first, so a reader blocked in another thread wakes at once.)"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+import wirekit
+from tests.support.scripted import ScriptedServer, expect, hold, send
+from wirekit.errors import StreamClosed
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\naaaa"
+
+
+@pytest.mark.anyio
+async def test_aclose_from_another_task_gives_the_waiting_reader_stream_closed_async() -> None:
+    with ScriptedServer([expect(), send(HEAD), hold()]) as server:
+        url = f"http://127.0.0.1:{server.port}/"
+        async with wirekit.AsyncClient(retry=0, timeout=5) as client:
+            async with client.stream("GET", url) as response:
+                iterator = response.aiter_bytes()
+                assert await iterator.__anext__() == b"aaaa"
+                waiting = asyncio.ensure_future(iterator.__anext__())
+                await asyncio.sleep(0.1)  # the reader now waits for the rest of the body
+                assert not waiting.done()
+                await response.aclose()
+                with pytest.raises(StreamClosed):
+                    await asyncio.wait_for(waiting, 3)
+
+
+def test_close_from_another_thread_gives_the_waiting_reader_stream_closed_sync() -> None:
+    # A watchdog thread gives up on a stalled download. The reader must learn at once that
+    # the response was closed, not wait out the deadline and then blame the server.
+    with ScriptedServer([expect(), send(HEAD), hold()]) as server:
+        url = f"http://127.0.0.1:{server.port}/"
+        with wirekit.Client(retry=0, timeout=3) as client:
+            with client.stream("GET", url) as response:
+                iterator = response.iter_bytes()
+                assert next(iterator) == b"aaaa"
+                outcome: list[BaseException | bytes] = []
+
+                def reader() -> None:
+                    try:
+                        outcome.append(next(iterator))
+                    except BaseException as exc:  # handed to the test
+                        outcome.append(exc)
+
+                thread = threading.Thread(target=reader)
+                thread.start()
+                time.sleep(0.1)  # the reader now waits for the rest of the body
+                started = time.monotonic()
+                response.close()
+                thread.join(5)
+                assert not thread.is_alive()
+                waited = time.monotonic() - started
+                assert len(outcome) == 1
+                assert isinstance(outcome[0], StreamClosed), repr(outcome[0])
+                assert waited < 1.0, f"the reader was held {waited:.1f} s after close()"
