@@ -41,8 +41,15 @@ class BytesBody:
         return None
 
 
-def check_chunk_size(chunk_size: int | None) -> None:
-    if chunk_size is not None and chunk_size < 1:
+def check_chunk_size(chunk_size: object) -> None:
+    if chunk_size is None:
+        return
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool):
+        # A float (1024.0) would pass the comparison and fail as a slice index, later.
+        raise TypeError(
+            f"chunk_size must be an int number of bytes or None, not {type(chunk_size).__name__}"
+        )
+    if chunk_size < 1:
         # 0 or less would never fill a chunk: the loops below would spin and buffer forever.
         raise ValueError(f"chunk_size must be a positive number of bytes or None, not {chunk_size}")
 

@@ -65,3 +65,20 @@ def test_close_from_another_thread_gives_the_waiting_reader_stream_closed_sync()
                 assert len(outcome) == 1
                 assert isinstance(outcome[0], StreamClosed), repr(outcome[0])
                 assert waited < 1.0, f"the reader was held {waited:.1f} s after close()"
+
+
+# (Suspected by the same review; fixed since: a chunk_size that is no int is refused at the
+# first step, before the body is taken, naming its type.)
+
+
+@pytest.mark.parametrize("chunk_size", [1024.0, "10", True])
+def test_a_chunk_size_that_is_no_int_is_refused_and_the_body_stays_readable(
+    chunk_size: object,
+) -> None:
+    body = b"x" * 100
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+    with ScriptedServer([expect(), send(head + body)]) as server:
+        with wirekit.Client(timeout=5.0) as client, client.stream("GET", server.url) as response:
+            with pytest.raises(TypeError, match=r"chunk_size must be an int number of bytes"):
+                list(response.iter_bytes(chunk_size))  # type: ignore[arg-type]
+            assert response.read() == body
