@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import select
 import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 #: Python 3.12+ warns about fork() in a process with threads (the test's server threads);
 #: pytest makes warnings errors, so the tests that fork filter exactly this one.
@@ -65,3 +68,25 @@ def run_in_child(work: Callable[[], str], timeout: float = 5.0) -> str:
                 pass
         os.waitpid(pid, 0)
     return "HUNG" if hung else b"".join(chunks).decode()
+
+
+@contextmanager
+def held_by_another_thread(lock: Any) -> Iterator[None]:
+    """``lock`` held by another thread of this process for the block's length (where a
+    request inside a locked section would be when the process forks)."""
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def hold() -> None:
+        with lock:
+            inside.set()
+            leave.wait(5.0)
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    try:
+        assert inside.wait(5.0)
+        yield
+    finally:
+        leave.set()
+        thread.join(5.0)

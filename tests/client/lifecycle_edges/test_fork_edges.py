@@ -13,13 +13,12 @@ of requests/urllib3 and httpx). The child must open its own connections.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
 import pytest
 
 import wirekit
-from tests.client.lifecycle_edges._fork import FORK_WARNING, run_in_child
+from tests.client.lifecycle_edges._fork import FORK_WARNING, held_by_another_thread, run_in_child
 from tests.client.lifecycle_edges._peer import IdPeer
 
 
@@ -58,22 +57,9 @@ def test_sync_forked_child_is_not_blocked_by_a_pool_section_of_a_parent_thread()
     with IdPeer() as peer, wirekit.Client(timeout=2.0) as client:
         assert client.get(peer.url + "/parent-1").text == "1:/parent-1"
         pool_lock = client.transport._pool._lock  # type: ignore[attr-defined]
-        inside = threading.Event()
-        leave = threading.Event()
-
-        def a_request_in_the_pools_section() -> None:
-            with pool_lock:  # where a request taking an idle connection is, briefly
-                inside.set()
-                leave.wait(5.0)
-
-        thread = threading.Thread(target=a_request_in_the_pools_section, daemon=True)
-        thread.start()
-        try:
-            assert inside.wait(5.0)
+        # Where a request taking an idle connection is, briefly.
+        with held_by_another_thread(pool_lock):
             child = run_in_child(lambda: client.get(peer.url + "/child").text, timeout=4.0)
-        finally:
-            leave.set()
-            thread.join(5.0)
         assert child.endswith(":/child"), f"the child got {child!r}"
 
 

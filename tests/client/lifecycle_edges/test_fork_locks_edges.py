@@ -7,36 +7,13 @@ objects register with wirekit._forks, and a forked child gives each a new lock.)
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 import wirekit
-from tests.client.lifecycle_edges._fork import FORK_WARNING, run_in_child
+from tests.client.lifecycle_edges._fork import FORK_WARNING, held_by_another_thread, run_in_child
 from tests.client.lifecycle_edges._peer import IdPeer
-
-
-@contextmanager
-def _held_by_another_thread(lock: Any) -> Iterator[None]:
-    inside = threading.Event()
-    leave = threading.Event()
-
-    def hold() -> None:
-        with lock:
-            inside.set()
-            leave.wait(5.0)
-
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    try:
-        assert inside.wait(5.0)
-        yield
-    finally:
-        leave.set()
-        thread.join(5.0)
 
 
 def _child_request(client: wirekit.Client, url: str) -> Callable[[], str]:
@@ -47,7 +24,7 @@ def _child_request(client: wirekit.Client, url: str) -> Callable[[], str]:
 def test_a_cookie_jar_lock_held_at_the_fork_does_not_stop_the_child() -> None:
     with IdPeer() as peer, wirekit.Client(timeout=2.0) as client:
         client.cookies.set("session", "abc")
-        with _held_by_another_thread(client.cookies._lock):
+        with held_by_another_thread(client.cookies._lock):
             child = run_in_child(_child_request(client, peer.url + "/child"), timeout=4.0)
     assert child.endswith(":/child"), f"the child got {child!r}"
 
@@ -56,6 +33,6 @@ def test_a_cookie_jar_lock_held_at_the_fork_does_not_stop_the_child() -> None:
 def test_a_digest_auth_lock_held_at_the_fork_does_not_stop_the_child() -> None:
     auth = wirekit.DigestAuth("user", "pass")
     with IdPeer() as peer, wirekit.Client(timeout=2.0, auth=auth) as client:
-        with _held_by_another_thread(auth._lock):
+        with held_by_another_thread(auth._lock):
             child = run_in_child(_child_request(client, peer.url + "/child"), timeout=4.0)
     assert child.endswith(":/child"), f"the child got {child!r}"
