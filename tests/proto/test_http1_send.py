@@ -169,6 +169,10 @@ def test_tab_and_obs_text_values_are_allowed() -> None:
         (b"GET", b"/a\r\nX: 1", "target"),
         (b"GET", b"", "target"),
         (b"GET", b"/\x00", "target"),
+        (b"GET", b"/a\tb", "target"),
+        (b"GET", b"/\x7f", "target"),
+        (b"GET", b"/caf\xc3\xa9", "target"),
+        (b"GET", b"/\x1b[31m", "target"),
     ],
 )
 def test_bad_method_or_target(method: bytes, target: bytes, words: str) -> None:

@@ -87,6 +87,10 @@ _SWITCHED_PROTOCOL: Final = State.SWITCHED_PROTOCOL
 #: literal in brackets. What else a client may put there (userinfo, a path) is refused.
 _VALID_HOSTS: set[bytes] = set()
 _VALID_HOSTS_MAX: Final = 1024
+#: Content-Length values seen, parsed: most peers repeat a few sizes, and int() of bytes (a
+#: type call) costs more than the lookup.
+_LENGTHS: dict[bytes, int] = {}
+_LENGTHS_KEPT: Final = 4096
 #: llhttp's complaint about a header line that starts with whitespace (obs-fold).
 _OBS_FOLD_ERROR = "Unexpected whitespace after header value"
 #: An obs-fold (RFC 9112 §5.2): CRLF then spaces or tabs, inside a header field's value.
@@ -808,7 +812,14 @@ class HTTP1Receiver(BodyReader):
 
     def _content_length_value(self, value: bytes | None) -> int:
         # llhttp already refused signs, spaces inside, duplicates and overflow.
-        length = 0 if value is None else int(value)
+        if value is None:
+            length = 0
+        else:
+            length = _LENGTHS.get(value, -1)
+            if length < 0:
+                length = int(value)
+                if len(_LENGTHS) < _LENGTHS_KEPT and len(value) <= 20:
+                    _LENGTHS[value] = length
         limit = self._max_body_bytes
         if limit is not None and length > limit:
             raise self._limit(

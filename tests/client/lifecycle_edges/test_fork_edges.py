@@ -3,7 +3,8 @@ workers, multiprocessing's default start method on Linux, a daemonising CLI).
 (Found by the session-16 review of lifecycles; fixed since: at a fork the child's pools
 start new books (os.register_at_fork): the parent's idle connections are let go without
 I/O or event-loop calls (their fds pointed at /dev/null), lent-out ones when their response
-ends; the pool lock, the body-finishing lock and the expiry alarm are made anew.)
+ends; the pool lock and the expiry alarm are made anew, and a body is finished by whoever
+takes its one claim token, with no lock.)
 
 After fork the child holds copies of the parent's sockets: a connection both processes use
 is one byte stream with two readers, and each can get the other's answer (the classic bug
