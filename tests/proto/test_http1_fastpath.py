@@ -126,3 +126,49 @@ def test_request_line_without_a_version_is_http_09(line: bytes) -> None:
             feed(HTTP1Connection("server"), pieces)
         assert caught.value.status_code == 505
         assert "HTTP/0.9" in str(caught.value)
+
+
+def _outcome(role: str, pieces: list[bytes]) -> object:
+    """The events, or the error's type and words, of a fresh connection fed ``pieces``."""
+    conn = HTTP1Connection(role, max_line_bytes=64)  # type: ignore[arg-type]
+    if role == "client":
+        conn.send_request(b"GET", b"/", [(b"Host", b"h")])
+    try:
+        events = feed(conn, pieces) if role == "client" else serve(conn, pieces)
+    except ProtocolViolation as error:
+        return type(error), str(error)
+    return normalise(events)
+
+
+_ODD_FIRST_LINES = [b"\r\n", b"\n", b"X\n", b"X\r\n"]
+_STATUS_LINES = [
+    b"\rHTTP/1.1 200 OK\r\n",
+    b"\nHTTP/1.1 200 OK\r\n",
+    b"HTTP/1.1 200 OK\r\n",
+    b"HTTP/1.1 200 OK\n",
+    b"HTTP/1.1 200 " + b"O" * 70 + b"\r\n",
+]
+_REQUEST_LINES = [
+    b"\rGET / HTTP/1.1\r\n",
+    b"\nGET / HTTP/1.1\r\n",
+    b"GET / HTTP/1.1\r\n",
+    b"GET / HTTP/1.1\n",
+    b"GET /" + b"a" * 70 + b" HTTP/1.1\r\n",
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "first_line"),
+    [("client", line) for line in _ODD_FIRST_LINES + _STATUS_LINES]
+    + [("server", line) for line in _ODD_FIRST_LINES + _REQUEST_LINES],
+)
+@pytest.mark.parametrize("padding", [0, 100], ids=["short-head", "head-over-the-line-limit"])
+def test_odd_first_lines_read_alike_whole_and_byte_by_byte(
+    role: str, first_line: bytes, padding: int
+) -> None:
+    """A whole head within the line limit skips the first line's own search: the outcome
+    (events, or the error and its words) is what the general path gives."""
+    head = first_line + b"Host: h\r\nContent-Length: 0\r\n" + b"X-Pad: p\r\n" * (padding // 10)
+    stream = head + b"\r\n"
+    whole = _outcome(role, [stream])
+    assert whole == _outcome(role, byte_at_a_time(stream))

@@ -16,7 +16,7 @@ import ssl
 import struct
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from wirekit._io._shared import (
     connect_failure,
@@ -301,7 +301,8 @@ class SyncStream:
         if self._closed:
             return True
         sock = self._sock
-        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        # Kernel timeouts are for plain TCP only: without them it is a TLS socket.
+        if not self._kernel_timeouts and cast(ssl.SSLSocket, sock).pending():
             return True
         # poll(0) with one poller kept per stream: EOF, stray bytes, or an error mean stale.
         # (A MSG_PEEK recv answers the same but raises BlockingIOError on every idle

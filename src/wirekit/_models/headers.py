@@ -108,10 +108,10 @@ class Headers(MutableMapping[str, str]):
     def from_raw(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
         """Headers from wire pairs (bytes), in one pass: the client's per-response path."""
         headers = cls()
-        headers._items = [
-            (name, name.lower(), value)
-            for name, value in [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
-        ]
+        items = headers._items
+        for raw_name, raw_value in raw:
+            name = raw_name.decode("latin-1")
+            items.append((name, name.lower(), raw_value.decode("latin-1")))
         return headers
 
     # -- reading -------------------------------------------------------------------------

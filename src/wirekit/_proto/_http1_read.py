@@ -498,12 +498,20 @@ class HTTP1Receiver(BodyReader):
             # within the size limits (one find each). Anything else goes piece by piece.
             head_end = buffer.find(b"\r\n\r\n", pos) + 4
             if head_end >= 4:
-                line_end = buffer.find(b"\n", pos, head_end)
-                if (
-                    head_end - pos <= self._max_header_bytes
-                    and 2 < line_end + 1 - pos <= self._max_line_bytes + 2
-                    and buffer[pos] != 13  # a stray CR first: the piecewise path refuses it
-                ):
+                if head_end - pos <= self._max_line_bytes + 2:
+                    # A head shorter than the line limit: so is its first line, which only
+                    # has to be two bytes or more, and not start with a stray CR (which
+                    # the piecewise path refuses). One find less than the general case.
+                    line_end = -1
+                    first_line_ok = (
+                        buffer[pos] != 13 and buffer[pos] != 10 and buffer[pos + 1] != 10
+                    )
+                else:
+                    line_end = buffer.find(b"\n", pos, head_end)
+                    first_line_ok = (
+                        2 < line_end + 1 - pos <= self._max_line_bytes + 2 and buffer[pos] != 13
+                    )
+                if head_end - pos <= self._max_header_bytes and first_line_ok:
                     parser = self._parser
                     if parser is None:
                         parser = self._new_parser()
@@ -526,6 +534,8 @@ class HTTP1Receiver(BodyReader):
                     if len(self._fields) > self._max_header_count:
                         raise self._too_many_fields("head")
                     if self._server:
+                        if line_end < 0:
+                            line_end = buffer.find(b"\n", pos, head_end)
                         # (A line too short to end in " HTTP/x.y" has no version here: the
                         # slice would start before it, or wrap around from the end.)
                         version = (
