@@ -765,7 +765,7 @@ class ResponseBody:
             return False
         # list.pop is atomic (one C call under the GIL, a per-object lock without it), so
         # exactly one caller gets the token, with no lock to take, to renew in a forked
-        # child, or to re-enter from a finalizer (and half the cost of taking an RLock).
+        # child, or to re-enter from a finalizer (and cheaper than taking an RLock).
         try:
             self._claims.pop()
         except IndexError:
