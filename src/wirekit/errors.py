@@ -210,6 +210,18 @@ class HTTPStatusError(WirekitError):
         super().__init__(message, request=request)
         self.response = response
 
+    @property
+    def request(self) -> Request:
+        """The request the response answered (always there: ``exc.request.url``)."""
+        request = self._request
+        if request is None:  # pragma: no cover - only by setting it to None by hand
+            raise RuntimeError("this HTTPStatusError has no request attached")
+        return request
+
+    @request.setter
+    def request(self, value: Request | None) -> None:
+        self._request = value
+
 
 class TooManyRedirects(WirekitError):
     """More redirects than ``max_redirects``. ``history`` holds the hops followed."""

@@ -3,14 +3,16 @@ decoded, or turned into text: the steps the response iterators share."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from wirekit._models.text import BYTE_ORDER_MARKS, TextDecoder, bom_encoding
 
 __all__ = [
+    "AsyncIterableBody",
     "BytesBody",
     "DecodedPipe",
+    "IterableBody",
     "Rechunker",
     "TextPipe",
     "check_chunk_size",
@@ -39,6 +41,55 @@ class BytesBody:
 
     async def aclose(self) -> None:
         return None
+
+
+def _chunk(chunk: object) -> bytes:
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError(f"a Response's content= iterator gave a {type(chunk).__name__}, not bytes")
+
+
+class IterableBody:
+    """``Response(content=<iterable of bytes>)`` (a MockTransport handler streaming its
+    answer) as a raw body stream, read by ``for`` or ``async for`` like a network one."""
+
+    def __init__(self, source: Iterable[Any]) -> None:
+        self._source = source
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._source:
+            yield _chunk(chunk)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._source:
+            yield _chunk(chunk)
+
+    def close(self) -> None:
+        close = getattr(self._source, "close", None)  # a generator's
+        if close is not None:
+            close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class AsyncIterableBody:
+    """``Response(content=<async iterable of bytes>)``: read with ``async for`` only (a sync
+    read says the body is async, as for an async transport's)."""
+
+    def __init__(self, source: AsyncIterable[Any]) -> None:
+        self._source = source
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._source:
+            yield _chunk(chunk)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._source, "aclose", None)  # an async generator's
+        if aclose is not None:
+            await aclose()
 
 
 def check_chunk_size(chunk_size: object) -> None:

@@ -358,6 +358,39 @@ def _is_form(data: Any) -> bool:
     )
 
 
+def request_body(
+    headers: Any,
+    *,
+    content: Any = None,
+    data: Any = None,
+    files: Any = None,
+    json: Any = None,
+) -> RequestContent:
+    """The body for ``content=``/``data=``/``files=``/``json=``, with its framing and
+    Content-Type added to ``headers`` (a :class:`~wirekit.Headers`) where the caller set
+    none: what the client's ``build_request`` and a hand-built ``Request`` both do.
+
+    A Content-Length the caller gave is kept for a body of unknown size (sent with that
+    length, not chunked, as httpx and requests do); a Transfer-Encoding the caller gave
+    drops the measured Content-Length (RFC 9112 §6.2: the two must not both be sent)."""
+    # A caller's multipart Content-Type names the boundary the body must use.
+    boundary = None if files is None else multipart_boundary(headers.get("content-type"))
+    body_headers, body = encode_request(
+        content=content, data=data, files=files, json=json, boundary=boundary
+    )
+    given = headers.get("content-length") or ""
+    if body.content_length is None and given.strip().isdigit():
+        body.content_length = int(given)
+        body_headers.pop("Transfer-Encoding", None)
+    elif "transfer-encoding" in headers and "Content-Length" in body_headers:
+        body.content_length = None
+        del body_headers["Content-Length"]
+    for name, value in body_headers.items():
+        if name not in headers:
+            headers[name] = value
+    return body
+
+
 def encode_request(
     *,
     content: Any = None,

@@ -11,12 +11,13 @@ import ipaddress
 import json
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import idna
 
@@ -24,6 +25,9 @@ from wirekit._forks import renew_lock_at_fork
 from wirekit._models.headers import Headers
 from wirekit._models.url import URL
 from wirekit.errors import LocalProtocolError
+
+if TYPE_CHECKING:
+    import http.cookiejar
 
 __all__ = [
     "MAX_COOKIES",
@@ -218,11 +222,47 @@ def _check_stored(name: str, value: str) -> None:
         raise LocalProtocolError(f"invalid value for cookie {name!r}: no ';' or control characters")
 
 
+def is_stdlib_jar(value: object) -> bool:
+    """``value`` is an ``http.cookiejar.CookieJar`` (requests' jar is one), without importing
+    that module (30 ms): whoever made such a jar has imported it."""
+    stdlib = sys.modules.get("http.cookiejar")
+    return stdlib is not None and isinstance(value, stdlib.CookieJar)
+
+
+def _from_stdlib(cookie: http.cookiejar.Cookie, now: float) -> Cookie:
+    """A stdlib cookie (requests' jar, http.cookiejar) as a record of this jar."""
+    value = cookie.value or ""
+    _check_name_value(cookie.name, value)
+    http_only = any(key.lower() == "httponly" for key in getattr(cookie, "_rest", {}))
+    same_site = cookie.get_nonstandard_attr("SameSite") or cookie.get_nonstandard_attr("samesite")
+    domain = cookie.domain.lstrip(".").lower()
+    return Cookie(
+        cookie.name,
+        value,
+        domain=domain,
+        path=cookie.path or "/",
+        expires=None if cookie.expires is None else float(cookie.expires),
+        secure=bool(cookie.secure),
+        http_only=http_only,
+        same_site=same_site,
+        # Set by a server without a Domain attribute: that host alone (RFC 6265 §5.3).
+        host_only=bool(domain) and not cookie.domain_specified,
+        creation_time=now,
+    )
+
+
 def _check_name_value(name: str, value: str) -> None:
     """What ``set()`` takes: a stored cookie's rules, and no space or tab in the name."""
     if " " in name or "\t" in name:
         raise LocalProtocolError(f"invalid cookie name {name!r}")
     _check_stored(name, value)
+
+
+#: What a jar, and ``cookies=``, is built from.
+CookieTypes: TypeAlias = (
+    "Cookies | Mapping[str, str] | http.cookiejar.CookieJar | Iterable[Cookie]"
+    " | Iterable[tuple[str, str]] | None"
+)
 
 
 class Cookies:
@@ -242,7 +282,7 @@ class Cookies:
 
     def __init__(
         self,
-        cookies: Cookies | Mapping[str, str] | Iterable[Cookie] | None = None,
+        cookies: CookieTypes = None,
         *,
         clock: Callable[[], float] | None = None,
         max_cookies: int | None = None,
@@ -272,12 +312,28 @@ class Cookies:
         renew_lock_at_fork(self, threading.RLock)
         if cookies is None:
             return
-        if isinstance(cookies, Mapping):
+        stdlib = sys.modules.get("http.cookiejar")  # imported by whoever made such a jar
+        if isinstance(cookies, Mapping) and not (
+            stdlib is not None and isinstance(cookies, stdlib.CookieJar)
+        ):
             for name, value in cookies.items():
                 self.set(name, value)
-        else:
-            for cookie in cookies:
-                self._store[(cookie.domain, cookie.path, cookie.name)] = replace(cookie)
+            return
+        # Cookie records (another jar's), a stdlib CookieJar (requests' jar, a
+        # MozillaCookieJar loaded from a file: each cookie keeps its scope), or (name, value)
+        # pairs as ``cookies=`` takes them on a request.
+        for item in cookies:
+            if isinstance(item, Cookie):
+                self._store[(item.domain, item.path, item.name)] = replace(item)
+            elif stdlib is not None and isinstance(item, stdlib.Cookie):
+                self._add(_from_stdlib(item, self._clock()))
+            elif isinstance(item, (tuple, list)) and len(item) == 2:
+                self.set(*item)
+            else:
+                raise TypeError(
+                    "cookies= takes a dict, a Cookies jar, an http.cookiejar.CookieJar or "
+                    f"(name, value) pairs, not a sequence of {type(item).__name__}"
+                )
 
     @classmethod
     def from_dict(cls, cookies: Mapping[str, str], **options: Any) -> Cookies:

@@ -8,16 +8,17 @@ methods, which are thin loops over the same decoder objects.
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 from mypy_extensions import mypyc_attr
 
 from wirekit._models import decoders
 from wirekit._models._async import iterators as async_iterators
 from wirekit._models._sync import iterators
-from wirekit._models.chunks import BytesBody
+from wirekit._models.chunks import AsyncIterableBody, BytesBody, IterableBody
+from wirekit._models.content import BytesContent, RequestContent, request_body
 from wirekit._models.headers import Headers, HeaderTypes
 from wirekit._models.text import decoding_codec
 from wirekit._models.url import URL, redact
@@ -66,9 +67,17 @@ class AsyncByteStream(Protocol):
 class Request:
     """An HTTP request: method, URL, headers and an optional body.
 
-    ``content`` is a body object from ``wirekit._models.content`` (replayable or streamed),
-    or None for no body. ``extensions`` carries per-request options for the transport
+    Built by hand (``client.send(Request(...))``, a test), it takes the body arguments of
+    ``client.request()``: ``content=`` (bytes, str, a file or an iterator), ``data=``,
+    ``files=`` or ``json=``, and ``params=``, adding the framing and Content-Type headers
+    the caller did not set, as httpx's ``Request`` does. ``request.content`` is then a body
+    object from ``wirekit._models.content`` (replayable or streamed), or None for no body;
+    ``read()`` gives its bytes. ``extensions`` carries per-request options for the transport
     (``timeout``, ``trace``...).
+
+    >>> request = Request("POST", "http://example.test/items", params={"v": 2}, json={"a": 1})
+    >>> request.url, request.headers["Content-Type"], request.read()
+    (URL('http://example.test/items?v=2'), 'application/json', b'{"a":1}')
     """
 
     __slots__ = ("content", "extensions", "headers", "method", "url")
@@ -81,19 +90,61 @@ class Request:
         headers: HeaderTypes | Any = None,
         content: Any = None,
         extensions: dict[str, Any] | None = None,
+        params: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
     ) -> None:
         if isinstance(method, bytes):  # b"GET", as requests and httpx take it
             method = method.decode("ascii")
         self.method = method.upper()  # as requests and httpx do; retry rules compare upper case
-        self.url = url if isinstance(url, URL) else URL(url)
+        target = url if isinstance(url, URL) else URL(url)
+        self.url = target if params is None else target.copy_merge_params(params)
         # Always a copy: the client adds Authorization and Cookie to these headers, which
         # must not leak into a Headers object the caller reuses for another host.
         self.headers = headers._lazy_copy() if isinstance(headers, Headers) else Headers(headers)
+        if (
+            data is not None
+            or files is not None
+            or json is not None
+            or (content is not None and not isinstance(content, RequestContent))
+        ):
+            # Built by hand: bytes, a str, a file, a form... become a body object, as the
+            # client's build_request makes them (the client passes one already).
+            content = request_body(self.headers, content=content, data=data, files=files, json=json)
         self.content = content
         self.extensions: dict[str, Any] = {} if extensions is None else extensions
 
     def __repr__(self) -> str:
         return f"<Request [{self.method} {redact(str(self.url))}]>"  # no password in logs
+
+    def read(self) -> bytes:
+        """The body's bytes (b"" for none), e.g. in a ``MockTransport`` handler. A streamed
+        (iterator or file) body is read once and kept in memory, so it can still be sent."""
+        content = self.content
+        if content is None:
+            return b""
+        body: bytes | None = content.as_bytes()
+        if body is None:
+            if content.needs_event_loop:
+                raise TypeError("this request's body is an async iterator: use aread()")
+            body = b"".join(content)
+            self.content = BytesContent(body)
+        return body
+
+    async def aread(self) -> bytes:
+        """``read()`` for a body that may be an async iterator or async file."""
+        content = self.content
+        if content is None:
+            return b""
+        body: bytes | None = content.as_bytes()
+        if body is None:
+            chunks: list[bytes] = []
+            async for chunk in content:
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            self.content = BytesContent(body)
+        return body
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled with an error (multiprocessing): the transport's per-request objects
@@ -111,6 +162,12 @@ class Request:
         for name, value in state.items():
             setattr(self, name, value)
 
+
+#: What ``Response(content=...)`` takes: bytes-like, a str (UTF-8), or an iterable of bytes
+#: (sync or async), streamed.
+ResponseContent: TypeAlias = (
+    bytes | bytearray | memoryview | str | Iterable[bytes] | AsyncIterable[bytes] | None
+)
 
 #: Response's attributes, every one set in __init__: its __slots__ (fixed attributes and no
 #: weak references, as in the compiled build, whose instances cannot have others) and what
@@ -139,17 +196,21 @@ class Response:
         status_code: int,
         *,
         headers: HeaderTypes | Any = None,
-        content: bytes | bytearray | memoryview | None = None,
+        content: ResponseContent = None,
         stream: ByteStream | AsyncByteStream | None = None,
         request: Request | None = None,
         http_version: str = "HTTP/1.1",
         reason: str | None = None,
         extensions: dict[str, Any] | None = None,
         max_decoded_bytes: int | None = None,
+        text: str | None = None,
+        json: Any = None,
     ) -> None:
         self.status_code = int(status_code)  # an HTTPStatus too: the same in both builds
         # A copy, as in Request: never the caller's object.
         self.headers = headers._lazy_copy() if isinstance(headers, Headers) else Headers(headers)
+        if text is not None or json is not None or content is not None:
+            content, stream = self._given_body(content, stream, text, json)
         self.http_version = http_version
         # No reason phrase (or an empty one, RFC 9112 allows it): the standard one.
         self.reason = reason or _REASONS.get(status_code, "")
@@ -178,6 +239,37 @@ class Response:
         #: The client's max_decompression_ratio (None: the decoders' default).
         self._max_ratio: float | None = None
         self._cookies: Any = None  # built from Set-Cookie when first asked for
+
+    def _given_body(
+        self, content: ResponseContent, stream: Any, text: str | None, json: Any
+    ) -> tuple[bytes | bytearray | memoryview | None, Any]:
+        """A body built by hand (a MockTransport handler's answer), as httpx's Response takes
+        it: ``text=`` (UTF-8, text/plain), ``json=`` (application/json), or ``content=`` as
+        bytes, a str (UTF-8) or an iterable of bytes (sync or async: streamed)."""
+        given = [
+            n for n, v in (("content", content), ("text", text), ("json", json)) if v is not None
+        ]
+        if len(given) > 1:
+            raise TypeError(f"pass only one of content=, text=, json= (got {given})")
+        if text is not None:
+            self.headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            return text.encode("utf-8"), stream
+        if json is not None:
+            self.headers.setdefault("Content-Type", "application/json")
+            body = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            return body.encode("utf-8"), stream
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            return content, stream
+        if isinstance(content, str):
+            return content.encode("utf-8"), stream
+        if stream is None and isinstance(content, Iterable):
+            return None, IterableBody(content)
+        if stream is None and isinstance(content, AsyncIterable):
+            return None, AsyncIterableBody(content)
+        raise TypeError(
+            f"a Response's content= takes bytes, a str or an iterable of bytes, not "
+            f"{type(content).__name__}"
+        )
 
     # -- metadata ----------------------------------------------------------------------
     @property

@@ -6,7 +6,7 @@ Each call uses a short-lived :class:`Client`; for many requests to the same host
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from wirekit._models.messages import Response
 from wirekit._models.url import URL
@@ -60,6 +60,29 @@ def put(url: URL | str, **kwargs: Any) -> Response:
 
 def patch(url: URL | str, **kwargs: Any) -> Response:
     return request("PATCH", url, **kwargs)
+
+
+@overload
+def fetch(
+    url: URL | str,
+    data: Any = None,
+    headers: Any = None,
+    *,
+    default: T,
+    timeout: Any = UNSET,
+    **kwargs: Any,
+) -> bytes | T: ...
+
+
+@overload
+def fetch(
+    url: URL | str,
+    data: Any = None,
+    headers: Any = None,
+    *,
+    timeout: Any = UNSET,
+    **kwargs: Any,
+) -> bytes: ...
 
 
 def fetch(

@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wirekit._models.cookies import Cookies
+from wirekit._models.cookies import Cookies, is_stdlib_jar
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL
@@ -283,7 +283,7 @@ def request_cookies(cookies: Any, url: URL) -> Cookies:
 
     Name/value pairs go to ``url``'s host alone (host-only: not to a redirect's other host,
     not even a subdomain); a :class:`Cookies` jar keeps each cookie's own scoping."""
-    if isinstance(cookies, Cookies):
+    if isinstance(cookies, Cookies) or is_stdlib_jar(cookies):
         return Cookies(cookies)
     jar = Cookies()
     items = cookies.items() if hasattr(cookies, "items") else cookies

@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, overload
 
 import dns.asyncresolver
 import dns.exception
@@ -427,6 +427,126 @@ async def _run_async(
         return stop.value
 
 
+@overload
+def query(
+    name: str,
+    rdtype: Literal["A"] = "A",
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[ARecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["AAAA"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[AAAARecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["CNAME"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[CNAMERecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["MX"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[MXRecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["NS"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[NSRecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["TXT"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[TXTRecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["SRV"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[SRVRecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["PTR"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[PTRRecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: Literal["SOA"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[SOARecord]: ...
+
+
+@overload
+def query(
+    name: str,
+    rdtype: str,
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[Record]: ...
+
+
 def query(
     name: str,
     rdtype: RecordType | str = "A",
@@ -435,7 +555,7 @@ def query(
     port: int = 53,
     timeout: float = DEFAULT_DNS_TIMEOUT,
     max_cname_hops: int = DEFAULT_MAX_CNAME_HOPS,
-) -> list[Record]:
+) -> list[Any]:  # the overloads above say which record type
     """Records of type ``rdtype`` for ``name``: an empty list when the name has none.
 
     ``server`` is an IP address to ask (default: the system's configured resolvers).
@@ -450,6 +570,126 @@ def query(
     return result
 
 
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["A"] = "A",
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[ARecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["AAAA"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[AAAARecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["CNAME"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[CNAMERecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["MX"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[MXRecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["NS"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[NSRecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["TXT"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[TXTRecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["SRV"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[SRVRecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["PTR"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[PTRRecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: Literal["SOA"],
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[SOARecord]: ...
+
+
+@overload
+async def aquery(
+    name: str,
+    rdtype: str,
+    *,
+    server: str | None = ...,
+    port: int = ...,
+    timeout: float = ...,
+    max_cname_hops: int = ...,
+) -> list[Record]: ...
+
+
 async def aquery(
     name: str,
     rdtype: RecordType | str = "A",
@@ -458,7 +698,7 @@ async def aquery(
     port: int = 53,
     timeout: float = DEFAULT_DNS_TIMEOUT,
     max_cname_hops: int = DEFAULT_MAX_CNAME_HOPS,
-) -> list[Record]:
+) -> list[Any]:  # the overloads above say which record type
     """Async :func:`query`."""
     rtype = _normalise_type(rdtype)
     qname = _query_name(name, rtype)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import ssl
 from base64 import b64encode
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from mypy_extensions import mypyc_attr
 
 from wirekit._io.backends import AsyncDefaultBackend
 from wirekit._io.base import AsyncNetworkBackend
-from wirekit._io.tls import CertTypes, create_ssl_context
+from wirekit._io.tls import CertTypes, VerifyTypes, create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._async.connection import AsyncRoute, ProxyRoute
@@ -45,7 +45,7 @@ class AsyncBaseTransport:
     async def aclose(self) -> None:
         return None
 
-    async def __aenter__(self) -> AsyncBaseTransport:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *args: object) -> None:
@@ -68,7 +68,7 @@ class AsyncHTTPTransport(AsyncBaseTransport):
     def __init__(
         self,
         *,
-        verify: bool | str | ssl.SSLContext = True,
+        verify: VerifyTypes = True,
         cert: CertTypes | None = None,
         trust_env: bool = True,
         proxy: Any = None,

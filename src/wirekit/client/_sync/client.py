@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, SupportsIndex
+from typing import Any, ClassVar, Self, SupportsIndex
 from urllib.parse import unquote_to_bytes
 
 from mypy_extensions import mypyc_attr
 
 from wirekit.__version__ import __version__
 from wirekit._models import decoders
-from wirekit._models.content import encode_request, multipart_boundary
+from wirekit._models.content import request_body
 from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers
 from wirekit._models.messages import Request, Response
@@ -298,26 +298,7 @@ class Client:
         merged = merge_headers(self._headers, headers)
         body = None
         if content is not None or data is not None or files is not None or json is not None:
-            # A caller's multipart Content-Type names the boundary the body must use.
-            boundary = None if files is None else multipart_boundary(merged.get("content-type"))
-            body_headers, body = encode_request(
-                content=content, data=data, files=files, json=json, boundary=boundary
-            )
-            given = merged.get("content-length") or ""
-            if body is not None and body.content_length is None and given.strip().isdigit():
-                # The caller knows the length of a body we cannot measure (an iterator): it
-                # is sent with that length, not chunked (one that turns out longer or
-                # shorter is an error), as httpx and requests do.
-                body.content_length = int(given)
-                body_headers.pop("Transfer-Encoding", None)
-            elif "transfer-encoding" in merged and "Content-Length" in body_headers:
-                # The reverse: the caller chose chunked framing, which a Content-Length
-                # must not contradict (RFC 9112 §6.2).
-                body.content_length = None
-                del body_headers["Content-Length"]
-            for name, value in body_headers.items():
-                if name not in merged:
-                    merged[name] = value
+            body = request_body(merged, content=content, data=data, files=files, json=json)
         ext: dict[str, Any] = {} if extensions is None else dict(extensions)
         if timeout is not UNSET:
             ext["timeout"] = Timeout.coerce(timeout)
@@ -612,7 +593,7 @@ class Client:
             self._closed = True
             self._transport.close()
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Self:  # a subclass's own methods stay typed in `with`
         return self
 
     def __exit__(self, *args: object) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import ssl
 from base64 import b64encode
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from mypy_extensions import mypyc_attr
 
 from wirekit._io.backends import DefaultBackend
 from wirekit._io.base import NetworkBackend
-from wirekit._io.tls import CertTypes, create_ssl_context
+from wirekit._io.tls import CertTypes, VerifyTypes, create_ssl_context
 from wirekit._models.messages import Request, Response
 from wirekit._models.url import URL, redact
 from wirekit.client._sync.connection import ProxyRoute, Route
@@ -46,7 +46,7 @@ class BaseTransport:
     def close(self) -> None:
         return None
 
-    def __enter__(self) -> BaseTransport:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *args: object) -> None:
@@ -69,7 +69,7 @@ class HTTPTransport(BaseTransport):
     def __init__(
         self,
         *,
-        verify: bool | str | ssl.SSLContext = True,
+        verify: VerifyTypes = True,
         cert: CertTypes | None = None,
         trust_env: bool = True,
         proxy: Any = None,
