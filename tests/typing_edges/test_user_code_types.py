@@ -205,3 +205,13 @@ def test_fetch_return_type_is_not_any(mypy_output: dict[str, list[tuple[int, str
     (so ``bytes`` / ``bytes | T`` via an overload). mypy: accepted, fetch is annotated
     ``-> Any`` (and ``default: Any``)."""
     _assert_rejected("bad_fetch_any.py", mypy_output)
+
+
+def test_response_headers_get_and_cookies_are_typed(
+    mypy_output: dict[str, list[tuple[int, str, str]]],
+) -> None:
+    """``response.headers.get(name)`` is ``str | None`` (``str | T`` with a default) and
+    ``response.cookies`` a ``Cookies`` jar: both were ``Any``, so ``n: int =
+    response.headers.get("content-length")`` and a misspelled jar method passed."""
+    _assert_clean("ok_response_headers_cookies.py", mypy_output)
+    _assert_rejected("bad_response_any_leaks.py", mypy_output)

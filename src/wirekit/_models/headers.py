@@ -8,7 +8,7 @@ sent on the wire happens once, in the protocol layer (``_proto.http1``), not her
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar, overload
 
 from mypy_extensions import mypyc_attr
 
@@ -46,6 +46,9 @@ def _text(value: object) -> str:
         return value.decode("latin-1")
     # Refused here, clearly, rather than as an AttributeError when the request is sent.
     raise TypeError(f"header names and values must be str or bytes, not {type(value).__name__}")
+
+
+_T = TypeVar("_T")
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -122,6 +125,12 @@ class Headers(MutableMapping[str, str]):
         if not values:
             raise KeyError(name)
         return values[0] if len(values) == 1 else ", ".join(values)
+
+    @overload
+    def get(self, name: _Str) -> str | None: ...
+
+    @overload
+    def get(self, name: _Str, default: str | _T) -> str | _T: ...
 
     def get(self, name: _Str, default: Any = None) -> Any:
         lower = (name if type(name) is str else _text(name)).lower()

@@ -19,6 +19,7 @@ from wirekit._models._async import iterators as async_iterators
 from wirekit._models._sync import iterators
 from wirekit._models.chunks import AsyncIterableBody, BytesBody, IterableBody
 from wirekit._models.content import BytesContent, RequestContent, request_body
+from wirekit._models.cookies import Cookies
 from wirekit._models.headers import Headers, HeaderTypes
 from wirekit._models.text import decoding_codec
 from wirekit._models.url import URL, redact
@@ -238,7 +239,7 @@ class Response:
         self._max_decoded_bytes = max_decoded_bytes
         #: The client's max_decompression_ratio (None: the decoders' default).
         self._max_ratio: float | None = None
-        self._cookies: Any = None  # built from Set-Cookie when first asked for
+        self._cookies: Cookies | None = None  # built from Set-Cookie when first asked for
 
     def _given_body(
         self, content: ResponseContent, stream: Any, text: str | None, json: Any
@@ -292,13 +293,11 @@ class Response:
         return None if self._content is not None else self._stream
 
     @property
-    def cookies(self) -> Any:
+    def cookies(self) -> Cookies:
         """A :class:`~wirekit.Cookies` jar of the cookies this response set (its Set-Cookie
         headers, read for the request's URL), as requests and httpx give it."""
         jar = self._cookies
         if jar is None:
-            from wirekit._models.cookies import Cookies  # not compiled: imported when used
-
             jar = Cookies()
             if self._request is not None and "set-cookie" in self.headers:
                 jar.extract_cookies(self._request.url, self.headers)
@@ -306,7 +305,7 @@ class Response:
         return jar
 
     @cookies.setter
-    def cookies(self, value: Any) -> None:
+    def cookies(self, value: Cookies) -> None:
         self._cookies = value
 
     @property
