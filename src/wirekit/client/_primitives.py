@@ -17,6 +17,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from wirekit._forks import after_fork_in_child
+
 if TYPE_CHECKING:  # pragma: no cover
     import asyncio
 
@@ -192,7 +194,7 @@ class Alarm:
 
 class PoolHooks:
     """What reaches a pool from outside its own calls: its expiry alarm and, in a forked
-    child, the fork handler. The pool holds this object; the alarm and the fork registry
+    child, the fork handler. The pool holds this object; the alarm and the fork registry (wirekit._forks)
     hold only weak references to it, so a client dropped without close() is collected
     (with its sockets) instead of living on until its idle connections expire. (A pool
     itself, compiled by mypyc, takes no weak reference: hence this plain object.)"""
@@ -210,7 +212,7 @@ class PoolHooks:
         #: Called when the pool (and this object with it) is garbage-collected.
         self.collected = collected
         self.alarm: Alarm | AsyncAlarm | None = None  # the latest, cancelled with the pool
-        _FORK_HOOKS.add(self)
+        after_fork_in_child(self, _call_after_fork)
 
     def weak_ring(self) -> Callable[[], None]:
         """``ring``, called through a weak reference (what an alarm is given)."""
@@ -235,16 +237,9 @@ class PoolHooks:
             pass
 
 
-_FORK_HOOKS: weakref.WeakSet[PoolHooks] = weakref.WeakSet()
+def _call_after_fork(hooks: PoolHooks) -> None:
+    hooks.after_fork()
 
-
-def _after_fork_in_child() -> None:
-    for hooks in list(_FORK_HOOKS):
-        hooks.after_fork()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 #: What a forked child let go of (see ``let_go_in_child``), kept from its finalizers.
 _LET_GO: list[object] = []
