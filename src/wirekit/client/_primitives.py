@@ -194,10 +194,11 @@ class Alarm:
 
 class PoolHooks:
     """What reaches a pool from outside its own calls: its expiry alarm and, in a forked
-    child, the fork handler. The pool holds this object; the alarm and the fork registry (wirekit._forks)
-    hold only weak references to it, so a client dropped without close() is collected
-    (with its sockets) instead of living on until its idle connections expire. (A pool
-    itself, compiled by mypyc, takes no weak reference: hence this plain object.)"""
+    child, the fork handler. The pool holds this object; the alarm and the fork registry
+    (``wirekit._forks``) hold only weak references to it, so a client dropped without
+    close() is collected (with its sockets) instead of living on until its idle
+    connections expire. (A pool itself, compiled by mypyc, takes no weak reference: hence
+    this plain object.)"""
 
     __slots__ = ("__weakref__", "after_fork", "alarm", "collected", "ring")
 
