@@ -336,17 +336,9 @@ class ConnectionPool:
         self._hooks.alarm = None
         self._waiters = deque()
         self._orphans = deque()
-        inherited = [
-            connection
-            for route in self.routes.values()
-            for stack in route.idle.values()
-            for connection in stack
-        ]
-        for route in self.routes.values():
-            route.idle.clear()
+        inherited = self._take_all_idle()
         self._open = 0
         self._open_per_origin = {}
-        self._idle_count = 0
         self._generation += 1
         for connection in inherited:
             connection.let_go()
@@ -553,6 +545,16 @@ class ConnectionPool:
         for connection in self._close_books():
             connection.abort()
 
+    def _take_all_idle(self) -> list[HTTPConnection]:
+        """Every idle connection, taken off the routes (the caller closes or lets go of
+        them, and keeps the open counts right)."""
+        routes = tuple(self.routes.values())
+        idle = [c for r in routes for stack in r.idle.values() for c in stack]
+        for route in routes:
+            route.idle.clear()
+        self._idle_count = 0
+        return idle
+
     def _close_books(self) -> list[HTTPConnection]:
         """Mark the pool closed and take its idle connections off its books."""
         with self._lock:
@@ -560,13 +562,9 @@ class ConnectionPool:
             if self._alarm is not None:
                 self._alarm.cancel()
                 self._alarm = self._hooks.alarm = None
-            routes = tuple(self.routes.values())
-            idle = [c for r in routes for stack in r.idle.values() for c in stack]
-            for route in routes:
-                route.idle.clear()
+            idle = self._take_all_idle()
             for connection in idle:
                 self._forget(connection)
-            self._idle_count = 0
             while self._waiters:
                 self._waiters.popleft().signal.set()  # wakes to find the pool closed
         return idle
