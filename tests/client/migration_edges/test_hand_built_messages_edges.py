@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import http.cookiejar
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -217,3 +217,38 @@ def test_a_stdlib_cookies_secure_and_httponly_flags_are_kept() -> None:
 def test_cookies_of_another_kind_are_refused_by_name() -> None:
     with pytest.raises(TypeError, match="sequence of int"):
         wirekit.Cookies([1, 2])  # type: ignore[list-item]
+
+
+def test_a_response_of_another_kind_of_content_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="bytes, a str or an iterable of bytes, not int"):
+        wirekit.Response(200, content=5)  # type: ignore[arg-type]
+
+
+def test_a_streamed_handler_answer_closed_early_closes_its_generator() -> None:
+    """Closing a response streamed from a generator ends the generator (its ``finally``
+    runs), as closing a network response frees its connection."""
+    finished: list[str] = []
+
+    def events() -> Iterator[bytes]:
+        try:
+            yield b"data: 1\n"
+            yield b"data: 2\n"
+        finally:
+            finished.append("closed")
+
+    handler = lambda request: wirekit.Response(200, content=events())  # noqa: E731
+    with (
+        wirekit.Client(transport=wirekit.MockTransport(handler)) as client,
+        client.stream("GET", "http://service.test/") as response,
+    ):
+        assert next(response.iter_bytes()) == b"data: 1\n"
+    assert finished == ["closed"]
+
+
+def test_a_stdlib_cookies_expiry_and_samesite_are_kept() -> None:
+    jar = http.cookiejar.CookieJar()
+    jar.set_cookie(
+        _stdlib_cookie("s", "1", "service.test", expires=4_102_444_800, rest={"SameSite": "Lax"})
+    )
+    kept = next(iter(wirekit.Cookies(jar)))
+    assert (kept.expires, kept.same_site) == (4_102_444_800.0, "Lax")
