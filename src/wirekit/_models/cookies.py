@@ -312,16 +312,14 @@ class Cookies:
         renew_lock_at_fork(self, threading.RLock)
         if cookies is None:
             return
-        stdlib = sys.modules.get("http.cookiejar")  # imported by whoever made such a jar
-        if isinstance(cookies, Mapping) and not (
-            stdlib is not None and isinstance(cookies, stdlib.CookieJar)
-        ):
+        if isinstance(cookies, Mapping) and not is_stdlib_jar(cookies):
             for name, value in cookies.items():
                 self.set(name, value)
             return
         # Cookie records (another jar's), a stdlib CookieJar (requests' jar, a
         # MozillaCookieJar loaded from a file: each cookie keeps its scope), or (name, value)
         # pairs as ``cookies=`` takes them on a request.
+        stdlib = sys.modules.get("http.cookiejar")  # imported by whoever made such a jar
         for item in cookies:
             if isinstance(item, Cookie):
                 self._store[(item.domain, item.path, item.name)] = replace(item)

@@ -94,33 +94,29 @@ def test_empty_location_is_returned_not_followed_in_a_loop() -> None:
 # -- 3. the inherited fragment (RFC 9110 §10.2.2) ------------------------------------------
 
 
-def test_inherited_fragment_is_kept_as_written() -> None:
-    """GET ``/start#a%2Fb%FF`` redirected to ``/next``: response.url ends in
-    ``#a/b%EF%BF%BD``, the fragment decoded and encoded again (``%2F`` became "/", a
-    non-UTF-8 ``%FF`` became U+FFFD). RFC 9110 §10.2.2 has the Location inherit the
-    fragment component as it is; requests and browsers (location.hash) keep
-    ``#a%2Fb%FF``. An SPA route or a signed fragment read from response.url is changed.
-    Cause: flows.redirect_request does ``url.copy_with(fragment=request.url.fragment)``,
-    and URL.fragment is the decoded view; copy the raw fragment instead (for example
-    ``url.join("#" + raw_fragment)``)."""
-    with RawServer(_redirecting(b"/next")) as server:
-        with _client() as client:
-            result = client.get(server.url + "/start#a%2Fb%FF")
-    assert [seen.target for seen in server.requests] == ["/start", "/next"]
-    assert str(result.url) == server.url + "/next#a%2Fb%FF"
+@pytest.mark.parametrize(
+    ("location", "start", "landing"),
+    [(b"/next", "/start#a%2Fb%FF", "/next#a%2Fb%FF"), (b"/next#", "/start#top", "/next#")],
+    ids=["inherited-as-written", "empty-fragment-not-inherited"],
+)
+def test_redirect_fragments_follow_rfc_9110(location: bytes, start: str, landing: str) -> None:
+    """RFC 9110 §10.2.2: a Location without a fragment component inherits the request's,
+    as it is written.
 
-
-def test_location_with_an_empty_fragment_does_not_inherit_the_old_one() -> None:
-    """``Location: /next#`` has a fragment component, an empty one, so RFC 9110 §10.2.2
-    (inherit only when the Location "does not have a fragment component") and Fetch
-    ("if locationURL's fragment is null") keep it: a browser lands on ``/next#``. wirekit
-    tests ``not url.fragment`` (the decoded text, "" for both cases) and lands on
-    ``/next#top``. Cause: flows.redirect_request; compare the raw fragment with None."""
-    with RawServer(_redirecting(b"/next#")) as server:
+    - GET ``/start#a%2Fb%FF`` redirected to ``/next``: response.url ended in
+      ``#a/b%EF%BF%BD``, the fragment decoded and encoded again (``%2F`` became "/", a
+      non-UTF-8 ``%FF`` became U+FFFD); requests and browsers (location.hash) keep
+      ``#a%2Fb%FF``. An SPA route or a signed fragment read from response.url was changed.
+      Cause: flows.redirect_request copied the decoded fragment, not the raw one.
+    - ``Location: /next#`` has a fragment component, an empty one, so it inherits nothing
+      (Fetch: "if locationURL's fragment is null"): a browser lands on ``/next#``. wirekit
+      tested ``not url.fragment`` (the decoded text, "" for both cases) and landed on
+      ``/next#top``."""
+    with RawServer(_redirecting(location)) as server:
         with _client() as client:
-            result = client.get(server.url + "/start#top")
+            result = client.get(server.url + start)
     assert [seen.target for seen in server.requests] == ["/start", "/next"]
-    assert str(result.url) == server.url + "/next#"
+    assert str(result.url) == server.url + landing
 
 
 # -- 4. a Location over max_url_length -----------------------------------------------------
